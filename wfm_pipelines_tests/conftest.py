@@ -1,0 +1,87 @@
+"""Shared fixtures: real SQLite and PostgreSQL databases, and the Talkdesk emulator on a free port."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def postgres_admin_url() -> str:
+    return os.environ.get("WFM_TEST_POSTGRES_URL", DEFAULT_TEST_POSTGRES_URL)
+
+
+def _postgres_unavailable_reason() -> str | None:
+    url = postgres_admin_url()
+    try:
+        engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "no server"
+        return f"PostgreSQL at WFM_TEST_POSTGRES_URL ({sa.make_url(url).render_as_string(hide_password=True)}) does not answer: {type(exc).__name__}"
+
+
+_POSTGRES_REASON: list[str | None] = []
+
+
+def require_postgres() -> None:
+    """Skip with a visible reason when PostgreSQL is missing; under CI=true, fail instead."""
+    if not _POSTGRES_REASON:
+        _POSTGRES_REASON.append(_postgres_unavailable_reason())
+    reason = _POSTGRES_REASON[0]
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: PostgreSQL is required)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    require_postgres()
+    admin = sa.create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    name = f"wfm_t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
+    url = sa.make_url(postgres_admin_url()).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'wfm.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path) -> str:
+    """Every database test runs on both backends."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'wfm.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def emulator() -> Iterator["object"]:
+    """A Talkdesk emulator on a free port with a small, fast configuration; its URL is `emulator.url`."""
+    from wfm_pipelines.emulator.server import EmulatorConfig, EmulatorServer
+
+    server = EmulatorServer(EmulatorConfig(seed=7, queues=5, agents=30, contacts_per_day=3000,
+                                           report_processing_seconds=0.2))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -64,6 +64,14 @@ class Settings:
     database_url: str
     history_start: str
     volume_report: str
+    schedule_lag_minutes: int
+    report_window_field: str
+    max_contact_minutes: int
+    step_retries: int
+    healing_lookback_days: int
+    healing_max_attempts: int
+    healing_interval_seconds: int
+    automation_running: bool
 
     @property
     def history_start_datetime(self) -> datetime:
@@ -87,6 +95,12 @@ def load_settings() -> Settings:
     interval = int(_env("WFM_AGENT_STATE_INTERVAL_SECONDS", "30"))
     if interval < 5:
         raise ValueError("WFM_AGENT_STATE_INTERVAL_SECONDS must be at least 5")
+    lag = int(_env("WFM_SCHEDULE_LAG_MINUTES", "5"))
+    if not 0 <= lag < 15:
+        raise ValueError("WFM_SCHEDULE_LAG_MINUTES must be between 0 and 14")
+    window_field = _env("TALKDESK_REPORT_WINDOW_FIELD", "auto")
+    if window_field not in ("auto", "start", "end"):
+        raise ValueError("TALKDESK_REPORT_WINDOW_FIELD must be 'auto', 'start' or 'end'")
     return Settings(
         talkdesk_base_url=base_url,
         talkdesk_api_url=api_url,
@@ -96,4 +110,12 @@ def load_settings() -> Settings:
         database_url=_env("WFM_DATABASE_URL", default_database_url()),
         history_start=history_start,
         volume_report=volume_report,
+        schedule_lag_minutes=lag,
+        report_window_field=window_field,
+        max_contact_minutes=int(_env("WFM_MAX_CONTACT_MINUTES", "240")),
+        step_retries=int(_env("WFM_STEP_RETRIES", "2")),
+        healing_lookback_days=int(_env("WFM_HEALING_LOOKBACK_DAYS", "7")),
+        healing_max_attempts=int(_env("WFM_HEALING_MAX_ATTEMPTS", "5")),
+        healing_interval_seconds=int(_env("WFM_HEALING_INTERVAL_SECONDS", "120")),
+        automation_running=_env("WFM_AUTOMATION", "on").lower() not in ("off", "false", "0"),
     )

@@ -9,6 +9,11 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+# Tests see a failure at once: step retries (30 s backoff) would only slow them down. Set before any
+# test module imports the Dagster definitions, which read it.
+os.environ.setdefault("WFM_STEP_RETRIES", "0")
+os.environ.setdefault("WFM_AUTOMATION", "off")
+
 DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 

@@ -1,0 +1,174 @@
+"""The WFM tables (CONTRACT section 4) and the raw Talkdesk entries, as SQLAlchemy Core.
+
+All times are UTC instants (`UtcDateTime`). Counts are integers; sums of seconds are doubles because
+Talkdesk durations can be fractional. The migrations in `migrations/versions/` create exactly this;
+a test compares the two.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from wfm_pipelines.db.types import UtcDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+Seconds = sa.Double
+
+
+def _seen_columns() -> list[sa.Column]:
+    return [
+        sa.Column("first_seen_at", UtcDateTime(), nullable=False),
+        sa.Column("last_seen_at", UtcDateTime(), nullable=False),
+    ]
+
+
+wfm_queue = sa.Table(
+    "wfm_queue",
+    metadata,
+    sa.Column("queue_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text),
+    sa.Column("source_kind", sa.Text, nullable=False),
+    sa.Column("service_level_threshold_s", Seconds),
+    sa.Column("short_abandon_threshold_s", Seconds),
+    sa.Column("active", sa.Boolean, nullable=False),
+    *_seen_columns(),
+    sa.CheckConstraint("source_kind IN ('ring_group', 'queue')", name="source_kind"),
+)
+
+wfm_agent = sa.Table(
+    "wfm_agent",
+    metadata,
+    sa.Column("agent_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text),
+    sa.Column("email", sa.Text),
+    sa.Column("extension", sa.Text),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("source_created_at", UtcDateTime()),
+    *_seen_columns(),
+)
+
+# No foreign keys to wfm_queue / wfm_agent: a membership may be imported before (or without) the
+# agent it names, and history rows are never deleted, so there is nothing for a cascade to do.
+wfm_queue_agent = sa.Table(
+    "wfm_queue_agent",
+    metadata,
+    sa.Column("queue_id", sa.Text, primary_key=True),
+    sa.Column("agent_id", sa.Text, primary_key=True),
+    *_seen_columns(),
+)
+
+_COUNT_COLUMNS = (
+    "entered_count",
+    "handled_count",
+    "abandoned_count",
+    "short_abandoned_count",
+    "missed_count",
+    "voicemail_count",
+)
+
+wfm_contact_volume_interval = sa.Table(
+    "wfm_contact_volume_interval",
+    metadata,
+    sa.Column("queue_id", sa.Text, primary_key=True),
+    sa.Column("interval_start", UtcDateTime(), primary_key=True),
+    sa.Column("interval_minutes", sa.Integer, nullable=False, server_default=sa.text("15")),
+    *[sa.Column(name, sa.Integer, nullable=False) for name in _COUNT_COLUMNS],
+    sa.Column("sum_handle_time_s", Seconds, nullable=False),
+    sa.Column("sum_talk_time_s", Seconds, nullable=False),
+    sa.Column("sum_hold_time_s", Seconds, nullable=False),
+    sa.Column("sum_acw_time_s", Seconds),  # NULL where the report has no after-call work
+    sa.Column("sum_answer_wait_s", Seconds, nullable=False),
+    sa.Column("sum_abandon_wait_s", Seconds, nullable=False),
+    sa.Column("answered_in_sl_count", sa.Integer, nullable=False),
+    sa.Column("collected_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "interval_start"),
+)
+
+wfm_agent_state_transaction = sa.Table(
+    "wfm_agent_state_transaction",
+    metadata,
+    sa.Column("agent_id", sa.Text, primary_key=True),
+    sa.Column("state_start", UtcDateTime(), primary_key=True),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("state_end", UtcDateTime()),  # NULL while the status is still open
+    sa.Column("duration_s", Seconds),
+    sa.Column("collected_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "state_end"),
+    sa.Index(None, "state_start"),
+)
+
+wfm_agent_state_snapshot = sa.Table(
+    "wfm_agent_state_snapshot",
+    metadata,
+    sa.Column("agent_id", sa.Text, primary_key=True),
+    sa.Column("snapshot_at", UtcDateTime(), primary_key=True),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Index(None, "snapshot_at"),
+)
+
+wfm_agent_state_current = sa.Table(
+    "wfm_agent_state_current",
+    metadata,
+    sa.Column("agent_id", sa.Text, primary_key=True),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("since", UtcDateTime(), nullable=False),
+    sa.Column("snapshot_at", UtcDateTime(), nullable=False),
+)
+
+# Every Talkdesk report entry as received, so an interval can be re-aggregated after Talkdesk has
+# dropped the report file (30 days). `owner_at` decides which partition owns the entry.
+talkdesk_raw_entry = sa.Table(
+    "talkdesk_raw_entry",
+    metadata,
+    sa.Column("report_type", sa.Text, primary_key=True),
+    sa.Column("owner_at", UtcDateTime(), primary_key=True),
+    sa.Column("entry_key", sa.Text, primary_key=True),
+    sa.Column("entry", sa.Text, nullable=False),
+    sa.Column("collected_at", UtcDateTime(), nullable=False),
+)
+
+talkdesk_malformed_entry = sa.Table(
+    "talkdesk_malformed_entry",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("report_type", sa.Text, nullable=False),
+    sa.Column("owner_at", UtcDateTime(), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("entry", sa.Text),
+    sa.Column("collected_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "report_type", "owner_at"),
+)
+
+# The exact column sets of the CommunityWFM Talkdesk integration spec.
+VIEWS: dict[str, str] = {
+    "community_historical": (
+        "SELECT interval_start, queue_id, "
+        'sum_handle_time_s AS "sumHandleTime", '
+        'entered_count AS "enteredCount", '
+        'abandoned_count AS "abandonedCount" '
+        "FROM wfm_contact_volume_interval"
+    ),
+    "community_realtime": "SELECT agent_id, state AS agent_status, since FROM wfm_agent_state_current",
+}
+
+# Columns the configuration upsert maintains (a frame may carry `active`, the source's own flag).
+HISTORY_COLUMNS = ("first_seen_at", "last_seen_at", "active")
+
+
+def table_named(table: sa.Table | str) -> sa.Table:
+    """Accept a Table or its name; unknown names are a clear error."""
+    if isinstance(table, sa.Table):
+        return table
+    try:
+        return metadata.tables[table]
+    except KeyError:
+        raise KeyError(f"no WFM table named {table!r}; known: {', '.join(sorted(metadata.tables))}") from None

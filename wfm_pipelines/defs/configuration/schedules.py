@@ -1,0 +1,24 @@
+"""Hourly import of agents, queues and memberships."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from wfm_pipelines.defs.configuration.assets import agents, queue_memberships, queues
+
+configuration_job = dg.define_asset_job(
+    "configuration_job",
+    selection=[agents, queues, queue_memberships],
+    description="Import agents, queues and queue memberships from Talkdesk.",
+)
+
+
+def build_configuration_schedule(default_status: dg.DefaultScheduleStatus) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name="configuration_schedule",
+        job=configuration_job,
+        cron_schedule="7 * * * *",
+        execution_timezone="UTC",
+        default_status=default_status,
+        description="Hourly import of agents, queues and memberships (Talkdesk's own WFM never re-syncs them).",
+    )

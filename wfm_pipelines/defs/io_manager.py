@@ -1,0 +1,151 @@
+"""Dagster IO manager that stores asset frames in the WFM tables.
+
+An asset says where and how in its definition metadata:
+
+- `wfm/table`: the table name;
+- `wfm/write_mode`:
+  - `replace_window` (partitioned assets only): the partition's (or the run's partition range's)
+    time window is replaced; needs `wfm/time_column`, optional `wfm/scope` (column -> value);
+  - `upsert_configuration`: needs `wfm/key_columns`; optional `wfm/deactivate_missing` (default true);
+    the time of the import is the frame's single-valued `seen_at` column if present, else now;
+  - `agent_state_snapshot`: the frame is (agent_id, state[, since], snapshot_at) with one
+    `snapshot_at` for all rows (an empty frame writes nothing); as an input it loads
+    `wfm_agent_state_current`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from wfm_pipelines.db import writer
+from wfm_pipelines.db.engine import get_engine
+from wfm_pipelines.db.schema import table_named
+
+WRITE_MODES = ("replace_window", "upsert_configuration", "agent_state_snapshot")
+PREVIEW_ROWS = 10
+
+
+def _plain(value: Any) -> Any:
+    """Definition metadata may come back wrapped in MetadataValue objects."""
+    return value.value if isinstance(value, dg.MetadataValue) else value
+
+
+def _definition_metadata(context: dg.OutputContext | dg.InputContext) -> dict[str, Any]:
+    metadata = getattr(context, "definition_metadata", None)
+    if metadata is None:
+        metadata = getattr(context, "metadata", None)
+    return {key: _plain(value) for key, value in (metadata or {}).items()}
+
+
+def _required(metadata: dict[str, Any], key: str, asset: str) -> Any:
+    if metadata.get(key) in (None, "", [], {}):
+        raise dg.DagsterInvariantViolationError(f"asset {asset}: definition metadata {key!r} is required by WfmTableIOManager")
+    return metadata[key]
+
+
+def _utc(moment: datetime) -> datetime:
+    return datetime.fromtimestamp(moment.timestamp(), tz=timezone.utc)
+
+
+def _single_time(frame: pd.DataFrame, column: str, asset: str) -> datetime:
+    values = pd.to_datetime(frame[column], utc=True).dropna().unique()
+    if len(values) != 1:
+        raise dg.DagsterInvariantViolationError(
+            f"asset {asset}: column {column!r} must hold one timestamp for every row, found {len(values)}"
+        )
+    return pd.Timestamp(values[0]).to_pydatetime()
+
+
+def _markdown_preview(frame: pd.DataFrame) -> str:
+    head = frame.head(PREVIEW_ROWS)
+    if head.empty:
+        return "(no rows)"
+
+    def cell(value: Any) -> str:
+        text = "" if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)) else str(value)
+        return text.replace("|", "\\|").replace("\n", " ")[:80]
+
+    lines = ["| " + " | ".join(map(str, head.columns)) + " |", "|" + "---|" * len(head.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in head.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+class WfmTableIOManager(dg.ConfigurableIOManager):
+    """Writes asset frames into the WFM database at `database_url` (see the module docstring)."""
+
+    database_url: str
+
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+        asset = context.asset_key.to_user_string() if context.has_asset_key else context.name
+        metadata = _definition_metadata(context)
+        table = table_named(_required(metadata, "wfm/table", asset))
+        mode = _required(metadata, "wfm/write_mode", asset)
+        if not isinstance(obj, pd.DataFrame):
+            raise dg.DagsterInvariantViolationError(f"asset {asset}: WfmTableIOManager stores pandas DataFrames, got {type(obj).__name__}")
+        engine = get_engine(self.database_url)
+
+        if mode == "replace_window":
+            if not context.has_asset_partitions:
+                raise dg.DagsterInvariantViolationError(
+                    f"asset {asset}: write mode replace_window needs a time-partitioned asset (the partition is the window)"
+                )
+            window = context.asset_partitions_time_window
+            result = writer.replace_window(
+                engine, table, obj, window_start=_utc(window.start), window_end=_utc(window.end),
+                time_column=_required(metadata, "wfm/time_column", asset), scope=metadata.get("wfm/scope"),
+            )
+            counts = {"rows_deleted": result.deleted, "rows_inserted": result.inserted,
+                      "window_start": _utc(window.start).isoformat(), "window_end": _utc(window.end).isoformat()}
+        elif mode == "upsert_configuration":
+            frame = obj
+            seen_at = datetime.now(timezone.utc)
+            if "seen_at" in frame.columns:
+                seen_at = _single_time(frame, "seen_at", asset) if len(frame) else seen_at
+                frame = frame.drop(columns=["seen_at"])
+            result = writer.upsert_configuration(
+                engine, table, frame, key_columns=list(_required(metadata, "wfm/key_columns", asset)),
+                seen_at=seen_at, deactivate_missing=bool(metadata.get("wfm/deactivate_missing", True)),
+            )
+            counts = {"rows_inserted": result.inserted, "rows_updated": result.updated,
+                      "rows_deactivated": result.deactivated, "rows_reactivated": result.reactivated}
+        elif mode == "agent_state_snapshot":
+            if "snapshot_at" not in obj.columns:
+                raise dg.DagsterInvariantViolationError(f"asset {asset}: an agent_state_snapshot frame needs a snapshot_at column")
+            if obj.empty:  # no agent to report (e.g. none active): nothing moves
+                result = writer.SnapshotResult(appended=0, new_agents=0, changed=0, unchanged=0, stale=0)
+            else:
+                result = writer.append_agent_state_snapshot(
+                    engine, obj.drop(columns=["snapshot_at"]), snapshot_at=_single_time(obj, "snapshot_at", asset)
+                )
+            counts = {"rows_appended": result.appended, "new_agents": result.new_agents,
+                      "state_changes": result.changed, "unchanged": result.unchanged, "stale": result.stale}
+        else:
+            raise dg.DagsterInvariantViolationError(f"asset {asset}: wfm/write_mode {mode!r} is not one of {WRITE_MODES}")
+
+        context.add_output_metadata({
+            "table": table.name,
+            "row_count": len(obj),
+            **counts,
+            "preview": dg.MetadataValue.md(_markdown_preview(obj)),
+        })
+
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+        upstream = context.upstream_output
+        metadata = _definition_metadata(upstream) if upstream is not None else {}
+        asset = context.asset_key.to_user_string() if context.has_asset_key else context.name
+        table = table_named(_required(metadata, "wfm/table", asset))
+        mode = metadata.get("wfm/write_mode")
+        engine = get_engine(self.database_url)
+        if mode == "replace_window" and context.has_asset_partitions:
+            window = context.asset_partitions_time_window
+            return writer.read_window(engine, table, window_start=_utc(window.start), window_end=_utc(window.end),
+                                      time_column=_required(metadata, "wfm/time_column", asset),
+                                      scope=metadata.get("wfm/scope"))
+        if mode == "agent_state_snapshot":
+            # Downstream wants where every agent is now, not the ever-growing snapshot history.
+            return writer.read_table(engine, "wfm_agent_state_current")
+        return writer.read_table(engine, table)

@@ -1,0 +1,52 @@
+"""The one partitioning of the interval assets, and the policies every Talkdesk-facing asset shares."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from wfm_pipelines.settings import PARTITION_FORMAT, load_settings
+
+_settings = load_settings()
+
+# 15-minute UTC intervals from WFM_HISTORY_START; the last partition is the last closed interval.
+interval_partitions = dg.TimeWindowPartitionsDefinition(
+    cron_schedule="*/15 * * * *",
+    start=_settings.history_start,
+    fmt=PARTITION_FORMAT,
+    timezone="UTC",
+)
+
+# A backfill runs a week of intervals per run: a month is 5 runs, not 2,880. Inside a run the
+# collectors fetch one report per day, so memory stays that of one day.
+PARTITIONS_PER_RUN = 7 * 96
+interval_backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=PARTITIONS_PER_RUN)
+
+# Every asset that creates Explore report jobs takes a slot of this pool (limit in dagster.yaml), so the
+# account's 15-simultaneous-report quota is never exhausted by our runs.
+EXPLORE_POOL = "talkdesk_explore"
+
+
+def step_retry_policy() -> dg.RetryPolicy | None:
+    """Step retries for transient Talkdesk trouble the client's own retries could not absorb."""
+    retries = _settings.step_retries
+    if retries <= 0:
+        return None
+    return dg.RetryPolicy(max_retries=retries, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+
+
+def partition_key_for(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime(PARTITION_FORMAT)
+
+
+def partition_start(key: str) -> datetime:
+    return datetime.strptime(key, PARTITION_FORMAT).replace(tzinfo=timezone.utc)
+
+
+def range_tags(first_key: str, last_key: str) -> dict[str, str]:
+    """Run tags that make one run cover [first_key .. last_key], as Dagster's own backfills do."""
+    return {
+        "dagster/asset_partition_range_start": first_key,
+        "dagster/asset_partition_range_end": last_key,
+    }

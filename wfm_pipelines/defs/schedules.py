@@ -1,0 +1,91 @@
+"""The 15-minute collection schedules and the nightly re-collection of yesterday.
+
+Each 15-minute tick runs one job over a partition RANGE (one run, one report per report type), not one run
+per interval: the closed interval plus the trailing 2h15m that CommunityWFM re-reads for late data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import dagster as dg
+
+from wfm_pipelines.collection.windows import floor_to_interval
+from wfm_pipelines.defs.agent_states.assets import agent_state_transactions
+from wfm_pipelines.defs.contact_volume.assets import contact_volume
+from wfm_pipelines.defs.partitions import interval_partitions, partition_key_for, range_tags
+from wfm_pipelines.settings import load_settings
+
+INTERVAL = timedelta(minutes=15)
+TRAILING_RECOLLECTION = timedelta(hours=2, minutes=15)
+
+contact_volume_job = dg.define_asset_job(
+    "contact_volume_job", selection=[contact_volume], partitions_def=interval_partitions,
+    description="Collect 15-minute contact volume for a range of intervals.")
+agent_state_transactions_job = dg.define_asset_job(
+    "agent_state_transactions_job", selection=[agent_state_transactions], partitions_def=interval_partitions,
+    description="Collect agent state transactions for a range of intervals.")
+interval_collection_job = dg.define_asset_job(
+    "interval_collection_job", selection=[contact_volume, agent_state_transactions], partitions_def=interval_partitions,
+    description="Collect contact volume and agent state transactions for a range of intervals in one run.")
+
+
+def tick_range(scheduled_at: datetime, lag_minutes: int, history_start: datetime) -> tuple[datetime, datetime] | None:
+    """[start, end) of the intervals a tick collects: the interval that closed before the tick (the tick
+    fires `lag_minutes` after it closes) and the trailing 2h15m before it, clipped at the history start."""
+    end = floor_to_interval(scheduled_at.astimezone(timezone.utc) - timedelta(minutes=lag_minutes))
+    start = max(end - TRAILING_RECOLLECTION, history_start)
+    return (start, end) if end > start else None
+
+
+def range_run_request(job_name: str, start: datetime, end: datetime, run_key: str, extra_tags: dict | None = None) -> dg.RunRequest:
+    first, last = partition_key_for(start), partition_key_for(end - INTERVAL)
+    return dg.RunRequest(run_key=run_key, job_name=job_name,
+                         tags={**range_tags(first, last), "wfm/collection": "scheduled", **(extra_tags or {})})
+
+
+def _interval_schedule(name: str, job: dg.UnresolvedAssetJobDefinition, default_status) -> dg.ScheduleDefinition:
+    settings = load_settings()
+    lag = settings.schedule_lag_minutes
+    minutes = ",".join(str(m + lag) for m in (0, 15, 30, 45))
+
+    @dg.schedule(name=name, job=job, cron_schedule=f"{minutes} * * * *", execution_timezone="UTC",
+                 default_status=default_status,
+                 description=f"Every 15 minutes, {lag} min after an interval closes: collect it and re-collect "
+                 "the trailing 2h15m in the same run.")
+    def _schedule(context: dg.ScheduleEvaluationContext):
+        window = tick_range(context.scheduled_execution_time, lag, settings.history_start_datetime)
+        if window is None:
+            return dg.SkipReason("No closed interval after WFM_HISTORY_START yet.")
+        start, end = window
+        return range_run_request(job.name, start, end, run_key=f"{name}:{partition_key_for(end)}")
+
+    return _schedule
+
+
+def nightly_range(scheduled_at: datetime, history_start: datetime) -> tuple[datetime, datetime] | None:
+    """Yesterday (UTC) in full."""
+    today = scheduled_at.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = max(today - timedelta(days=1), history_start)
+    return (start, today) if today > start else None
+
+
+def build_schedules(default_status: dg.DefaultScheduleStatus) -> list[dg.ScheduleDefinition]:
+    settings = load_settings()
+
+    @dg.schedule(name="nightly_recollection_schedule", job=interval_collection_job,
+                 cron_schedule="30 2 * * *", execution_timezone="UTC", default_status=default_status,
+                 description="At 02:30 UTC re-collect yesterday (UTC) in full, for late-settling data.")
+    def nightly_recollection_schedule(context: dg.ScheduleEvaluationContext):
+        window = nightly_range(context.scheduled_execution_time, settings.history_start_datetime)
+        if window is None:
+            return dg.SkipReason("Yesterday is before WFM_HISTORY_START.")
+        start, end = window
+        return range_run_request(interval_collection_job.name, start, end, run_key=f"nightly:{start:%Y-%m-%d}",
+                                 extra_tags={"wfm/collection": "nightly"})
+
+    return [
+        _interval_schedule("contact_volume_schedule", contact_volume_job, default_status),
+        _interval_schedule("agent_state_transactions_schedule", agent_state_transactions_job, default_status),
+        nightly_recollection_schedule,
+    ]

@@ -1,0 +1,112 @@
+"""Sensors: the agent-state collection every WFM_AGENT_STATE_INTERVAL_SECONDS, and self-healing of
+failed or missing intervals."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+import dagster as dg
+from dagster._core.storage.partition_status_cache import AssetPartitionStatus
+
+from wfm_pipelines.collection import healing
+from wfm_pipelines.collection.windows import floor_to_interval
+from wfm_pipelines.defs.agent_states.assets import agent_state_snapshots, agent_state_transactions
+from wfm_pipelines.defs.contact_volume.assets import contact_volume
+from wfm_pipelines.defs.partitions import interval_partitions, partition_key_for
+from wfm_pipelines.defs.schedules import (
+    INTERVAL,
+    agent_state_transactions_job,
+    contact_volume_job,
+    range_run_request,
+)
+from wfm_pipelines.settings import load_settings
+
+IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+             dg.DagsterRunStatus.STARTED]
+
+agent_state_snapshot_job = dg.define_asset_job(
+    "agent_state_snapshot_job", selection=[agent_state_snapshots],
+    tags={"wfm/collection": "agent_state_snapshot"},
+    description="Collect the current state of every active agent.")
+
+HEALED_ASSETS = ((contact_volume, contact_volume_job), (agent_state_transactions, agent_state_transactions_job))
+# Backoff between attempts at one interval: 5 min, 10, 20, 40 ... (WFM_HEALING_MAX_ATTEMPTS bounds it).
+HEALING_BACKOFF_SECONDS = 300
+HEALING_RANGES_PER_TICK = 2
+HEALING_PARTITIONS_PER_RUN = 96
+
+_STATUS_NAMES = {
+    AssetPartitionStatus.MATERIALIZED: healing.MATERIALIZED,
+    AssetPartitionStatus.FAILED: healing.FAILED,
+    AssetPartitionStatus.IN_PROGRESS: healing.IN_PROGRESS,
+}
+
+
+def build_agent_state_sensor(default_status: dg.DefaultSensorStatus) -> dg.SensorDefinition:
+    settings = load_settings()
+
+    @dg.sensor(name="agent_state_sensor", job=agent_state_snapshot_job,
+               minimum_interval_seconds=settings.agent_state_interval_seconds, default_status=default_status,
+               description="Collects current agent states every WFM_AGENT_STATE_INTERVAL_SECONDS; a tick is "
+               "skipped, not queued, while the previous collection still runs.")
+    def agent_state_sensor(context: dg.SensorEvaluationContext):
+        running = context.instance.get_run_records(
+            dg.RunsFilter(job_name=agent_state_snapshot_job.name, statuses=IN_FLIGHT), limit=1)
+        if running:
+            return dg.SkipReason(f"Previous collection {running[0].dagster_run.run_id} is still running.")
+        return dg.RunRequest()
+
+    return agent_state_sensor
+
+
+def healing_candidates(now: datetime, lookback: timedelta, lag_minutes: int) -> list[str]:
+    """Partition keys of the healing window, oldest first. The newest interval is left to its schedule
+    tick: only intervals that closed at least one tick ago count."""
+    settings = load_settings()
+    newest_end = floor_to_interval(now - timedelta(minutes=lag_minutes)) - INTERVAL
+    start = max(floor_to_interval(now - lookback), settings.history_start_datetime)
+    keys, cursor = [], start
+    while cursor + INTERVAL <= newest_end:
+        keys.append(partition_key_for(cursor))
+        cursor += INTERVAL
+    return keys
+
+
+def build_healing_sensor(default_status: dg.DefaultSensorStatus) -> dg.SensorDefinition:
+    settings = load_settings()
+
+    @dg.sensor(name="interval_healing_sensor", jobs=[job for _, job in HEALED_ASSETS],
+               minimum_interval_seconds=settings.healing_interval_seconds, default_status=default_status,
+               description=f"Re-requests intervals of the last {settings.healing_lookback_days} days that failed or "
+               f"never landed, newest first, with exponential backoff; gives up after {settings.healing_max_attempts} "
+               "attempts and records that as an observation on the asset.")
+    def interval_healing_sensor(context: dg.SensorEvaluationContext):
+        now = datetime.now(timezone.utc)
+        state = healing.HealingState.from_cursor(context.cursor)
+        keys = healing_candidates(now, timedelta(days=settings.healing_lookback_days), settings.schedule_lag_minutes)
+        run_requests, events = [], []
+        for asset, job in HEALED_ASSETS:
+            raw_status = context.instance.get_status_by_partition(asset.key, keys, interval_partitions) or {}
+            status = {key: _STATUS_NAMES.get(value, healing.MISSING) for key, value in raw_status.items()}
+            plan = healing.plan_asset_healing(
+                asset.key.to_user_string(), keys, status, state, time.time(),
+                max_attempts=settings.healing_max_attempts, backoff_seconds=HEALING_BACKOFF_SECONDS,
+                max_ranges=HEALING_RANGES_PER_TICK, max_partitions_per_range=HEALING_PARTITIONS_PER_RUN)
+            for first, last, attempt in plan.ranges:
+                context.log.info(f"{asset.key.to_user_string()}: requesting {first}..{last} (attempt {attempt})")
+                start = datetime.strptime(first, "%Y-%m-%d-%H:%M").replace(tzinfo=timezone.utc)
+                end = datetime.strptime(last, "%Y-%m-%d-%H:%M").replace(tzinfo=timezone.utc) + INTERVAL
+                run_requests.append(range_run_request(
+                    job.name, start, end, run_key=f"healing:{job.name}:{first}:{last}:{attempt}",
+                    extra_tags={"wfm/collection": "healing", "wfm/healing_attempt": str(attempt)}))
+            for key in plan.newly_gave_up:
+                context.log.warning(f"{asset.key.to_user_string()} {key}: gave up after "
+                                    f"{settings.healing_max_attempts} attempts; rerun it from the UI")
+                events.append(dg.AssetObservation(
+                    asset_key=asset.key, partition=key,
+                    metadata={"healing": "gave up", "attempts": settings.healing_max_attempts,
+                              "what_to_do": "Select the partition in the UI and launch a backfill."}))
+        return dg.SensorResult(run_requests=run_requests, asset_events=events, cursor=state.to_cursor())
+
+    return interval_healing_sensor

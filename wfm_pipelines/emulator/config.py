@@ -1,0 +1,119 @@
+"""Emulator configuration (fixed at start) and fault settings (switched at run time)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
+
+# Every scope an API route of the emulator checks; the demo client is granted all of them.
+ALL_SCOPES: tuple[str, ...] = (
+    "account:read",
+    "users:read",
+    "ring-groups:read",
+    "user-ring-groups:read",
+    "queues:read",
+    "queues-users:read",
+    "ccaas-user-status:read",
+    "data-reports:read",
+    "data-reports:write",
+)
+
+
+@dataclass
+class EmulatorConfig:
+    seed: int = 7
+    queues: int = 8
+    agents: int = 60
+    contacts_per_day: int = 5000
+    client_id: str = EMULATOR_CLIENT_ID
+    client_secret: str = EMULATOR_CLIENT_SECRET
+    token_ttl: int = 600
+    data_delay_seconds: int = 120
+    report_processing_seconds: float = 1.0
+    max_contact_seconds: int = 4 * 3600
+    # Extra OAuth clients: client_id -> (secret, granted scopes). The main client always gets ALL_SCOPES.
+    clients: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    account_timezone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        if self.queues < 1 or self.agents < 1:
+            raise ValueError("an emulated account needs at least one queue and one agent")
+        if self.contacts_per_day < 0:
+            raise ValueError("contacts_per_day must not be negative")
+        if self.max_contact_seconds < 600:
+            raise ValueError("max_contact_seconds must be at least 600")
+
+    def all_clients(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        merged = dict(self.clients)
+        merged[self.client_id] = (self.client_secret, ALL_SCOPES)
+        return merged
+
+
+TIMESTAMP_FORMATS = ("iso", "legacy", "offset")
+
+
+def default_faults(config: EmulatorConfig) -> dict[str, Any]:
+    return {
+        "rate_limit_every": 0,
+        "rate_limit_retry_after": 1,
+        "error_rate": 0.0,
+        "error_status": 503,
+        "report_processing_seconds": config.report_processing_seconds,
+        "report_failure": False,
+        "token_expiry_seconds": None,
+        "malformed_rate": 0.0,
+        "report_window_field": "end",
+        "timestamp_format": "iso",
+        "calls_payload": "current",
+        "job_body": "wrapped",
+        "ccaas_enabled": True,
+        "data_delay_seconds": config.data_delay_seconds,
+    }
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _fraction(value: Any) -> bool:
+    return _is_number(value) and 0.0 <= value <= 1.0
+
+
+# Validators per fault key: a predicate and the expected value described for the 400 message.
+FAULT_VALIDATORS: dict[str, tuple[Any, str]] = {
+    "rate_limit_every": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "rate_limit_retry_after": (lambda v: v is None or (_is_number(v) and v >= 0), "seconds >= 0 or null"),
+    "error_rate": (_fraction, "a number in 0..1"),
+    "error_status": (lambda v: _is_int(v) and 500 <= v <= 599, "an HTTP status 500..599"),
+    "report_processing_seconds": (lambda v: _is_number(v) and v >= 0, "seconds >= 0"),
+    "report_failure": (lambda v: isinstance(v, bool), "a boolean"),
+    "token_expiry_seconds": (lambda v: v is None or (_is_number(v) and v >= 0), "seconds >= 0 or null"),
+    "malformed_rate": (_fraction, "a number in 0..1"),
+    "report_window_field": (lambda v: v in ("end", "start"), '"end" or "start"'),
+    "timestamp_format": (lambda v: v in TIMESTAMP_FORMATS, '"iso", "legacy" or "offset"'),
+    "calls_payload": (lambda v: v in ("current", "legacy"), '"current" or "legacy"'),
+    "job_body": (lambda v: v in ("wrapped", "flat"), '"wrapped" or "flat"'),
+    "ccaas_enabled": (lambda v: isinstance(v, bool), "a boolean"),
+    "data_delay_seconds": (lambda v: _is_number(v) and v >= 0, "seconds >= 0"),
+}
+
+
+def validate_fault_update(update: Any) -> list[str]:
+    """Problems with a fault update, empty when it can be merged."""
+    if not isinstance(update, dict):
+        return ["the body must be a JSON object"]
+    problems = []
+    for key, value in update.items():
+        if key not in FAULT_VALIDATORS:
+            problems.append(f"unknown fault {key!r}; known: {', '.join(sorted(FAULT_VALIDATORS))}")
+            continue
+        check, expected = FAULT_VALIDATORS[key]
+        if not check(value):
+            problems.append(f"{key} must be {expected}, not {value!r}")
+    return problems

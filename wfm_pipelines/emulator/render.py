@@ -1,0 +1,212 @@
+"""Report entries as Talkdesk renders them: `calls` (current and legacy shapes), `contacts`, `user_status`.
+
+Rendering works on chunks of rows so a large report streams without building every entry at once.
+Malformed entries (a fault) are chosen per entry from its own id, so they are deterministic too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from wfm_pipelines.emulator.directory import Directory
+from wfm_pipelines.emulator.shifts import DAY
+from wfm_pipelines.emulator.statuses import STATUS_LABELS, Segments
+from wfm_pipelines.emulator.traffic import (ABANDONED, CALL_TYPES, INBOUND, MISSED, OUTBOUND, OUTBOUND_MISSED,
+                                            SHORT_ABANDONED, VOICEMAIL, Contacts)
+
+CHUNK_ROWS = 20_000
+CONTACT_TYPES = ("Answered", "Abandoned", "Short Abandoned", "Missed", "Voicemail", "Connected", "Not Connected")
+DISPOSITIONS = ("Resolved", "Follow-up Needed", "Sale", "Information Provided", "Escalated")
+MAIN_NUMBER = "+12025550100"
+UNPARSEABLE_TIMESTAMP = "31/02/2026 25:61"
+# Which field each malformation touches, per report shape: (start field, end field, a duration field).
+MALFORMED_FIELDS = {
+    "calls": ("start_at", "end_at", "talk_time"),
+    "calls_legacy": ("start_time", "end_time", "talk_time"),
+    "contacts": ("started_at", "finished_at", "talk_time"),
+    "user_status": ("status_start_at", "status_end_at", "status_time"),
+}
+
+
+def format_timestamps(seconds: np.ndarray, style: str) -> list[str]:
+    """UTC timestamps: iso `2026-04-23T10:22:26Z`, legacy `2016-01-29 10:22:02` or offset `...+00:00`."""
+    text = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s")
+    if style == "legacy":
+        return [t.replace("T", " ") for t in text.tolist()]
+    suffix = "Z" if style == "iso" else "+00:00"
+    return [t + suffix for t in text.tolist()]
+
+
+def _hex_ids(first: np.ndarray, second: np.ndarray) -> list[str]:
+    raw = np.stack([first, second], axis=1).astype(">u8").tobytes().hex()
+    return [raw[i: i + 32] for i in range(0, len(raw), 32)]
+
+
+def _business_hours(seconds: np.ndarray) -> np.ndarray:
+    hour = (seconds % DAY) // 3600
+    weekday = (seconds // DAY + 3) % 7
+    return (hour >= 7) & (hour < 20) & (weekday < 5)
+
+
+class EntryRenderer:
+    def __init__(self, directory: Directory) -> None:
+        self.directory = directory
+        agents = directory.agents
+        teams = directory.teams
+        self.agent_id = np.array([a.id for a in agents] + [None], dtype=object)
+        self.agent_name = np.array([a.name for a in agents] + [None], dtype=object)
+        self.agent_email = np.array([a.email for a in agents] + [None], dtype=object)
+        self.agent_active = np.array([a.active for a in agents] + [False], dtype=object)
+        self.team_id = np.array([teams[a.team_index].id for a in agents] + [None], dtype=object)
+        self.team_name = np.array([teams[a.team_index].name for a in agents] + [None], dtype=object)
+        self.queue_name = np.array([q.name for q in directory.queues] + [""], dtype=object)
+        self.queue_number = np.array([q.phone_number for q in directory.queues] + [MAIN_NUMBER], dtype=object)
+        self.queue_wait_threshold = np.array([q.wait_time_threshold for q in directory.queues] + [20])
+        self.agent_ring_groups = np.array(
+            [json.dumps([directory.queues[q].name for q in member_of]) for member_of in directory.memberships] + ["[]"],
+            dtype=object)
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _ring_groups(self, contacts: Contacts, separator: str) -> list[str]:
+        first = self.queue_name[contacts.queue1].tolist()
+        second = self.queue_name[contacts.queue2].tolist()
+        return [a + separator + b if b else a for a, b in zip(first, second)]
+
+    @staticmethod
+    def _rows(keys: list[str], columns: list[list[Any]]) -> list[dict[str, Any]]:
+        return [dict(zip(keys, row)) for row in zip(*columns)]
+
+    # -- report shapes -----------------------------------------------------------------------------
+    def calls(self, c: Contacts, style: str) -> list[dict[str, Any]]:
+        n = len(c)
+        agent = c.agent  # -1 indexes the trailing None
+        answered_inbound = c.kind == INBOUND
+        abandoned = (c.kind == ABANDONED) | (c.kind == SHORT_ABANDONED)
+        outbound = (c.kind == OUTBOUND) | (c.kind == OUTBOUND_MISSED)
+        ringing = np.select([answered_inbound, c.kind == MISSED, outbound],
+                            [np.minimum(c.wait, 4 + (c.id_lo % 8).astype(np.int64)), c.wait, c.ring], 0)
+        disposition = np.where(answered_inbound | (c.kind == OUTBOUND),
+                               np.array(DISPOSITIONS, dtype=object)[(c.id_hi % len(DISPOSITIONS)).astype(np.int64)], None)
+        handled = np.where(answered_inbound | (c.kind == OUTBOUND), agent, -1)
+        none_column = [None] * n
+        keys = ["call_id", "callsid", "type", "start_at", "end_at", "talkdesk_phone_number",
+                "talkdesk_phone_display_name", "contact_phone_number", "user_id", "user_name", "user_email",
+                "total_time", "talk_time", "wait_time", "hold_time", "abandon_time", "total_ringing_time",
+                "disposition_code", "notes", "user_voice_rating", "ring_groups", "ivr_options", "is_in_business_hours",
+                "is_callback_from_queue", "is_transfer", "handling_user_id", "handling_user_name",
+                "handling_user_email", "is_external_transfer", "is_if_no_answer", "is_call_forwarding", "csat_score",
+                "csat_survey_time", "team_id", "team_name", "rating_reason", "agent_disconnected", "data_status",
+                "disposition_set", "nested_disposition"]
+        columns = [
+            _hex_ids(c.id_hi, c.id_lo), ["CA" + h for h in _hex_ids(c.id_lo, c.id_hi)],
+            np.array(CALL_TYPES, dtype=object)[c.kind].tolist(),
+            format_timestamps(c.start, style), format_timestamps(c.end, style),
+            self.queue_number[c.queue1].tolist(),
+            [name or "main" for name in self.queue_name[c.queue1].tolist()],
+            ["+1" + str(p) for p in c.phone.tolist()],
+            self.agent_id[agent].tolist(), self.agent_name[agent].tolist(), self.agent_email[agent].tolist(),
+            (c.end - c.start).tolist(), c.talk.tolist(), c.wait.tolist(), c.hold.tolist(),
+            np.where(abandoned, c.wait, 0).tolist(), ringing.tolist(), disposition.tolist(), none_column,
+            [0] * n, self._ring_groups(c, ","), [""] * n, _business_hours(c.start).tolist(), [False] * n, [False] * n,
+            self.agent_id[handled].tolist(), self.agent_name[handled].tolist(), self.agent_email[handled].tolist(),
+            [False] * n, [False] * n, [False] * n, none_column, [""] * n,
+            self.team_id[agent].tolist(), self.team_name[agent].tolist(), [""] * n, ["No"] * n, ["Valid"] * n,
+            np.where(outbound, "Outbound", np.where(answered_inbound, "Inbound", None)).tolist(), none_column,
+        ]
+        return self._rows(keys, columns)
+
+    def calls_legacy(self, c: Contacts, style: str) -> list[dict[str, Any]]:
+        """The "Explore UI" shape of API-NOTES 5.8: durations as fractional days, `tags` joined with '+'."""
+        agent = c.agent
+        keys = ["interaction_id", "call_type", "start_time", "end_time", "customer_phone_number",
+                "talkdesk_phone_number", "talk_time", "waiting_time", "holding_time", "agent_speed_to_answer",
+                "in_business_hours?", "tags", "team", "agent_name", "user_id"]
+        columns = [
+            _hex_ids(c.id_hi, c.id_lo), np.array(CALL_TYPES, dtype=object)[c.kind].tolist(),
+            format_timestamps(c.start, style), format_timestamps(c.end, style),
+            ["+1" + str(p) for p in c.phone.tolist()], self.queue_number[c.queue1].tolist(),
+            (c.talk / DAY).tolist(), (c.wait / DAY).tolist(), (c.hold / DAY).tolist(),
+            (np.where(c.kind == INBOUND, c.wait, 0) / DAY).tolist(),
+            np.where(_business_hours(c.start), "TRUE", "FALSE").tolist(), self._ring_groups(c, "+"),
+            self.team_name[agent].tolist(), self.agent_name[agent].tolist(), self.agent_id[agent].tolist(),
+        ]
+        return self._rows(keys, columns)
+
+    def contacts(self, c: Contacts, style: str) -> list[dict[str, Any]]:
+        n = len(c)
+        agent = c.agent
+        inbound = c.kind < OUTBOUND
+        answered = c.kind == INBOUND
+        connected = answered | (c.kind == OUTBOUND)
+        answered_at = np.where(c.answered >= 0, c.answered, c.start)
+        answered_text = format_timestamps(answered_at, style)
+        answered_text = [t if ok else None for t, ok in zip(answered_text, connected.tolist())]
+        in_sl = answered & (c.wait <= self.queue_wait_threshold[c.queue1])
+        yes_no = lambda mask: np.where(mask, "Yes", "No").tolist()  # noqa: E731
+        only = lambda mask, values: np.where(mask, values, 0).tolist()  # noqa: E731
+        keys = ["interaction_id", "contact_id", "company_number", "phone_display_name", "contact_person_number",
+                "direction", "contact_type", "started_at", "wait_time", "time_to_missed", "abandon_time",
+                "short_abandon_time", "time_to_voicemail", "ring_time", "answered_at", "connected_at", "talk_time",
+                "hard_hold_time", "soft_hold_time", "hold_time", "after_call_work_time", "finished_at", "duration",
+                "handle_time", "inside_business_hours", "inside_service_level", "within_service_level_threshold",
+                "transfer_out", "callback", "ring_groups", "user_name", "direct_assignment_user", "team_name",
+                "user_id", "team_id", "handling_ring_groups"]
+        columns = [
+            _hex_ids(c.id_hi, c.id_lo), _hex_ids(c.id_lo ^ c.id_hi, c.id_hi),
+            self.queue_number[c.queue1].tolist(), [name or "main" for name in self.queue_name[c.queue1].tolist()],
+            ["+1" + str(p) for p in c.phone.tolist()], np.where(inbound, "IN", "OUT").tolist(),
+            np.array(CONTACT_TYPES, dtype=object)[c.kind].tolist(), format_timestamps(c.start, style),
+            c.wait.tolist(), only(c.kind == MISSED, c.wait), only(c.kind == ABANDONED, c.wait),
+            only(c.kind == SHORT_ABANDONED, c.wait), only(c.kind == VOICEMAIL, c.wait), c.ring.tolist(),
+            answered_text, answered_text, c.talk.tolist(), c.hold.tolist(), [0] * n, c.hold.tolist(),
+            c.acw.tolist(), format_timestamps(c.end, style), (c.end - c.start).tolist(),
+            (c.talk + c.hold + c.acw).tolist(), yes_no(_business_hours(c.start)), yes_no(in_sl), yes_no(in_sl),
+            ["No"] * n, ["No"] * n, self._ring_groups(c, ","), self.agent_name[agent].tolist(), [None] * n,
+            self.team_name[agent].tolist(), self.agent_id[agent].tolist(), self.team_id[agent].tolist(),
+            np.where(answered, self.queue_name[c.queue1], "").tolist(),
+        ]
+        return self._rows(keys, columns)
+
+    def user_status(self, s: Segments, style: str) -> list[dict[str, Any]]:
+        agent = s.agent
+        keys = ["user_name", "user_email", "user_id", "status_label", "status_start_at", "status_end_at",
+                "status_time", "is_user_active", "team_id", "team_name", "ring_groups"]
+        columns = [
+            self.agent_name[agent].tolist(), self.agent_email[agent].tolist(), self.agent_id[agent].tolist(),
+            np.array(STATUS_LABELS, dtype=object)[s.label].tolist(), format_timestamps(s.start, style),
+            format_timestamps(s.end, style), (s.end - s.start).tolist(), self.agent_active[agent].tolist(),
+            self.team_id[agent].tolist(), self.team_name[agent].tolist(), self.agent_ring_groups[agent].tolist(),
+        ]
+        return self._rows(keys, columns)
+
+
+def malformed_mask(keys: np.ndarray, rate: float) -> np.ndarray:
+    """Deterministic choice of entries to corrupt: a hash of each entry's key compared with the rate."""
+    if rate <= 0:
+        return np.zeros(len(keys), dtype=bool)
+    mixed = (keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)
+    return (mixed.astype(np.float64) / float(1 << 24)) < rate
+
+
+def corrupt(entries: list[dict[str, Any]], mask: np.ndarray, keys: np.ndarray, shape: str) -> None:
+    """Replace chosen entries by malformed ones: a missing start, an unparseable end, or a negative duration."""
+    start_field, end_field, duration_field = MALFORMED_FIELDS[shape]
+    for index in np.flatnonzero(mask).tolist():
+        entry = entries[index]
+        how = int(keys[index] % np.uint64(3))
+        if how == 0:
+            entry.pop(start_field, None)
+        elif how == 1:
+            entry[end_field] = UNPARSEABLE_TIMESTAMP
+        else:
+            value = entry.get(duration_field) or 0
+            entry[duration_field] = -abs(value) - 1 if isinstance(value, int) else -abs(float(value)) - 1.0 / DAY
+
+
+def chunked(total: int, size: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
+    for first in range(0, total, size):
+        yield np.arange(first, min(first + size, total))

@@ -1,0 +1,257 @@
+"""Explore report jobs: request validation, the 15-job quota, the job life cycle and the report file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+
+from wfm_pipelines.emulator.generator import DataGenerator
+from wfm_pipelines.emulator.render import EntryRenderer, chunked, corrupt, malformed_mask
+
+REPORT_TYPES = (
+    "studio_flow_execution", "ring_attempts", "contacts", "outbound_dialer_calls", "qm_evaluation_score",
+    "inbound_contact_volume", "talk_time_data", "hold_time_data", "acw_time_data", "contact_online_time",
+    "csat_score", "user_status", "calls", "explore_calls", "qm_interaction_details", "qm_evaluation_analysis",
+    "feedback", "adherence", "messaging_contacts", "messaging_traffic", "wfm_dce_queues", "wfm_dce_history",
+    "audit_logs", "timeseries_history_reports", "timeseries_report", "erc_omnichannel_report",
+    "insurance_omnichannel_report", "banking_omnichannel_report", "wfm_team_schedule_report",
+    "wfm_team_schedule_report_for_internal", "wfm_contact_history_report_v2", "wfm_dce_history_v3",
+    "advanced_dialer_calls_report", "va_conversation_markers", "case_sla_events",
+)
+# Types with emulated data; every other documented type yields an empty report.
+CONTACT_REPORTS = ("calls", "contacts", "explore_calls")
+FORMATS = ("csv", "json", "json_bulk")
+QUOTA = 15
+MAX_SPAN = timedelta(days=31)
+RUNNING = ("created", "processing")
+# Accepted timespan formats: ISO with Z/offset/fraction, or naive (in the request timezone), T or space.
+_NAIVE_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M")
+
+
+class ReportError(Exception):
+    def __init__(self, status: int, code: str, message: str, description: str | None = None,
+                 fields: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.description, self.fields = status, code, message, description, fields
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.description:
+            body["description"] = self.description
+        if self.fields:
+            body["fields"] = self.fields
+        return body
+
+
+def validation_error(name: str, description: str) -> ReportError:
+    return ReportError(400, "1020001", "Input parameters validation failed",
+                       fields=[{"name": name, "description": description}])
+
+
+def check_report_type(report_type: str) -> None:
+    if report_type not in REPORT_TYPES:
+        raise validation_error("report_type", "report_type does not have a valid value")
+
+
+def parse_timespan_value(text: Any, zone: ZoneInfo, name: str) -> datetime:
+    if not isinstance(text, str):
+        raise validation_error(name, f"{name} format is not supported")
+    value = text.strip()
+    try:
+        parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+    except ValueError:
+        parsed = None
+        for pattern in _NAIVE_FORMATS:
+            try:
+                parsed = datetime.strptime(value, pattern)
+                break
+            except ValueError:
+                continue
+    if parsed is None or len(value) < 10 or "T" not in value and " " not in value:
+        raise validation_error(name, f"{name} format is not supported")
+    return parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
+
+
+@dataclass
+class Job:
+    id: str
+    report_type: str
+    name: str
+    timezone: str
+    format: str
+    window_start: datetime
+    window_end: datetime
+    created_at: float
+    processing_seconds: float
+    fails: bool
+    # Fault settings captured when the job is created: they decide the file's content.
+    window_field: str
+    timestamp_format: str
+    calls_payload: str
+    malformed_rate: float
+    cutoff: int
+    download_token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    deleted: bool = False
+
+    def status(self, now: float) -> str:
+        if self.deleted:
+            return "deleted"
+        if now - self.created_at < self.processing_seconds:
+            return "processing"
+        return "failed" if self.fails else "done"
+
+    def body(self, status: str) -> dict[str, Any]:
+        zone = ZoneInfo(self.timezone)
+        return {"id": self.id, "name": self.name, "status": status, "timezone": self.timezone, "format": self.format,
+                "timespan": {"from": str(self.window_start.astimezone(zone)), "to": str(self.window_end.astimezone(zone))}}
+
+
+class JobStore:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[str, Job] = {}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._jobs.clear()
+
+    def create(self, report_type: str, body: Any, faults: dict[str, Any], now: float | None = None) -> Job:
+        """Validate a create request as Talkdesk does and register the job (raises ReportError)."""
+        check_report_type(report_type)
+        if not isinstance(body, dict):
+            raise validation_error("body", "body must be a JSON object")
+        timespan = body.get("timespan")
+        if not isinstance(timespan, dict):
+            raise validation_error("timespan", "timespan is required")
+        report_format = body.get("format", "csv")
+        if report_format not in FORMATS:
+            raise validation_error("format", "format does not have a valid value")
+        name = body.get("name", f"{report_type}_report")
+        if not isinstance(name, str) or len(name) > 256:
+            raise validation_error("name", "name must be a string of at most 256 characters")
+        # Airbyte nests the timezone inside timespan; the top-level field wins when both are present.
+        zone_name = body.get("timezone", timespan.get("timezone", "UTC"))
+        try:
+            zone = ZoneInfo(zone_name) if isinstance(zone_name, str) and zone_name else None
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = None
+        if zone is None:
+            raise ReportError(400, "1020016", "Invalid timezone received")
+        start = parse_timespan_value(timespan.get("from"), zone, "timespan[from]")
+        end = parse_timespan_value(timespan.get("to"), zone, "timespan[to]")
+        wall_now = time.time() if now is None else now
+        if end.timestamp() > wall_now:
+            raise validation_error("timespan[to]", "timespan[to] must not be in the future")
+        if start >= end:
+            raise ReportError(400, "1020005", "Timespan lower boundary must be older than upper boundary")
+        if end - start > MAX_SPAN:
+            raise ReportError(400, "1020013", "Requested report time span too long")
+        monotonic_now = time.monotonic()
+        with self._lock:
+            running = sum(1 for job in self._jobs.values() if job.status(monotonic_now) in RUNNING)
+            if running >= QUOTA:
+                raise ReportError(429, "1020017", "Reached the maximum of account-based quota of 15 simultaneous reports",
+                                  "The account is using all of it's available quota.")
+            job = Job(
+                id=str(uuid.uuid4()), report_type=report_type, name=name, timezone=zone.key, format=report_format,
+                window_start=start, window_end=end, created_at=monotonic_now,
+                processing_seconds=float(faults["report_processing_seconds"]), fails=bool(faults["report_failure"]),
+                window_field=faults["report_window_field"], timestamp_format=faults["timestamp_format"],
+                calls_payload=faults["calls_payload"], malformed_rate=float(faults["malformed_rate"]),
+                cutoff=int(wall_now - float(faults["data_delay_seconds"])),
+            )
+            self._jobs[job.id] = job
+            return job
+
+    def get(self, report_type: str, job_id: str) -> Job | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+        return job if job is not None and job.report_type == report_type else None
+
+    def by_download_token(self, token: str) -> Job | None:
+        with self._lock:
+            return next((job for job in self._jobs.values() if job.download_token == token), None)
+
+    def of_type(self, report_type: str) -> list[Job]:
+        with self._lock:
+            jobs = [job for job in self._jobs.values() if job.report_type == report_type]
+        return sorted(jobs, key=lambda job: job.created_at, reverse=True)
+
+
+class ReportFile:
+    """The content of a finished job, rendered lazily in chunks."""
+
+    def __init__(self, job: Job, generator: DataGenerator, renderer: EntryRenderer) -> None:
+        self.job = job
+        self.renderer = renderer
+        start, end = int(job.window_start.timestamp()), int(job.window_end.timestamp())
+        field_name = job.window_field
+        if job.report_type in CONTACT_REPORTS:
+            self.rows = generator.contacts_in_window(start, end, field_name, job.cutoff)
+            self.keys = self.rows.id_hi
+            legacy = job.report_type == "explore_calls" or job.calls_payload == "legacy"
+            self.shape = "contacts" if job.report_type == "contacts" else ("calls_legacy" if legacy else "calls")
+        elif job.report_type == "user_status":
+            self.rows = generator.statuses_in_window(start, end, field_name, job.cutoff)
+            self.keys = self.rows.start.astype(np.uint64) * np.uint64(7919) + self.rows.agent.astype(np.uint64)
+            self.shape = "user_status"
+        else:
+            self.rows, self.keys, self.shape = None, np.zeros(0, np.uint64), None
+        self.columns: list[str] | None = None
+
+    @property
+    def total(self) -> int:
+        return 0 if self.rows is None else len(self.rows)
+
+    def entry_chunks(self) -> Iterator[list[dict[str, Any]]]:
+        if self.rows is None:
+            return
+        render = getattr(self.renderer, self.shape)
+        for index in chunked(self.total):
+            entries = render(self.rows.take(index), self.job.timestamp_format)
+            if self.columns is None and entries:
+                self.columns = list(entries[0].keys())  # before corruption may drop a field
+            keys = self.keys[index]
+            corrupt(entries, malformed_mask(keys, self.job.malformed_rate), keys, self.shape)
+            yield entries
+
+    def iter_json(self) -> Iterator[bytes]:
+        head = {"type": self.job.report_type, "version": "v1", "total": self.total}
+        yield json.dumps(head)[:-1].encode() + b', "entries": ['
+        first = True
+        for entries in self.entry_chunks():
+            text = ", ".join(json.dumps(entry) for entry in entries)
+            yield (text if first else ", " + text).encode()
+            first = False
+        yield b"]}"
+
+    def iter_csv(self) -> Iterator[bytes]:
+        header: list[str] | None = None
+        for entries in self.entry_chunks():
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            if header is None:
+                header = self.columns or []
+                writer.writerow(header)
+            for entry in entries:
+                writer.writerow(["" if entry.get(key) is None else _csv_value(entry.get(key)) for key in header])
+            yield buffer.getvalue().encode()
+        if header is None:
+            yield b""
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value

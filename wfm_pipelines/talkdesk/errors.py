@@ -1,0 +1,89 @@
+"""Exceptions raised by the Talkdesk client.
+
+Messages name what failed (method, URL without secrets, Talkdesk's code and message, report type and
+window) and never carry a client secret or an access token.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+QUOTA_EXHAUSTED_CODE = "1020017"
+
+# Query parameters whose values are credentials: presigned download URLs (X-Amz-Signature, ...),
+# Live API stream tokens (?token=...), anything called *secret*/*key*/*password*.
+_SECRET_QUERY_NAME = re.compile(r"token|secret|signature|credential|password|key|auth|sig", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """The URL with user-info dropped and credential-like query values replaced by `***`."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    query = urlencode(
+        [(name, "***" if _SECRET_QUERY_NAME.search(name) else value)
+         for name, value in parse_qsl(parts.query, keep_blank_values=True)],
+        safe="*",
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+class TalkdeskError(Exception):
+    """Base class of every error the Talkdesk client raises."""
+
+
+class TalkdeskAuthError(TalkdeskError):
+    """The token endpoint refused the client credentials or the requested scopes."""
+
+
+class TalkdeskApiError(TalkdeskError):
+    """A Talkdesk API call answered with an error status (after retries where they apply)."""
+
+    def __init__(self, status: int | None, code: str | None, message: str, method: str, url: str,
+                 description: str | None = None):
+        self.status = status
+        self.code = code
+        self.message = message
+        self.method = method
+        self.url = redact_url(url)
+        self.description = description
+        detail = f" ({description})" if description and description != message else ""
+        code_part = f" code {code}" if code else ""
+        super().__init__(f"Talkdesk {method} {self.url} failed: HTTP {status}{code_part}: {message}{detail}")
+
+    @property
+    def is_quota_exhausted(self) -> bool:
+        """Explore's account-wide limit of 15 simultaneous report jobs."""
+        return self.status == 429 and self.code == QUOTA_EXHAUSTED_CODE
+
+
+class TalkdeskPagingError(TalkdeskError):
+    """A HAL listing pointed back at a page already read (a server-side paging loop)."""
+
+
+def _window_text(report_type: str, start: datetime, end: datetime) -> str:
+    return f"Talkdesk report '{report_type}' for [{start.isoformat()}, {end.isoformat()})"
+
+
+class ReportFailedError(TalkdeskError):
+    """An Explore report job ended failed, canceled or deleted."""
+
+    def __init__(self, report_type: str, start: datetime, end: datetime, job_id: str, status: str):
+        self.report_type, self.start, self.end, self.job_id, self.status = report_type, start, end, job_id, status
+        super().__init__(f"{_window_text(report_type, start, end)} ended '{status}' (job {job_id})")
+
+
+class ReportTimeoutError(TalkdeskError):
+    """An Explore report job did not finish within the poll timeout."""
+
+    def __init__(self, report_type: str, start: datetime, end: datetime, job_id: str, waited_s: float,
+                 last_status: str | None):
+        self.report_type, self.start, self.end, self.job_id = report_type, start, end, job_id
+        self.waited_s, self.last_status = waited_s, last_status
+        super().__init__(
+            f"{_window_text(report_type, start, end)} not finished after {waited_s:.1f} s "
+            f"(job {job_id}, last status '{last_status}')"
+        )

@@ -1,0 +1,207 @@
+"""Explore API report life cycle: create job -> poll -> follow the file redirect -> download -> entries.
+
+Windows longer than Talkdesk's 31-day limit are split; a window reaching into the future is clamped;
+the account-wide quota of 15 simultaneous jobs (429, code 1020017) is waited out within a budget.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote, urljoin
+
+import requests
+
+from wfm_pipelines.talkdesk.errors import ReportFailedError, ReportTimeoutError, TalkdeskApiError
+from wfm_pipelines.talkdesk.http import RetrySettings, TalkdeskHttp, error_from_response
+
+logger = logging.getLogger("wfm_pipelines.talkdesk")
+
+MAX_REPORT_SPAN = timedelta(days=31)
+FAILED_JOB_STATUSES = frozenset({"failed", "canceled", "cancelled", "deleted"})
+
+
+@dataclass(frozen=True)
+class ExploreSettings:
+    poll_initial_s: float = 1.0
+    poll_max_s: float = 5.0
+    poll_timeout_s: float = 900.0
+    quota_backoff_base_s: float = 5.0
+    quota_backoff_max_s: float = 60.0
+    quota_wait_budget_s: float = 900.0
+    # `to` must not be in the future for Talkdesk; keep this far behind our clock (clock skew).
+    future_margin_s: float = 30.0
+
+
+@dataclass
+class ReportResult:
+    entries: list[dict] = field(default_factory=list)
+    jobs: list[str] = field(default_factory=list)
+    # The windows actually requested (after clamping and 31-day splitting), in order.
+    windows: list[tuple[datetime, datetime]] = field(default_factory=list)
+
+
+def _utc_second(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"report {name} must be timezone-aware, got naive {value.isoformat()}")
+    return value.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def split_window(start: datetime, end: datetime, max_span: timedelta = MAX_REPORT_SPAN) -> list[tuple[datetime, datetime]]:
+    """Consecutive [from, to) pieces of at most `max_span` covering [start, end)."""
+    pieces = []
+    cursor = start
+    while cursor < end:
+        piece_end = min(cursor + max_span, end)
+        pieces.append((cursor, piece_end))
+        cursor = piece_end
+    return pieces
+
+
+def _iso_z(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _job_of(body: Any) -> dict:
+    """Talkdesk documents both `{"job": {...}, "_links": ...}` and a flat job object."""
+    if isinstance(body, dict) and isinstance(body.get("job"), dict):
+        return body["job"]
+    return body if isinstance(body, dict) else {}
+
+
+class ExploreReports:
+    def __init__(self, http: TalkdeskHttp, settings: ExploreSettings | None = None):
+        self.http = http
+        self.settings = settings or ExploreSettings()
+
+    def run(self, report_type: str, start: datetime, end: datetime, *, timezone_name: str = "UTC",
+            report_format: str = "json") -> ReportResult:
+        start, end = _utc_second(start, "start"), _utc_second(end, "end")
+        latest = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=self.settings.future_margin_s)
+        if end > latest:
+            logger.info("Talkdesk report %s: end %s is too recent for Explore; clamped to %s",
+                        report_type, end.isoformat(), latest.isoformat())
+            end = latest
+        result = ReportResult()
+        if start >= end:
+            logger.info("Talkdesk report %s: empty window [%s, %s), nothing requested",
+                        report_type, start.isoformat(), end.isoformat())
+            return result
+        for piece_start, piece_end in split_window(start, end):
+            job_id, entries = self._run_one(report_type, piece_start, piece_end, timezone_name, report_format)
+            result.jobs.append(job_id)
+            result.windows.append((piece_start, piece_end))
+            result.entries.extend(entries)
+        return result
+
+    def _run_one(self, report_type: str, start: datetime, end: datetime, timezone_name: str,
+                 report_format: str) -> tuple[str, list[dict]]:
+        started = time.monotonic()
+        job_id = self._create_job(report_type, start, end, timezone_name, report_format)
+        created = time.monotonic()
+        files_url = self._wait_for_file(report_type, start, end, job_id)
+        done = time.monotonic()
+        entries = self._download(files_url)
+        logger.info("Talkdesk report %s [%s, %s) job %s: created in %.2f s, ready after %.2f s, "
+                    "%d entries downloaded in %.2f s", report_type, _iso_z(start), _iso_z(end), job_id,
+                    created - started, done - created, len(entries), time.monotonic() - done)
+        return job_id, entries
+
+    def _jobs_path(self, report_type: str) -> str:
+        return f"/data/reports/{quote(report_type, safe='')}/jobs"
+
+    def _create_job(self, report_type: str, start: datetime, end: datetime, timezone_name: str,
+                    report_format: str) -> str:
+        body = {
+            "name": f"wfm-{report_type}-{_iso_z(start)}",
+            "timezone": timezone_name,
+            "format": report_format,
+            "timespan": {"from": _iso_z(start), "to": _iso_z(end)},
+        }
+        quota = RetrySettings(max_attempts=1, backoff_base_s=self.settings.quota_backoff_base_s,
+                              backoff_max_s=self.settings.quota_backoff_max_s)
+        waited, waits = 0.0, 0
+        while True:
+            try:
+                response = self.http.request("POST", self._jobs_path(report_type), json=body)
+                break
+            except TalkdeskApiError as exc:
+                if not exc.is_quota_exhausted:
+                    raise
+                waits += 1
+                wait = quota.backoff(waits)
+                if waited + wait > self.settings.quota_wait_budget_s:
+                    logger.error("Talkdesk report %s: Explore quota still full after waiting %.0f s",
+                                 report_type, waited)
+                    raise
+                logger.warning("Talkdesk report %s: Explore quota of simultaneous reports is full; "
+                               "waiting %.1f s (waited %.1f s so far)", report_type, wait, waited)
+                time.sleep(wait)
+                waited += wait
+        job = _job_of(response.json())
+        job_id = job.get("id")
+        if not job_id:
+            raise TalkdeskApiError(response.status_code, None, "job creation answered without a job id",
+                                   "POST", self.http.api(self._jobs_path(report_type)))
+        logger.info("Talkdesk report %s [%s, %s): job %s created (HTTP %d, status %s)", report_type,
+                    _iso_z(start), _iso_z(end), job_id, response.status_code, job.get("status"))
+        return str(job_id)
+
+    def _wait_for_file(self, report_type: str, start: datetime, end: datetime, job_id: str) -> str:
+        """Poll the job without following redirects; the 303 (or status `done`) gives the file URL."""
+        job_url = self.http.api(f"{self._jobs_path(report_type)}/{quote(job_id, safe='')}")
+        files_url = self.http.api(f"/data/reports/{quote(report_type, safe='')}/files/{quote(job_id, safe='')}")
+        started = time.monotonic()
+        interval = self.settings.poll_initial_s
+        status = None
+        while True:
+            response = self.http.request("GET", job_url, ok_redirect=True)
+            if response.is_redirect:
+                location = response.headers.get("Location")
+                return self.http.api(location, relative_to=job_url) if location else files_url
+            body = response.json()
+            job = _job_of(body)
+            status = str(job.get("status") or "").lower()
+            if status == "done":
+                href = ((body.get("_links") or {}).get("files") or {}).get("href") if isinstance(body, dict) else None
+                return self.http.api(href, relative_to=job_url) if href else files_url
+            if status in FAILED_JOB_STATUSES:
+                raise ReportFailedError(report_type, start, end, job_id, status)
+            waited = time.monotonic() - started
+            if waited + interval > self.settings.poll_timeout_s:
+                raise ReportTimeoutError(report_type, start, end, job_id, waited, status)
+            time.sleep(interval)
+            interval = min(interval * 1.5, self.settings.poll_max_s)
+
+    def _download(self, files_url: str) -> list[dict]:
+        response = self.http.request("GET", files_url, ok_redirect=True)
+        if response.is_redirect:
+            # The redirect target (a presigned object-store URL) must not receive the bearer token.
+            location = urljoin(files_url, response.headers["Location"])
+            response = self.http.send("GET", location)
+            if response.status_code >= 300:
+                raise error_from_response(response, "GET", location)
+        return parse_report_file(response)
+
+
+def parse_report_file(response: requests.Response) -> list[dict]:
+    """Entries of a report file: JSON `{type, version, total, entries}` or CSV, by content type."""
+    content_type = response.headers.get("Content-Type", "").lower()
+    text = response.content.decode("utf-8-sig")
+    is_json = "json" in content_type or ("csv" not in content_type and text.lstrip()[:1] in ("{", "["))
+    if not is_json:
+        return [dict(row) for row in csv.DictReader(io.StringIO(text))]
+    body = json.loads(text) if text.strip() else {}
+    if isinstance(body, list):
+        return body
+    entries = body.get("entries") or []
+    total = body.get("total")
+    if isinstance(total, int) and total != len(entries):
+        logger.warning("Talkdesk report file says total=%d but holds %d entries", total, len(entries))
+    return entries

@@ -1,0 +1,502 @@
+"""Talkdesk payloads -> normalized frames (see docs/ARCHITECTURE.md, "Normalized record frames").
+
+Report entries arrive as JSON objects or as CSV rows (every value a string, "" for null); both are
+accepted. Parsing is vectorised with pandas: a day of a large center (250,000 calls, 750,000 status
+records) parses in seconds. A bad entry never fails a report: it goes to the `malformed` frame with a
+reason, and the good entries are still returned.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+UTC = "UTC"
+RECORD_COLUMNS = ["entry_key", "started_at", "ended_at", "outcome", "queue_ids",
+                  "wait_s", "talk_s", "hold_s", "acw_s", "handle_s", "user_id"]
+STATUS_COLUMNS = ["entry_key", "agent_id", "state", "state_start", "state_end", "duration_s"]
+RAW_COLUMNS = ["entry_key", "owner_at", "entry"]
+MALFORMED_COLUMNS = ["owner_at", "reason", "entry"]
+CONTACT_REPORT_TYPES = ("calls", "contacts")
+
+_UTC_NAMES = frozenset({"UTC", "ETC/UTC", "Z", "GMT", "ETC/GMT", "UCT", "ZULU"})
+# An explicit zone after a time of day ("...10:22:26Z", "...+01:00", "...+0100"); a bare date's "-29" is not one.
+_EXPLICIT_ZONE = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)\s*$")
+SECONDS_PER_DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class ParsedReport:
+    records: pd.DataFrame
+    raw: pd.DataFrame
+    malformed: pd.DataFrame
+
+
+# --------------------------------------------------------------------------- scalars
+
+def _is_blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip() == ""
+    if isinstance(value, float):
+        return math.isnan(value)
+    return value is pd.NaT
+
+
+def _localize_naive(stamp: pd.Timestamp, tz: str) -> pd.Timestamp:
+    # Naive wall times are in the report's requested timezone; an ambiguous fall-back hour is read
+    # as its first (DST) occurrence and a skipped spring-forward time moves forward.
+    return stamp.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+
+
+def parse_timestamp(value: Any, *, tz: str = UTC) -> pd.Timestamp | None:
+    """One Talkdesk timestamp -> UTC `pandas.Timestamp`; None for None/"". Naive values are in `tz`.
+
+    Raises ValueError when the value is not a timestamp.
+    """
+    if _is_blank(value):
+        return None
+    if isinstance(value, (datetime, pd.Timestamp)):
+        stamp = pd.Timestamp(value)
+    elif isinstance(value, str):
+        try:
+            stamp = pd.Timestamp(value.strip())
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise ValueError(f"unparseable timestamp: {value!r}") from exc
+    else:
+        raise ValueError(f"unparseable timestamp: {value!r}")
+    if stamp is pd.NaT or pd.isna(stamp):
+        raise ValueError(f"unparseable timestamp: {value!r}")
+    stamp = _localize_naive(stamp, tz) if stamp.tzinfo is None else stamp
+    return stamp.tz_convert(UTC).as_unit("ns")
+
+
+def parse_timestamps(values: Iterable[Any], tz: str = UTC) -> tuple[pd.Series, pd.Series]:
+    """Vectorised `parse_timestamp`: (datetime64[ns, UTC] series with NaT for blanks and bad values, bad mask).
+
+    `bad` is True where a non-blank value could not be parsed.
+    """
+    source = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    source = source.astype(object)
+    parsed = pd.to_datetime(source, format="ISO8601", utc=True, errors="coerce")
+    if str(tz).upper() not in _UTC_NAMES and len(source):
+        naive = np.fromiter(
+            ((isinstance(v, str) and _EXPLICIT_ZONE.search(v) is None)
+             or (isinstance(v, datetime) and v.tzinfo is None) for v in source),
+            dtype=bool, count=len(source))
+        naive &= parsed.notna().to_numpy()
+        if naive.any():
+            wall = parsed[naive].dt.tz_localize(None)
+            parsed.loc[naive] = wall.dt.tz_localize(
+                tz, ambiguous=np.ones(len(wall), dtype=bool), nonexistent="shift_forward").dt.tz_convert(UTC)
+    bad = pd.Series(False, index=source.index)
+    # Shapes outside ISO 8601 (rare) get the lenient scalar parser before being called bad.
+    for position in np.flatnonzero(parsed.isna().to_numpy()):
+        value = source.iat[position]
+        if _is_blank(value):
+            continue
+        try:
+            parsed.iat[position] = parse_timestamp(value, tz=tz)
+        except ValueError:
+            bad.iat[position] = True
+    return parsed.astype("datetime64[ns, UTC]"), bad
+
+
+def _clean_name(item: Any) -> str:
+    return str(item).strip().strip("'\"").strip()
+
+
+def _unique_names(items: Iterable[Any]) -> tuple[str, ...]:
+    names = (_clean_name(item) for item in items if not _is_blank(item))
+    return tuple(dict.fromkeys(name for name in names if name))
+
+
+def parse_ring_groups(value: Any) -> tuple[str, ...]:
+    """Ring-group names of a report entry, in order, trimmed and deduplicated.
+
+    Accepts `"agents"`, `"sales, support"`, `'["rg1", "rg2"]'`, `"['rg1']"`, a real list; blank -> ().
+    """
+    if _is_blank(value):
+        return ()
+    if isinstance(value, (list, tuple)):
+        return _unique_names(value)
+    text = str(value).strip()
+    if text.startswith("["):
+        for loads in (json.loads, ast.literal_eval):
+            try:
+                loaded = loads(text)
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                continue
+            if isinstance(loaded, (list, tuple)):
+                return _unique_names(loaded)
+        text = text.strip("[]")
+    return _unique_names(text.split(","))
+
+
+def _text_or_none(value: Any) -> str | None:
+    if _is_blank(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _bool(value: Any, default: bool) -> bool:
+    if _is_blank(value):
+        return default
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "y", "t")
+    return bool(value)
+
+
+def _float_or_nan(value: Any) -> float:
+    try:
+        return float(value) if not _is_blank(value) else math.nan
+    except (TypeError, ValueError):
+        return math.nan
+
+
+# --------------------------------------------------------------------------- configuration payloads
+
+def parse_users(entries: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Users API objects -> [agent_id, name, email, extension, active, source_created_at].
+
+    Entries without an `id` cannot be keyed and are skipped; a repeated id keeps its last entry.
+    `active` missing means active (the Users API lists users, deactivated ones say so).
+    """
+    rows: dict[str, tuple] = {}
+    for user in entries:
+        agent_id = _text_or_none(user.get("id"))
+        if agent_id is None:
+            continue
+        try:
+            created = parse_timestamp(user.get("created_at"))
+        except ValueError:
+            created = None
+        rows[agent_id] = (agent_id, _text_or_none(user.get("name")), _text_or_none(user.get("email")),
+                          _text_or_none(user.get("extension")), _bool(user.get("active"), True), created)
+    frame = pd.DataFrame(list(rows.values()),
+                         columns=["agent_id", "name", "email", "extension", "active", "source_created_at"])
+    frame["active"] = frame["active"].astype(bool)
+    frame["source_created_at"] = pd.to_datetime(frame["source_created_at"], utc=True).astype("datetime64[ns, UTC]")
+    return frame.astype({"agent_id": object, "name": object, "email": object, "extension": object})
+
+
+def parse_queues(items: Iterable[Mapping[str, Any]], source_kind: str) -> pd.DataFrame:
+    """Ring groups (`source_kind="ring_group"`) or ccaas queues (`"queue"`) -> queue frame.
+
+    `queue_id` is the name in both cases, because reports reference queues by name (a ccaas queue
+    without a name falls back to its id). Thresholds are seconds, NaN when Talkdesk gives none.
+    """
+    if source_kind not in ("ring_group", "queue"):
+        raise ValueError(f"source_kind must be 'ring_group' or 'queue', not {source_kind!r}")
+    rows: dict[str, tuple] = {}
+    for item in items:
+        name = _text_or_none(item.get("name")) or _text_or_none(item.get("id"))
+        if name is None:
+            continue
+        rows[name] = (name, name, source_kind, _float_or_nan(item.get("wait_time_threshold")),
+                      _float_or_nan(item.get("short_abandoned_threshold")))
+    frame = pd.DataFrame(list(rows.values()), columns=[
+        "queue_id", "name", "source_kind", "service_level_threshold_s", "short_abandon_threshold_s"])
+    return frame.astype({"queue_id": object, "name": object, "source_kind": object,
+                         "service_level_threshold_s": "float64", "short_abandon_threshold_s": "float64"})
+
+
+# --------------------------------------------------------------------------- report helpers
+
+# One encoder for all entries (json.dumps builds one per call); entries come from JSON, so they
+# cannot be circular and the check is skipped. Encoding is still the largest cost of parsing.
+_ENCODE_ENTRY = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, check_circular=False, default=str).encode
+
+
+def entry_json(entry: Mapping[str, Any]) -> str:
+    """The entry as compact JSON text, keys in their original order."""
+    return _ENCODE_ENTRY(entry)
+
+
+def stable_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _column(entries: Sequence[Mapping[str, Any]], *fields: str) -> list[Any]:
+    """Per entry, the first of `fields` that is present and not blank (else None)."""
+    if len(fields) == 1:
+        field = fields[0]
+        return [entry.get(field) for entry in entries]
+    out = []
+    for entry in entries:
+        found = None
+        for field in fields:
+            value = entry.get(field)
+            if not _is_blank(value):
+                found = value
+                break
+        out.append(found)
+    return out
+
+
+def _durations(values: list[Any], scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(seconds with NaN for blanks, unparseable mask, negative mask)."""
+    series = pd.Series(values, dtype=object)
+    numbers = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
+    blank = series.map(_is_blank).to_numpy(dtype=bool) if np.isnan(numbers).any() else np.zeros(len(numbers), bool)
+    unparseable = np.isnan(numbers) & ~blank
+    negative = numbers < 0
+    # Fractions of a day carry float noise (0.000069444446 d = 6.0000001 s): keep milliseconds.
+    seconds = np.round(numbers * scale, 3) if scale != 1.0 else numbers
+    return seconds, unparseable, negative
+
+
+def _memo_map(values: list[Any], function) -> list[Any]:
+    """`function` over values with few distinct values (types, ring groups), computed once each."""
+    cache: dict[Any, Any] = {}
+    out = []
+    for value in values:
+        key = tuple(value) if isinstance(value, list) else value
+        try:
+            result = cache[key]
+        except KeyError:
+            result = cache[key] = function(value)
+        except TypeError:  # unhashable oddities (dicts): no caching
+            result = function(value)
+        out.append(result)
+    return out
+
+
+def _type_token(value: Any) -> str | None:
+    if _is_blank(value):
+        return None
+    return re.sub(r"[\s_\-]+", "", str(value)).lower()
+
+
+def _entry_keys(entries: Sequence[Mapping[str, Any]], texts: list[str], *fields: str) -> list[str]:
+    keys = []
+    for entry, text in zip(entries, texts):
+        key = None
+        for field in fields:
+            key = _text_or_none(entry.get(field))
+            if key is not None:
+                break
+        if key is None:
+            key = "sha:" + stable_hash(json.dumps(entry, sort_keys=True, separators=(",", ":"), default=str))
+        keys.append(key)
+    return keys
+
+
+def _first_reason(checks: list[tuple[np.ndarray, str]], size: int) -> np.ndarray:
+    reasons = np.full(size, None, dtype=object)
+    for mask, reason in checks:
+        reasons[(reasons == None) & mask] = reason  # noqa: E711 - elementwise on an object array
+    return reasons
+
+
+def _split_report(frame: pd.DataFrame, texts: list[str], reasons: np.ndarray, owner_column: str,
+                  record_columns: list[str], keep_in_raw: np.ndarray | None = None) -> ParsedReport:
+    """Good rows -> records (+ raw), the rest -> malformed. Duplicate entry keys keep their last entry."""
+    is_bad = pd.notna(reasons)
+    texts_array = np.asarray(texts, dtype=object)
+    owner = frame[owner_column].reset_index(drop=True)
+    malformed = pd.DataFrame({"owner_at": owner[is_bad].reset_index(drop=True),
+                              "reason": pd.Series(reasons[is_bad], dtype=object),
+                              "entry": pd.Series(texts_array[is_bad], dtype=object)})
+    # Deduplicate among good entries only: a malformed duplicate must not push out a good one.
+    good_positions = np.flatnonzero(~is_bad)
+    keep = ~frame["entry_key"].iloc[good_positions].duplicated(keep="last").to_numpy()
+    good = np.zeros(len(frame), dtype=bool)
+    good[good_positions[keep]] = True
+    records = frame.loc[good, record_columns].reset_index(drop=True)
+    raw_rows = good if keep_in_raw is None else good & keep_in_raw
+    raw = pd.DataFrame({"entry_key": frame["entry_key"][raw_rows].reset_index(drop=True),
+                        "owner_at": owner[raw_rows].reset_index(drop=True),
+                        "entry": pd.Series(texts_array[raw_rows], dtype=object)})
+    return ParsedReport(records=records, raw=raw, malformed=malformed[MALFORMED_COLUMNS])
+
+
+# --------------------------------------------------------------------------- contact reports
+
+@dataclass(frozen=True)
+class _Shape:
+    key_fields: tuple[str, ...]
+    type_field: str
+    start_field: str
+    end_field: str
+    durations: dict[str, str]          # normalized column -> report field
+    duration_scale: float              # report unit -> seconds
+    outcomes: dict[str, str]           # type token -> outcome
+    queue_field: str
+    queue_fallback: str | None = None  # legacy `tags`: "agents+rg1"
+    direction_field: str | None = None
+
+
+_CALL_OUTCOMES = {"inbound": "answered", "answered": "answered", "abandoned": "abandoned",
+                  "shortabandoned": "short_abandoned", "missed": "missed", "voicemail": "voicemail",
+                  "outbound": "outbound", "outboundmissed": "outbound"}
+_CONTACT_OUTCOMES = {"answered": "answered", "abandoned": "abandoned", "shortabandoned": "short_abandoned",
+                     "missed": "missed", "voicemail": "voicemail"}
+_OUTBOUND_CONTACT_TYPES = frozenset({"connected", "notconnected", "outbound"})
+
+CALLS_CURRENT = _Shape(("call_id", "callsid"), "type", "start_at", "end_at",
+                       {"wait_s": "wait_time", "talk_s": "talk_time", "hold_s": "hold_time"}, 1.0,
+                       _CALL_OUTCOMES, "ring_groups")
+CALLS_EXPLORE_UI = _Shape(("interaction_id", "callsid"), "call_type", "start_time", "end_time",
+                          {"wait_s": "waiting_time", "talk_s": "talk_time", "hold_s": "holding_time"},
+                          SECONDS_PER_DAY, _CALL_OUTCOMES, "ring_groups", queue_fallback="tags")
+CONTACTS = _Shape(("contact_id",), "contact_type", "started_at", "finished_at",
+                  {"wait_s": "wait_time", "talk_s": "talk_time", "hold_s": "hold_time",
+                   "acw_s": "after_call_work_time", "handle_s": "handle_time"}, 1.0,
+                  _CONTACT_OUTCOMES, "ring_groups", direction_field="direction")
+
+
+def _is_explore_ui_call(entry: Mapping[str, Any]) -> bool:
+    return ("call_id" not in entry and "type" not in entry and "start_at" not in entry
+            and ("interaction_id" in entry or "call_type" in entry or "start_time" in entry))
+
+
+def _tag_ring_groups(value: Any) -> tuple[str, ...]:
+    return () if _is_blank(value) else _unique_names(str(value).split("+"))
+
+
+def _contact_outcome(shape: _Shape, type_token: str | None, direction: str | None) -> str | None:
+    """Outcome, or None when the type is unknown (the entry is then malformed)."""
+    if direction in ("out", "outbound") or (direction is None and type_token in _OUTBOUND_CONTACT_TYPES):
+        return "outbound"
+    if direction not in (None, "in", "inbound"):
+        return None
+    return shape.outcomes.get(type_token) if type_token is not None else None
+
+
+def _parse_shape(shape: _Shape, entries: Sequence[Mapping[str, Any]], tz: str) -> tuple[pd.DataFrame, list[str], np.ndarray]:
+    size = len(entries)
+    texts = [_ENCODE_ENTRY(entry) for entry in entries]
+    started, bad_start = parse_timestamps(pd.Series(_column(entries, shape.start_field), dtype=object), tz)
+    ended, bad_end = parse_timestamps(pd.Series(_column(entries, shape.end_field), dtype=object), tz)
+    raw_types = _column(entries, shape.type_field)
+    type_tokens = _memo_map(raw_types, _type_token)
+    if shape.direction_field:
+        directions = _memo_map(_column(entries, shape.direction_field), _type_token)
+        outcomes = [_contact_outcome(shape, token, direction) for token, direction in zip(type_tokens, directions)]
+    else:
+        outcomes = _memo_map(type_tokens, lambda token: shape.outcomes.get(token) if token else None)
+    queue_values = _column(entries, shape.queue_field)
+    queue_ids = _memo_map(queue_values, parse_ring_groups)
+    if shape.queue_fallback:
+        tags = _memo_map(_column(entries, shape.queue_fallback), _tag_ring_groups)
+        queue_ids = [t if _is_blank(raw) else q for q, t, raw in zip(queue_ids, tags, queue_values)]
+    frame = pd.DataFrame({
+        "entry_key": _entry_keys(entries, texts, *shape.key_fields),
+        "started_at": started, "ended_at": ended,
+        "outcome": np.asarray(outcomes, dtype=object),
+        "queue_ids": pd.Series(queue_ids, dtype=object).to_numpy() if size else np.empty(0, object),
+        "user_id": _memo_map(_column(entries, "user_id"), _text_or_none),
+    })
+    unparseable_duration = np.zeros(size, dtype=bool)
+    negative_duration = np.zeros(size, dtype=bool)
+    for column in ("wait_s", "talk_s", "hold_s", "acw_s", "handle_s"):
+        field = shape.durations.get(column)
+        if field is None:
+            frame[column] = np.nan  # the report has no such field
+            continue
+        seconds, unparseable, negative = _durations(_column(entries, field), shape.duration_scale)
+        frame[column] = np.nan_to_num(seconds, nan=0.0)  # the report has the field; a null means none
+        unparseable_duration |= unparseable
+        negative_duration |= negative
+    blank_type = np.array([token is None for token in type_tokens], dtype=bool)
+    reasons = _first_reason([
+        (started.isna().to_numpy() & ~bad_start.to_numpy(), f"missing {shape.start_field}"),
+        (bad_start.to_numpy(), f"unparseable {shape.start_field}"),
+        (bad_end.to_numpy(), f"unparseable {shape.end_field}"),
+        (blank_type & (frame["outcome"].isna().to_numpy()), f"missing {shape.type_field}"),
+        (frame["outcome"].isna().to_numpy(), f"unknown {shape.type_field}"),
+        (unparseable_duration, "unparseable duration"),
+        (negative_duration, "negative duration"),
+    ], size)
+    return frame, texts, reasons
+
+
+def parse_contact_report(report_type: str, entries: Sequence[Mapping[str, Any]], *, tz: str = UTC) -> ParsedReport:
+    """`calls` or `contacts` entries -> normalized contact records, raw entries, malformed entries.
+
+    `calls` entries may mix the current `call_id` shape (integer seconds) and the older "Explore UI"
+    shape (`interaction_id`, `call_type`, durations in fractions of a day, `tags` "agents+rg1"); the
+    shape is detected per entry by its keys. Duplicate entry keys within one report keep the LAST
+    entry (Talkdesk's newest rendering of the contact) and count once. Raw `owner_at` is the start.
+    """
+    if report_type not in CONTACT_REPORT_TYPES:
+        raise ValueError(f"report_type must be one of {CONTACT_REPORT_TYPES}, not {report_type!r}")
+    entries = list(entries)
+    if report_type == "contacts":
+        frame, texts, reasons = _parse_shape(CONTACTS, entries, tz)
+    else:
+        explore_ui = np.fromiter((_is_explore_ui_call(entry) for entry in entries), dtype=bool, count=len(entries))
+        if not explore_ui.any():
+            frame, texts, reasons = _parse_shape(CALLS_CURRENT, entries, tz)
+        else:
+            parts, order = [], []
+            for shape, mask in ((CALLS_CURRENT, ~explore_ui), (CALLS_EXPLORE_UI, explore_ui)):
+                positions = np.flatnonzero(mask)
+                parts.append(_parse_shape(shape, [entries[i] for i in positions], tz))
+                order.append(positions)
+            # Back to report order so that "the last duplicate wins" means last in the report.
+            restore = np.argsort(np.concatenate(order), kind="stable")
+            frame = pd.concat([part[0] for part in parts], ignore_index=True).iloc[restore].reset_index(drop=True)
+            texts = list(np.asarray(parts[0][1] + parts[1][1], dtype=object)[restore])
+            reasons = np.concatenate([part[2] for part in parts])[restore]
+    frame = frame.astype({"wait_s": "float64", "talk_s": "float64", "hold_s": "float64",
+                          "acw_s": "float64", "handle_s": "float64"})
+    parsed = _split_report(frame, texts, reasons, "started_at", RECORD_COLUMNS)
+    parsed.records.attrs["report_type"] = report_type
+    return parsed
+
+
+# --------------------------------------------------------------------------- user_status
+
+def parse_user_status_report(entries: Sequence[Mapping[str, Any]], *, tz: str = UTC) -> ParsedReport:
+    """`user_status` entries -> [entry_key, agent_id, state, state_start, state_end, duration_s].
+
+    `entry_key` hashes user_id|start (UTC ISO)|label (Talkdesk documents no key). Open records
+    (no `status_end_at`) are records with NaT end; they have no owner yet, so they are not in `raw`.
+    `duration_s` is `status_time`, else end - start. Duplicate keys keep the last entry.
+    """
+    entries = list(entries)
+    size = len(entries)
+    texts = [_ENCODE_ENTRY(entry) for entry in entries]
+    start, bad_start = parse_timestamps(pd.Series(_column(entries, "status_start_at"), dtype=object), tz)
+    end, bad_end = parse_timestamps(pd.Series(_column(entries, "status_end_at"), dtype=object), tz)
+    agent_ids = _memo_map(_column(entries, "user_id"), _text_or_none)
+    labels = _memo_map(_column(entries, "status_label"), _text_or_none)
+    status_time, bad_time, negative_time = _durations(_column(entries, "status_time"), 1.0)
+    elapsed = (end - start).dt.total_seconds().to_numpy()
+    duration = np.where(np.isnan(status_time), elapsed, status_time)
+    # The start enters the key as UTC epoch nanoseconds, so every timestamp shape gives the same key.
+    start_ns = np.where(start.isna().to_numpy(), "", start.to_numpy(dtype="datetime64[ns]").astype("int64").astype(str))
+    keys = [stable_hash(f"{agent}|{ns}|{label}") for agent, ns, label in zip(agent_ids, start_ns, labels)]
+    frame = pd.DataFrame({"entry_key": keys, "agent_id": agent_ids, "state": labels,
+                          "state_start": start, "state_end": end, "duration_s": duration.astype("float64")},
+                         index=pd.RangeIndex(size))
+    missing_agent = np.array([a is None for a in agent_ids], dtype=bool)
+    missing_label = np.array([s is None for s in labels], dtype=bool)
+    reasons = _first_reason([
+        (missing_agent, "missing user_id"),
+        (start.isna().to_numpy() & ~bad_start.to_numpy(), "missing status_start_at"),
+        (bad_start.to_numpy(), "unparseable status_start_at"),
+        (bad_end.to_numpy(), "unparseable status_end_at"),
+        (missing_label, "missing status_label"),
+        (bad_time, "unparseable status_time"),
+        (negative_time, "negative status_time"),
+        ((end < start).to_numpy(), "status_end_at before status_start_at"),
+    ], size)
+    return _split_report(frame, texts, reasons, "state_end", STATUS_COLUMNS,
+                         keep_in_raw=end.notna().to_numpy())

@@ -1,0 +1,52 @@
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+
+from wfm_pipelines.collection import windows
+
+
+def utc(*args):
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+def test_day_chunks_split_a_range_into_days_and_a_remainder():
+    chunks = windows.day_chunks(utc(2026, 3, 1, 6), utc(2026, 3, 3, 0, 15))
+    assert chunks == [
+        (utc(2026, 3, 1, 6), utc(2026, 3, 2, 6)),
+        (utc(2026, 3, 2, 6), utc(2026, 3, 3, 0, 15)),
+    ]
+    assert windows.day_chunks(utc(2026, 3, 1), utc(2026, 3, 1)) == []
+
+
+def test_contact_window_adds_the_longest_contact_unless_the_report_filters_on_start():
+    start, end, now = utc(2026, 3, 1, 10), utc(2026, 3, 1, 11), utc(2026, 3, 2)
+    four_hours = timedelta(hours=4)
+    assert windows.contact_fetch_window(start, end, window_field="auto", max_contact=four_hours,
+                                        available_until=now) == (start, utc(2026, 3, 1, 15))
+    assert windows.contact_fetch_window(start, end, window_field="end", max_contact=four_hours,
+                                        available_until=now) == (start, utc(2026, 3, 1, 15))
+    assert windows.contact_fetch_window(start, end, window_field="start", max_contact=four_hours,
+                                        available_until=now) == (start, end)
+
+
+def test_windows_never_reach_past_what_talkdesk_can_serve():
+    start, end = utc(2026, 3, 1, 10), utc(2026, 3, 1, 11)
+    assert windows.contact_fetch_window(start, end, window_field="auto", max_contact=timedelta(hours=4),
+                                        available_until=utc(2026, 3, 1, 10, 40)) == (start, utc(2026, 3, 1, 10, 40))
+    assert windows.status_fetch_window(start, end, available_until=utc(2026, 3, 1, 9)) is None
+
+
+def test_status_lookback_reaches_the_month_start_in_any_account_zone():
+    assert windows.status_lookback_window(utc(2026, 3, 17, 8)) == (utc(2026, 2, 28, 10), utc(2026, 3, 17, 8))
+
+
+def test_lookback_is_needed_only_without_evidence_of_end_filtering():
+    fetch_start = utc(2026, 3, 1, 10)
+    inside = pd.DataFrame({"state_start": pd.to_datetime(["2026-03-01 10:05"], utc=True)})
+    spanning = pd.DataFrame({"state_start": pd.to_datetime(["2026-03-01 09:55", "2026-03-01 10:05"], utc=True)})
+    empty = pd.DataFrame({"state_start": pd.to_datetime([], utc=True)})
+    assert windows.needs_status_lookback("auto", inside, fetch_start) is True
+    assert windows.needs_status_lookback("auto", spanning, fetch_start) is False
+    assert windows.needs_status_lookback("auto", empty, fetch_start) is True
+    assert windows.needs_status_lookback("end", inside, fetch_start) is False
+    assert windows.needs_status_lookback("start", spanning, fetch_start) is True

@@ -1,0 +1,141 @@
+"""Real Dagster runs (`materialize`) of the product's assets against the emulator and a real database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from wfm_pipelines.db import writer
+from wfm_pipelines.db.engine import get_engine
+from wfm_pipelines.defs.agent_states.assets import agent_state_snapshots, agent_state_transactions
+from wfm_pipelines.defs.configuration.assets import agents, queue_memberships, queues
+from wfm_pipelines.defs.contact_volume.assets import contact_volume
+from wfm_pipelines.defs.partitions import partition_key_for, range_tags
+from wfm_pipelines_tests.dagster.support import expected_volume, fetch_report, resources_for, yesterday_window
+
+CONFIGURATION = [agents, queues, queue_memberships]
+
+
+def materialize_range(assets, resources, start, end, instance=None, raise_on_error=True):
+    tags = range_tags(partition_key_for(start), partition_key_for(end - timedelta(minutes=15)))
+    return dg.materialize(assets, resources=resources, tags=tags, instance=instance, raise_on_error=raise_on_error)
+
+
+def volume_rows(database_url, start, end) -> pd.DataFrame:
+    return writer.read_window(get_engine(database_url), "wfm_contact_volume_interval", window_start=start,
+                              window_end=end, time_column="interval_start")
+
+
+@pytest.fixture
+def resources(emulator, database_url):
+    return resources_for(emulator.url, database_url)
+
+
+def test_configuration_then_a_day_of_volume_matches_the_emulator_aggregated_independently(emulator, database_url, resources):
+    assert dg.materialize(CONFIGURATION, resources=resources).success
+    start, end = yesterday_window(hours=24)
+    result = materialize_range([contact_volume], resources, start, end)
+    assert result.success
+    rows = volume_rows(database_url, start, end)
+    queue_count = len(writer.read_table(get_engine(database_url), "wfm_queue"))
+    intervals = 96
+    assert len(rows[rows["queue_id"] != "_unassigned"]) == queue_count * intervals  # zeros included
+    assert not rows.duplicated(["queue_id", "interval_start"]).any()
+
+    entries = fetch_report(emulator.url, "calls", start, end + timedelta(hours=4))
+    expected = expected_volume(entries, start, end)
+    got = {(r.queue_id, r.interval_start.to_pydatetime()): r for r in rows.itertuples()}
+    assert sum(v["entered"] for v in expected.values()) > 100
+    for key, totals in expected.items():
+        row = got[key]
+        assert (row.entered_count, row.handled_count, row.abandoned_count) == (
+            totals["entered"], totals["handled"], totals["abandoned"]), key
+        assert row.sum_handle_time_s == pytest.approx(totals["handle"]), key
+    nonzero = rows[rows["entered_count"] > 0]
+    assert len(nonzero) == len(expected)
+
+    # metadata: counts, totals and a preview on the materialization; the checks passed
+    materialization = result.asset_materializations_for_node("contact_volume")[0]
+    assert materialization.metadata["entered_total"].value == sum(v["entered"] for v in expected.values())
+    assert materialization.metadata["talkdesk_reports"].value == 1
+    assert "preview" in materialization.metadata
+    checks = result.get_asset_check_evaluations()
+    assert {c.check_name for c in checks} == {"counts_non_negative", "handled_not_above_entered",
+                                              "reconciles_with_raw_entries"}
+    assert all(c.passed for c in checks)
+
+
+def test_rerunning_a_range_replaces_it_without_duplicates(emulator, database_url, resources):
+    start, end = yesterday_window(hours=3)
+    assert materialize_range([contact_volume, agent_state_transactions], resources, start, end).success
+    first_volume = volume_rows(database_url, start, end).drop(columns=["collected_at"])
+    engine = get_engine(database_url)
+    first_states = writer.read_table(engine, "wfm_agent_state_transaction").drop(columns=["collected_at"])
+    raw_count = len(writer.read_table(engine, "talkdesk_raw_entry"))
+    assert materialize_range([contact_volume, agent_state_transactions], resources, start, end).success
+    pd.testing.assert_frame_equal(volume_rows(database_url, start, end).drop(columns=["collected_at"]), first_volume)
+    pd.testing.assert_frame_equal(
+        writer.read_table(engine, "wfm_agent_state_transaction").drop(columns=["collected_at"]), first_states)
+    assert len(writer.read_table(engine, "talkdesk_raw_entry")) == raw_count
+    assert len(first_states) > 0
+
+
+def test_a_failed_report_fails_the_run_loudly_and_a_rerun_heals_it(emulator, sqlite_url):
+    resources = resources_for(emulator.url, sqlite_url)
+    start, end = yesterday_window(hours=2)
+    assert materialize_range([contact_volume], resources, start, end).success
+    good = volume_rows(sqlite_url, start, end).drop(columns=["collected_at"])
+
+    emulator.set_faults(report_failure=True)
+    failed = materialize_range([contact_volume], resources, start, end, raise_on_error=False)
+    assert not failed.success
+    failure = failed.get_step_failure_events()[0].step_failure_data.error.to_string()
+    assert "ReportFailedError: Talkdesk report 'calls'" in failure and start.strftime("%Y-%m-%d") in failure
+    # the previous rows are untouched by the failed attempt
+    pd.testing.assert_frame_equal(volume_rows(sqlite_url, start, end).drop(columns=["collected_at"]), good)
+
+    emulator.set_faults(report_failure=False)
+    assert materialize_range([contact_volume], resources, start, end).success
+    pd.testing.assert_frame_equal(volume_rows(sqlite_url, start, end).drop(columns=["collected_at"]), good)
+
+
+@pytest.mark.parametrize("window_field", ["end", "start"])
+def test_every_status_record_lands_whichever_timestamp_the_report_filters_on(emulator, sqlite_url, window_field):
+    """The partition that contains a record's end owns it, and none is lost either way."""
+    resources = resources_for(emulator.url, sqlite_url)
+    start, end = yesterday_window(hours=4)
+    emulator.set_faults(report_window_field=window_field)
+    assert materialize_range([agent_state_transactions], resources, start, end).success
+    stored = writer.read_table(get_engine(sqlite_url), "wfm_agent_state_transaction")
+    emulator.set_faults(report_window_field="end")
+    truth = [e for e in fetch_report(emulator.url, "user_status", start, end) if e.get("status_end_at")]
+    assert len(stored) == len(truth) > 0
+    assert set(stored["agent_id"]) == {e["user_id"] for e in truth}
+
+
+def test_agent_state_snapshots_append_and_move_current_state_forward(emulator, sqlite_url):
+    resources = resources_for(emulator.url, sqlite_url)
+    assert dg.materialize([agents], resources=resources).success
+    assert dg.materialize([agent_state_snapshots], resources=resources).success
+    assert dg.materialize([agent_state_snapshots], resources=resources).success
+    engine = get_engine(sqlite_url)
+    snapshots = writer.read_table(engine, "wfm_agent_state_snapshot")
+    current = writer.read_table(engine, "wfm_agent_state_current")
+    active_agents = writer.read_table(engine, "wfm_agent").query("active")
+    assert len(current) == len(active_agents)
+    assert len(snapshots) == 2 * len(active_agents)
+    assert snapshots["snapshot_at"].nunique() == 2
+    assert (current["since"] <= current["snapshot_at"]).all()
+
+
+def test_agent_state_snapshots_fall_back_to_user_status_without_ccaas(emulator, sqlite_url):
+    resources = resources_for(emulator.url, sqlite_url)
+    emulator.set_faults(ccaas_enabled=False)
+    result = dg.materialize([agents, agent_state_snapshots], resources=resources)
+    assert result.success
+    meta = result.asset_materializations_for_node("agent_state_snapshots")[0].metadata
+    assert meta["source"].value == "user_status_report"
+    assert len(writer.read_table(get_engine(sqlite_url), "wfm_agent_state_current")) > 0

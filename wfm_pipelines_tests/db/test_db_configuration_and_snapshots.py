@@ -1,0 +1,188 @@
+"""Configuration upserts keep history; agent-state snapshots move the current state forward."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from wfm_pipelines.db.validation import FrameValidationError
+from wfm_pipelines.db.writer import append_agent_state_snapshot, read_table, upsert_configuration
+
+from db_frames import T0
+
+T1, T2, T3 = T0 + timedelta(hours=1), T0 + timedelta(hours=2), T0 + timedelta(hours=3)
+
+
+def agents(*rows):
+    return pd.DataFrame([{"agent_id": a, "name": n, "email": f"{a}@example.com", "extension": None,
+                          "source_created_at": T0 - timedelta(days=30)} for a, n in rows])
+
+
+def by_id(frame, key="agent_id"):
+    return frame.set_index(key).to_dict("index")
+
+
+def test_upsert_keeps_history_and_never_deletes(engine):
+    first = upsert_configuration(engine, "wfm_agent", agents(("a1", "Ann"), ("a2", "Bob")),
+                                 key_columns=["agent_id"], seen_at=T1)
+    assert first == type(first)(inserted=2, updated=0, deactivated=0, reactivated=0)
+
+    # a1 renamed, a2 vanished, a3 new.
+    second = upsert_configuration(engine, "wfm_agent", agents(("a1", "Ann B."), ("a3", "Cy")),
+                                  key_columns=["agent_id"], seen_at=T2)
+    assert (second.inserted, second.updated, second.deactivated, second.reactivated) == (1, 1, 1, 0)
+    rows = by_id(read_table(engine, "wfm_agent"))
+    assert set(rows) == {"a1", "a2", "a3"}
+    assert rows["a1"]["name"] == "Ann B."
+    assert rows["a1"]["first_seen_at"] == pd.Timestamp(T1) and rows["a1"]["last_seen_at"] == pd.Timestamp(T2)
+    assert rows["a2"]["active"] is False or rows["a2"]["active"] == False  # noqa: E712
+    assert rows["a2"]["last_seen_at"] == pd.Timestamp(T1)
+    assert rows["a3"]["first_seen_at"] == pd.Timestamp(T2) and rows["a3"]["active"]
+    assert rows["a1"]["source_created_at"] == pd.Timestamp(T0 - timedelta(days=30))
+
+    # a2 reappears.
+    third = upsert_configuration(engine, "wfm_agent", agents(("a1", "Ann B."), ("a2", "Bob"), ("a3", "Cy")),
+                                 key_columns=["agent_id"], seen_at=T3)
+    assert (third.inserted, third.updated, third.deactivated, third.reactivated) == (0, 3, 0, 1)
+    rows = by_id(read_table(engine, "wfm_agent"))
+    assert all(row["active"] for row in rows.values())
+    assert rows["a2"]["first_seen_at"] == pd.Timestamp(T1) and rows["a2"]["last_seen_at"] == pd.Timestamp(T3)
+
+
+def test_deactivate_missing_can_be_switched_off(engine):
+    upsert_configuration(engine, "wfm_agent", agents(("a1", "Ann"), ("a2", "Bob")), key_columns=["agent_id"], seen_at=T1)
+    result = upsert_configuration(engine, "wfm_agent", agents(("a1", "Ann")), key_columns=["agent_id"],
+                                  seen_at=T2, deactivate_missing=False)
+    assert result.deactivated == 0
+    assert read_table(engine, "wfm_agent")["active"].all()
+
+
+def test_the_sources_own_active_flag_is_kept(engine):
+    upsert_configuration(engine, "wfm_agent", agents(("a1", "Ann"), ("a2", "Bob")).assign(active=[True, False]),
+                         key_columns=["agent_id"], seen_at=T1)
+    rows = by_id(read_table(engine, "wfm_agent"))
+    assert rows["a1"]["active"] and not rows["a2"]["active"]
+    result = upsert_configuration(engine, "wfm_agent", agents(("a1", "Ann"), ("a2", "Bob")).assign(active=[False, None]),
+                                  key_columns=["agent_id"], seen_at=T2)
+    assert (result.updated, result.reactivated, result.deactivated) == (2, 1, 0)  # NULL counts as active
+    rows = by_id(read_table(engine, "wfm_agent"))
+    assert not rows["a1"]["active"] and rows["a2"]["active"]
+    assert rows["a1"]["last_seen_at"] == pd.Timestamp(T2)  # seen, though inactive at the source
+
+
+def test_memberships_have_no_active_flag_and_keep_their_rows(engine):
+    def memberships(*pairs):
+        return pd.DataFrame(pairs, columns=["queue_id", "agent_id"])
+
+    upsert_configuration(engine, "wfm_queue_agent", memberships(("q1", "a1"), ("q1", "a2")),
+                         key_columns=["queue_id", "agent_id"], seen_at=T1)
+    result = upsert_configuration(engine, "wfm_queue_agent", memberships(("q1", "a1"), ("q2", "a1")),
+                                  key_columns=["queue_id", "agent_id"], seen_at=T2)
+    assert (result.inserted, result.updated, result.deactivated) == (1, 1, 0)
+    rows = read_table(engine, "wfm_queue_agent").set_index(["queue_id", "agent_id"])
+    assert len(rows) == 3
+    assert rows.loc[("q1", "a2"), "last_seen_at"] == pd.Timestamp(T1)
+    assert rows.loc[("q1", "a1"), "last_seen_at"] == pd.Timestamp(T2)
+    assert rows.loc[("q1", "a1"), "first_seen_at"] == pd.Timestamp(T1)
+
+
+def test_queue_upsert_and_its_check_constraint(engine):
+    queues = pd.DataFrame({"queue_id": ["q1"], "name": ["Sales"], "source_kind": ["ring_group"],
+                           "service_level_threshold_s": [20], "short_abandon_threshold_s": [None]})
+    upsert_configuration(engine, "wfm_queue", queues, key_columns=["queue_id"], seen_at=T1)
+    stored = read_table(engine, "wfm_queue")
+    assert stored.loc[0, "service_level_threshold_s"] == 20.0 and pd.isna(stored.loc[0, "short_abandon_threshold_s"])
+    with pytest.raises(sa.exc.IntegrityError):
+        upsert_configuration(engine, "wfm_queue", queues.assign(queue_id="q2", source_kind="team"),
+                             key_columns=["queue_id"], seen_at=T2)
+    assert list(read_table(engine, "wfm_queue")["queue_id"]) == ["q1"]  # rolled back: q1 not deactivated
+
+
+@pytest.mark.parametrize(
+    "frame, column, problem",
+    [
+        (agents(("a1", "Ann")).assign(first_seen_at=T0), "first_seen_at", "maintained by the writer"),
+        (agents(("a1", "Ann")).assign(active="yes"), "active", "expected booleans"),
+        (pd.concat([agents(("a1", "Ann")), agents(("a1", "Ann"))]), "agent_id", "key repeated"),
+        (agents(("a1", "Ann")).drop(columns=["agent_id"]), "agent_id", "missing"),
+        (agents(("a1", "Ann")).assign(source_created_at=datetime(2025, 1, 1)), "source_created_at", "timezone"),
+    ],
+)
+def test_upsert_validation_errors(engine, frame, column, problem):
+    upsert_configuration(engine, "wfm_agent", agents(("a9", "Kept")), key_columns=["agent_id"], seen_at=T0)
+    with pytest.raises(FrameValidationError, match=f"table wfm_agent, column {column}: .*{problem}"):
+        upsert_configuration(engine, "wfm_agent", frame, key_columns=["agent_id"], seen_at=T1)
+    assert by_id(read_table(engine, "wfm_agent"))["a9"]["active"]
+
+
+def current(engine):
+    return by_id(read_table(engine, "wfm_agent_state_current"))
+
+
+def test_snapshots_move_the_current_state_forward(engine):
+    first = append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": ["a1", "a2"], "state": ["available", "away"]}),
+                                        snapshot_at=T1)
+    assert (first.appended, first.new_agents, first.changed, first.unchanged) == (2, 2, 0, 0)
+    talkdesk_start = T1 + timedelta(minutes=50)
+    second = append_agent_state_snapshot(
+        engine,
+        pd.DataFrame({"agent_id": ["a1", "a2", "a3"], "state": ["available", "on_call", "available"],
+                      "since": [pd.NaT, talkdesk_start, pd.NaT]}),
+        snapshot_at=T2,
+    )
+    assert (second.appended, second.new_agents, second.changed, second.unchanged) == (3, 1, 1, 1)
+    now = current(engine)
+    assert now["a1"] == {"state": "available", "since": pd.Timestamp(T1), "snapshot_at": pd.Timestamp(T2)}
+    assert now["a2"] == {"state": "on_call", "since": pd.Timestamp(talkdesk_start), "snapshot_at": pd.Timestamp(T2)}
+    assert now["a3"] == {"state": "available", "since": pd.Timestamp(T2), "snapshot_at": pd.Timestamp(T2)}
+
+    # a1 absent from the next snapshot: its current row is left as it was.
+    append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": ["a2"], "state": ["on_call"]}), snapshot_at=T3)
+    now = current(engine)
+    assert now["a1"]["snapshot_at"] == pd.Timestamp(T2)
+    assert now["a2"]["since"] == pd.Timestamp(talkdesk_start) and now["a2"]["snapshot_at"] == pd.Timestamp(T3)
+    snapshots = read_table(engine, "wfm_agent_state_snapshot")
+    assert len(snapshots) == 6
+
+
+def test_older_snapshot_does_not_move_current_backwards_and_rewrite_is_idempotent(engine):
+    frame = pd.DataFrame({"agent_id": ["a1"], "state": ["available"]})
+    append_agent_state_snapshot(engine, frame, snapshot_at=T2)
+    late = append_agent_state_snapshot(engine, frame.assign(state="away"), snapshot_at=T1)
+    assert late.stale == 1
+    assert current(engine)["a1"]["state"] == "available"
+    append_agent_state_snapshot(engine, frame, snapshot_at=T2)  # the same snapshot again
+    assert len(read_table(engine, "wfm_agent_state_snapshot")) == 2
+
+
+def test_snapshot_validation(engine):
+    with pytest.raises(FrameValidationError, match="table wfm_agent_state_snapshot, column state"):
+        append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": ["a1"], "state": [None]}), snapshot_at=T1)
+    with pytest.raises(FrameValidationError, match="column agent_id: key repeated"):
+        append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": ["a1", "a1"], "state": ["x", "y"]}), snapshot_at=T1)
+    with pytest.raises(ValueError, match="no timezone"):
+        append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": ["a1"], "state": ["x"]}),
+                                    snapshot_at=datetime(2025, 1, 1))
+    assert read_table(engine, "wfm_agent_state_snapshot").empty
+
+
+def test_views_answer_with_the_community_wfm_column_names(engine):
+    from db_frames import quarters, volume_frame
+    from wfm_pipelines.db.writer import replace_window
+
+    frame = volume_frame(quarters(T0, 2), ["q1"])
+    replace_window(engine, "wfm_contact_volume_interval", frame, window_start=T0, window_end=T1,
+                   time_column="interval_start")
+    append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": ["a1"], "state": ["available"]}), snapshot_at=T1)
+    with engine.connect() as connection:
+        historical = connection.execute(sa.text("SELECT * FROM community_historical ORDER BY interval_start"))
+        assert list(historical.keys()) == ["interval_start", "queue_id", "sumHandleTime", "enteredCount", "abandonedCount"]
+        rows = historical.all()
+        realtime = connection.execute(sa.text("SELECT * FROM community_realtime"))
+        assert list(realtime.keys()) == ["agent_id", "agent_status", "since"]
+        assert [tuple(r) for r in realtime][0][:2] == ("a1", "available")
+    assert [r.enteredCount for r in rows] == list(frame["entered_count"])
+    assert [r.sumHandleTime for r in rows] == pytest.approx(list(frame["sum_handle_time_s"]))

@@ -1,0 +1,149 @@
+"""WfmTableIOManager and WfmDatabase through real `dagster.materialize` runs."""
+# No `from __future__ import annotations`: Dagster reads the `context` annotations at definition time.
+
+
+from datetime import datetime, timedelta, timezone
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from wfm_pipelines.db.engine import get_engine
+from wfm_pipelines.db.writer import read_table
+from wfm_pipelines.defs.database import WfmDatabase
+from wfm_pipelines.defs.io_manager import WfmTableIOManager
+
+from db_frames import QUARTER, T0, quarters, volume_frame
+
+FIFTEEN_MINUTES = dg.TimeWindowPartitionsDefinition(
+    cron_schedule="*/15 * * * *", start=datetime(2025, 3, 1, tzinfo=timezone.utc), fmt="%Y-%m-%d-%H:%M", timezone="UTC"
+)
+VOLUME_METADATA = {"wfm/table": "wfm_contact_volume_interval", "wfm/write_mode": "replace_window",
+                   "wfm/time_column": "interval_start"}
+
+
+@dg.asset(partitions_def=FIFTEEN_MINUTES, metadata=VOLUME_METADATA, io_manager_key="wfm_io_manager")
+def volume(context: dg.AssetExecutionContext) -> pd.DataFrame:
+    window = context.partition_time_window
+    starts = pd.date_range(window.start, window.end, freq="15min", inclusive="left")
+    seed = int(context.run.tags.get("seed", "0"))
+    return volume_frame(starts, ["q1", "q2"], seed=seed)
+
+
+@dg.asset(partitions_def=FIFTEEN_MINUTES, io_manager_key="mem")
+def volume_check(volume: pd.DataFrame) -> int:
+    assert str(volume["interval_start"].dtype) == "datetime64[ns, UTC]"
+    return len(volume)
+
+
+@dg.asset(metadata={"wfm/table": "wfm_agent", "wfm/write_mode": "upsert_configuration",
+                    "wfm/key_columns": ["agent_id"]}, io_manager_key="wfm_io_manager")
+def agents(context: dg.AssetExecutionContext) -> pd.DataFrame:
+    ids = context.run.tags["agents"].split(",")
+    return pd.DataFrame({"agent_id": ids, "name": [i.upper() for i in ids],
+                         "seen_at": datetime.fromisoformat(context.run.tags["seen_at"])})
+
+
+@dg.asset(metadata={"wfm/table": "wfm_agent_state_snapshot", "wfm/write_mode": "agent_state_snapshot"},
+          io_manager_key="wfm_io_manager")
+def agent_states() -> pd.DataFrame:
+    return pd.DataFrame({"agent_id": ["a1", "a2"], "state": ["available", "away"], "snapshot_at": T0})
+
+
+@dg.asset(io_manager_key="mem")
+def current_state_count(agent_states: pd.DataFrame) -> int:
+    return len(agent_states)
+
+
+@dg.asset(metadata={"wfm/table": "wfm_contact_volume_interval", "wfm/write_mode": "replace_window",
+                    "wfm/time_column": "interval_start"}, io_manager_key="wfm_io_manager")
+def unpartitioned_volume() -> pd.DataFrame:
+    return volume_frame([T0], ["q1"])
+
+
+def resources(url: str) -> dict:
+    return {"wfm_io_manager": WfmTableIOManager(database_url=url), "mem": dg.InMemoryIOManager()}
+
+
+def materializations(result: dg.ExecuteInProcessResult, key: str) -> list[dg.AssetMaterialization]:
+    return list(result.asset_materializations_for_node(key))
+
+
+def materialization(result: dg.ExecuteInProcessResult, key: str) -> dg.AssetMaterialization:
+    [event] = materializations(result, key)
+    return event
+
+
+def test_partition_write_rewrite_and_metadata(database_url):
+    partition = "2025-03-01-12:00"
+    first = dg.materialize([volume, volume_check], partition_key=partition, resources=resources(database_url))
+    assert first.success
+    assert first.output_for_node("volume_check") == 2
+    metadata = materialization(first, "volume").metadata
+    assert metadata["table"].value == "wfm_contact_volume_interval"
+    assert metadata["row_count"].value == 2 and metadata["rows_deleted"].value == 0
+    assert "| queue_id | interval_start |" in metadata["preview"].value
+
+    again = dg.materialize([volume], partition_key=partition, resources=resources(database_url), tags={"seed": "3"})
+    assert materialization(again, "volume").metadata["rows_deleted"].value == 2
+    stored = read_table(get_engine(database_url), "wfm_contact_volume_interval")
+    assert len(stored) == 2 and set(stored["interval_start"]) == {pd.Timestamp(T0)}
+    assert list(stored["handled_count"]) == list(volume_frame([T0], ["q1", "q2"], seed=3)["handled_count"])
+
+
+def test_ranged_run_writes_the_whole_range_once(database_url):
+    tags = {"dagster/asset_partition_range_start": "2025-03-01-12:00",
+            "dagster/asset_partition_range_end": "2025-03-01-13:45"}
+    for _ in range(2):
+        result = dg.materialize([volume], resources=resources(database_url), tags=tags)
+        assert result.success
+    events = materializations(result, "volume")
+    assert sorted(e.partition for e in events) == [t.strftime("%Y-%m-%d-%H:%M") for t in quarters(T0, 8)]
+    metadata = events[0].metadata
+    assert metadata["row_count"].value == 16 and metadata["rows_deleted"].value == 16
+    assert metadata["window_start"].value == T0.isoformat()
+    assert metadata["window_end"].value == (T0 + 8 * QUARTER).isoformat()
+    stored = read_table(get_engine(database_url), "wfm_contact_volume_interval")
+    assert len(stored) == 16
+    assert sorted(set(stored["interval_start"])) == [pd.Timestamp(t) for t in quarters(T0, 8)]
+
+
+def test_upsert_and_snapshot_modes(database_url):
+    def run_agents(ids: str, seen_at: datetime):
+        return dg.materialize([agents], resources=resources(database_url),
+                              tags={"agents": ids, "seen_at": seen_at.isoformat()})
+
+    run_agents("a1,a2", T0)
+    second = run_agents("a2,a3", T0 + timedelta(hours=1))
+    metadata = materialization(second, "agents").metadata
+    assert (metadata["rows_inserted"].value, metadata["rows_updated"].value, metadata["rows_deactivated"].value) == (1, 1, 1)
+    stored = read_table(get_engine(database_url), "wfm_agent").set_index("agent_id")
+    assert stored.loc["a2", "first_seen_at"] == pd.Timestamp(T0)
+    assert not stored.loc["a1", "active"]
+
+    result = dg.materialize([agent_states, current_state_count], resources=resources(database_url))
+    assert materialization(result, "agent_states").metadata["new_agents"].value == 2
+    assert result.output_for_node("current_state_count") == 2
+    assert len(read_table(get_engine(database_url), "wfm_agent_state_snapshot")) == 2
+
+
+def test_unpartitioned_replace_window_is_an_error(sqlite_url):
+    with pytest.raises(dg.DagsterInvariantViolationError, match="needs a time-partitioned asset"):
+        dg.materialize([unpartitioned_volume], resources=resources(sqlite_url))
+
+
+def test_database_resource_passthroughs(sqlite_url):
+    @dg.asset(partitions_def=FIFTEEN_MINUTES)
+    def through_resource(context: dg.AssetExecutionContext, wfm_database: WfmDatabase) -> None:
+        window = context.partition_time_window
+        frame = volume_frame([window.start], ["q1"])
+        result = wfm_database.replace_window("wfm_contact_volume_interval", frame, window_start=window.start,
+                                             window_end=window.end, time_column="interval_start")
+        assert result.inserted == 1
+        back = wfm_database.read_window("wfm_contact_volume_interval", window_start=window.start,
+                                        window_end=window.end, time_column="interval_start")
+        assert len(back) == 1
+
+    result = dg.materialize([through_resource], partition_key="2025-03-01-12:00",
+                            resources={"wfm_database": WfmDatabase(url=sqlite_url)})
+    assert result.success

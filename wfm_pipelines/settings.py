@@ -68,7 +68,7 @@ class Settings:
     report_window_field: str
     max_contact_minutes: int
     step_retries: int
-    healing_lookback_days: int
+    healing_lookback_days: float
     healing_max_attempts: int
     healing_interval_seconds: int
     automation_running: bool
@@ -114,7 +114,7 @@ def load_settings() -> Settings:
         report_window_field=window_field,
         max_contact_minutes=int(_env("WFM_MAX_CONTACT_MINUTES", "240")),
         step_retries=int(_env("WFM_STEP_RETRIES", "2")),
-        healing_lookback_days=int(_env("WFM_HEALING_LOOKBACK_DAYS", "7")),
+        healing_lookback_days=float(_env("WFM_HEALING_LOOKBACK_DAYS", "7")),
         healing_max_attempts=int(_env("WFM_HEALING_MAX_ATTEMPTS", "5")),
         healing_interval_seconds=int(_env("WFM_HEALING_INTERVAL_SECONDS", "120")),
         automation_running=_env("WFM_AUTOMATION", "on").lower() not in ("off", "false", "0"),

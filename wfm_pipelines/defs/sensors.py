@@ -78,7 +78,7 @@ def build_healing_sensor(default_status: dg.DefaultSensorStatus) -> dg.SensorDef
 
     @dg.sensor(name="interval_healing_sensor", jobs=[job for _, job in HEALED_ASSETS],
                minimum_interval_seconds=settings.healing_interval_seconds, default_status=default_status,
-               description=f"Re-requests intervals of the last {settings.healing_lookback_days} days that failed or "
+               description=f"Re-requests intervals of the last {settings.healing_lookback_days:g} days that failed or "
                f"never landed, newest first, with exponential backoff; gives up after {settings.healing_max_attempts} "
                "attempts and records that as an observation on the asset.")
     def interval_healing_sensor(context: dg.SensorEvaluationContext):

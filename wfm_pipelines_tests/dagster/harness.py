@@ -1,8 +1,8 @@
 """Drive a real `dagster-webserver` and `dagster-daemon` over GraphQL, the way the Dagster UI does.
 
-`DagsterDeployment(home, module=...)` writes an instance `dagster.yaml` and a `workspace.yaml` under
-`home`, starts the webserver (free 127.0.0.1 port) and the daemon as subprocesses in their own process
-groups with `DAGSTER_HOME=home`, and waits until the code location is LOADED and every required daemon
+`DagsterDeployment(home, module=...)` writes an instance `dagster.yaml` and a `workspace.yaml` to
+`home/instance` (the `DAGSTER_HOME`), starts the webserver (free 127.0.0.1 port) and the daemon as
+subprocesses in their own process groups, and waits until the code location is LOADED and every required daemon
 heartbeats. All actions go through `{url}/graphql` with the UI's own mutations:
 
 - backfill: `launchPartitionBackfill(backfillParams: {assetSelection, partitionNames, fromFailure: false})`,
@@ -22,8 +22,11 @@ The sensor daemon evaluates a sensor at most every `minimum_interval_seconds` (l
 schedules tick on their cron.
 
 Instance tweaks over the repo's `dagster.yaml` (concurrency limits kept as they are, storage is
-Dagster's default SQLite under `home`): `run_monitoring.poll_interval_seconds: 5`,
-`run_queue.dequeue_interval_seconds: 1`. Logs of both processes land in `home/logs/*.log`.
+Dagster's default SQLite under `home/instance`): `run_monitoring.poll_interval_seconds: 5`,
+`run_queue.dequeue_interval_seconds: 1`. The output of both processes lands in `home/logs/webserver.log`
+and `home/logs/daemon.log`, not in `$DAGSTER_HOME/logs`: the webserver moves that folder away and
+uploads its files to Dagster's telemetry endpoint, whatever `telemetry.enabled` says (Dagster 1.13,
+`dagster._core.telemetry_upload`); `DAGSTER_DISABLE_TELEMETRY=1` is set to stop that too.
 
 This module does not import dagster: it only speaks HTTP to the webserver.
 """
@@ -46,7 +49,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TERMINAL_BACKFILL_STATUSES = frozenset({"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"})
 FINISHED_RUN_STATUSES = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
 UNFINISHED_RUN_STATUSES = ["QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED", "CANCELING"]
-# assetPartitionStatuses range status -> the names the UI shows
+# assetPartitionStatuses range status -> what partition_statuses() reports
 _RANGE_STATUS = {"MATERIALIZED": "MATERIALIZED", "FAILED": "FAILED", "MATERIALIZING": "IN_PROGRESS"}
 _ERROR_FIELDS = "__typename ... on Error { message } ... on PythonError { stack }"
 
@@ -80,10 +83,18 @@ def _unwrap(result: dict, expected: str, what: str) -> dict:
 
 
 class DagsterDeployment:
+    """A webserver and a daemon serving one code location (`module`), driven over GraphQL.
+
+    `home/instance` is the DAGSTER_HOME (instance yaml, workspace.yaml, SQLite storage);
+    `home/logs/{webserver,daemon}.log` hold the processes' output. `env` is added to the environment
+    of both processes and so reaches the code servers and run workers they start.
+    """
+
     def __init__(self, home: Path, *, module: str = "wfm_pipelines.definitions", env: dict[str, str] | None = None,
                  instance_yaml: str | None = None, location_name: str = "wfm_pipelines",
                  startup_timeout: float = 180):
         self.home = Path(home).resolve()
+        self.dagster_home = self.home / "instance"
         self.module = module
         self.env = dict(env or {})
         self.instance_yaml = instance_yaml if instance_yaml is not None else default_instance_yaml()
@@ -98,20 +109,22 @@ class DagsterDeployment:
     # ---- life cycle -------------------------------------------------------------------------------
     def start(self, *, daemon: bool = True) -> DagsterDeployment:
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
-        (self.home / "dagster.yaml").write_text(self.instance_yaml)
-        workspace = self.home / "workspace.yaml"
+        self.dagster_home.mkdir(parents=True, exist_ok=True)
+        (self.dagster_home / "dagster.yaml").write_text(self.instance_yaml)
+        workspace = self.dagster_home / "workspace.yaml"
         workspace.write_text(yaml.safe_dump({"load_from": [{"python_module": {
             "module_name": self.module, "location_name": self.location_name,
             "working_directory": str(REPO_ROOT)}}]}))
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
         try:
-            self._spawn("webserver", ["-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(port), "-w", str(workspace)])
-            if daemon:
-                self._spawn("daemon", ["-m", "dagster._daemon", "run", "-w", str(workspace)])
             deadline = time.monotonic() + self.startup_timeout
+            self._spawn("webserver", ["-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(port), "-w", str(workspace)])
+            # The daemon only once the webserver has created the SQLite storage: two processes
+            # migrating a fresh instance at once fail ("table ... already exists").
             self._wait_for_location(deadline)
             if daemon:
+                self._spawn("daemon", ["-m", "dagster._daemon", "run", "-w", str(workspace)])
                 self._wait_for_daemon_heartbeats(deadline)
         except BaseException:
             self.stop()
@@ -152,7 +165,9 @@ class DagsterDeployment:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
     def _spawn(self, name: str, args: list[str]) -> None:
-        env = {**os.environ, **self.env, "DAGSTER_HOME": str(self.home), "PYTHONUNBUFFERED": "1"}
+        # DAGSTER_DISABLE_TELEMETRY also stops the webserver's upload of $DAGSTER_HOME/logs to Dagster.
+        env = {**os.environ, **self.env, "DAGSTER_HOME": str(self.dagster_home), "PYTHONUNBUFFERED": "1",
+               "DAGSTER_DISABLE_TELEMETRY": "1"}
         log = open(self.home / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
         self._log_files.append(log)
         self._processes[name] = subprocess.Popen([sys.executable, *args], cwd=REPO_ROOT, env=env, stdout=log,
@@ -221,6 +236,7 @@ class DagsterDeployment:
     def launch_partition_backfill(self, asset_keys: list[str], partition_names: list[str] | None = None, *,
                                   range: tuple[str, str] | None = None, from_failure: bool = False,  # noqa: A002
                                   tags: dict[str, str] | None = None, title: str | None = None) -> str:
+        """Returns the backfill id. `range` is inclusive and expanded to the asset's partition names."""
         if (partition_names is None) == (range is None):
             raise ValueError("give exactly one of partition_names or range")
         if range is not None:
@@ -248,6 +264,8 @@ class DagsterDeployment:
         return _unwrap(result["reexecutePartitionBackfill"], "LaunchBackfillSuccess", "reexecutePartitionBackfill")["backfillId"]
 
     def backfill(self, backfill_id: str) -> dict:
+        """id, status, num_partitions, partition_names, tags, created_at, ended_at (epoch s), error,
+        runs [{runId, status, startTime, endTime}], run_ids."""
         query = f"""query($id: String!) {{ partitionBackfillOrError(backfillId: $id) {{ {_ERROR_FIELDS}
             ... on PartitionBackfill {{ id status numPartitions partitionNames tags {{ key value }}
               timestamp endTimestamp runs {{ runId status startTime endTime }} error {{ message stack }} }} }} }}"""
@@ -260,6 +278,7 @@ class DagsterDeployment:
                 "error": result["error"]["message"] if result["error"] else None}
 
     def wait_for_backfill(self, backfill_id: str, timeout: float = 300) -> dict:
+        """Polls until the backfill is terminal and all its runs finished; returns `backfill()`."""
         deadline = time.monotonic() + timeout
         while True:
             self._check_alive()

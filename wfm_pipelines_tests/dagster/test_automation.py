@@ -1,0 +1,149 @@
+"""Schedules, sensors and the loading of the code location."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import dagster as dg
+import pytest
+from dagster._core.test_utils import create_run_for_test
+
+from wfm_pipelines.db import writer
+from wfm_pipelines.db.engine import get_engine
+from wfm_pipelines.defs.agent_states.assets import agent_state_transactions
+from wfm_pipelines.defs.contact_volume.assets import contact_volume
+from wfm_pipelines.defs.partitions import partition_key_for
+from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
+from wfm_pipelines_tests.dagster.support import resources_for
+from wfm_pipelines_tests.dagster.test_assets_in_process import materialize_range
+
+UTC = timezone.utc
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("TALKDESK_", "WFM_", "DAGSTER_HOME"))}
+
+
+def test_definitions_load_with_no_env_var_set(tmp_path):
+    code = ("import dagster as dg; from wfm_pipelines.definitions import defs; dg.Definitions.validate_loadable(defs); "
+            "print(sorted(a.key.to_user_string() for a in defs.resolve_all_asset_specs()))")
+    env = clean_env()
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str(sorted(["agents", "queues", "queue_memberships", "contact_volume",
+                                             "agent_state_transactions", "agent_state_snapshots"]))
+    validate = subprocess.run([os.path.join(os.path.dirname(sys.executable), "dagster"), "definitions", "validate",
+                               "-m", "wfm_pipelines.definitions"], env=env, cwd=tmp_path, capture_output=True,
+                              text=True, timeout=180)
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+
+
+@pytest.fixture
+def defs_for(monkeypatch, emulator, sqlite_url):
+    """The real Definitions, built from the environment a user would set, pointed at the test emulator."""
+    def build(**extra_env):
+        for name, value in {"TALKDESK_BASE_URL": emulator.url, "TALKDESK_API_URL": emulator.url,
+                            "TALKDESK_CLIENT_ID": EMULATOR_CLIENT_ID, "TALKDESK_CLIENT_SECRET": EMULATOR_CLIENT_SECRET,
+                            "WFM_DATABASE_URL": sqlite_url, **extra_env}.items():
+            monkeypatch.setenv(name, value)
+        from wfm_pipelines.definitions import build_definitions
+        return build_definitions()
+    return build
+
+
+def evaluate_schedule(defs, name, at):
+    schedule = defs.resolve_schedule_def(name)
+    with dg.build_schedule_context(scheduled_execution_time=at) as context:
+        return schedule.evaluate_tick(context)
+
+
+@pytest.mark.parametrize("name", ["contact_volume_schedule", "agent_state_transactions_schedule"])
+def test_a_15_minute_tick_collects_the_closed_interval_and_the_trailing_2h15m(defs_for, name):
+    defs = defs_for()
+    schedule = defs.resolve_schedule_def(name)
+    assert schedule.cron_schedule == "5,20,35,50 * * * *"
+    result = evaluate_schedule(defs, name, datetime(2026, 3, 1, 10, 20, tzinfo=UTC))
+    (request,) = result.run_requests
+    # 10:15 closed at 10:15 and the tick fires 5 minutes later; nine intervals end with it.
+    assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("2026-03-01-08:00", "2026-03-01-10:00")
+    job = defs.resolve_job_def(request.job_name or schedule.job_name)
+    assert [k.to_user_string() for k in job.asset_layer.executable_asset_keys] == [name.replace("_schedule", "")]
+
+
+def test_the_nightly_tick_recollects_yesterday_in_one_run_of_both_assets(defs_for):
+    defs = defs_for()
+    result = evaluate_schedule(defs, "nightly_recollection_schedule", datetime(2026, 3, 2, 2, 30, tzinfo=UTC))
+    (request,) = result.run_requests
+    assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("2026-03-01-00:00", "2026-03-01-23:45")
+
+
+def test_ticks_before_the_history_start_are_skipped(defs_for):
+    defs = defs_for(WFM_HISTORY_START="2026-03-01-10:00")
+    assert evaluate_schedule(defs, "contact_volume_schedule", datetime(2026, 3, 1, 10, 5, tzinfo=UTC)).skip_message
+    clipped = evaluate_schedule(defs, "contact_volume_schedule", datetime(2026, 3, 1, 10, 50, tzinfo=UTC))
+    assert clipped.run_requests[0].tags[RANGE_START] == "2026-03-01-10:00"
+
+
+def test_agent_state_sensor_collects_and_skips_while_the_previous_collection_runs(defs_for, sqlite_url):
+    defs = defs_for(WFM_AGENT_STATE_INTERVAL_SECONDS="15")
+    sensor = defs.resolve_sensor_def("agent_state_sensor")
+    assert sensor.minimum_interval_seconds == 15
+    with dg.instance_for_test() as instance:
+        with dg.build_sensor_context(instance=instance, definitions=defs) as context:
+            (request,) = sensor.evaluate_tick(context).run_requests
+        job = defs.resolve_job_def(sensor.job_name)
+        result = job.execute_in_process(instance=instance, tags=request.tags)
+        assert result.success
+        assert len(writer.read_table(get_engine(sqlite_url), "wfm_agent_state_snapshot")) > 0
+
+        create_run_for_test(instance, job_name=sensor.job_name, status=dg.DagsterRunStatus.STARTED)
+        with dg.build_sensor_context(instance=instance, definitions=defs) as context:
+            tick = sensor.evaluate_tick(context)
+        assert not tick.run_requests and "still running" in tick.skip_message
+
+
+def test_self_healing_rerequests_a_failed_interval_and_stops_once_it_landed(defs_for, emulator, sqlite_url):
+    defs = defs_for(WFM_HEALING_LOOKBACK_DAYS="0.125")  # three hours: a small window to fill in the test
+    sensor = defs.resolve_sensor_def("interval_healing_sensor")
+    resources = resources_for(emulator.url, sqlite_url)
+    now = datetime.now(UTC)
+    start = (now - timedelta(hours=3)).replace(minute=(now.minute // 15) * 15, second=0, microsecond=0)
+    failed_start, failed_end = start + timedelta(hours=1), start + timedelta(hours=1, minutes=30)
+    end = now.replace(minute=(now.minute // 15) * 15, second=0, microsecond=0) - timedelta(minutes=15)
+    with dg.instance_for_test() as instance:
+        # agent_state_transactions never ran for the middle range: it is missing, which heals the same way.
+        for asset in (contact_volume, agent_state_transactions):
+            assert materialize_range([asset], resources, start, failed_start, instance=instance).success
+            assert materialize_range([asset], resources, failed_end, end, instance=instance).success
+        emulator.set_faults(report_failure=True)
+        assert not materialize_range([contact_volume], resources, failed_start, failed_end, instance=instance,
+                                     raise_on_error=False).success
+        emulator.set_faults(report_failure=False)
+
+        with dg.build_sensor_context(instance=instance, definitions=defs) as context:
+            result = sensor.evaluate_tick(context)
+        cursor = result.cursor
+        wanted = (partition_key_for(failed_start), partition_key_for(failed_end - timedelta(minutes=15)))
+        volume_requests = [r for r in result.run_requests if r.job_name == "contact_volume_job"]
+        assert wanted in [(r.tags[RANGE_START], r.tags[RANGE_END]) for r in volume_requests]
+        request = next(r for r in volume_requests if (r.tags[RANGE_START], r.tags[RANGE_END]) == wanted)
+        state_requests = [(r.tags[RANGE_START], r.tags[RANGE_END]) for r in result.run_requests
+                          if r.job_name == "agent_state_transactions_job"]
+        assert wanted in state_requests
+        assert request.tags["wfm/healing_attempt"] == "1"
+
+        assert dg.materialize([contact_volume], resources=resources, instance=instance, tags=request.tags).success
+        statuses = instance.get_status_by_partition(contact_volume.key, list(wanted), contact_volume.partitions_def)
+        assert {str(s) for s in statuses.values()} == {"AssetPartitionStatus.MATERIALIZED"}, statuses
+        # With its ledger the sensor waits out the backoff anyway; without it (a fresh cursor) only the
+        # partition statuses can keep the healed interval out of the requests.
+        for ledger in (cursor, None):
+            with dg.build_sensor_context(instance=instance, definitions=defs, cursor=ledger) as context:
+                again = sensor.evaluate_tick(context)
+            assert wanted not in [(r.tags[RANGE_START], r.tags[RANGE_END]) for r in again.run_requests
+                                  if r.job_name == "contact_volume_job"]

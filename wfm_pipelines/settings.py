@@ -72,6 +72,7 @@ class Settings:
     healing_max_attempts: int
     healing_interval_seconds: int
     automation_running: bool
+    backfill_partitions_per_run: int
 
     @property
     def history_start_datetime(self) -> datetime:
@@ -118,4 +119,5 @@ def load_settings() -> Settings:
         healing_max_attempts=int(_env("WFM_HEALING_MAX_ATTEMPTS", "5")),
         healing_interval_seconds=int(_env("WFM_HEALING_INTERVAL_SECONDS", "120")),
         automation_running=_env("WFM_AUTOMATION", "on").lower() not in ("off", "false", "0"),
+        backfill_partitions_per_run=int(_env("WFM_BACKFILL_PARTITIONS_PER_RUN", str(7 * 96))),
     )

@@ -121,10 +121,11 @@ def collect_contact_volume(
         result.raw_kept += kept
         _count_reasons(result, malformed)
         frames.append(contact_volume.aggregate_contact_volume(
-            parsed.records, queues, window_start=chunk_start, window_end=chunk_end, collected_at=collected_at))
+            parsed.records, queues, window_start=chunk_start, window_end=chunk_end, collected_at=collected_at,
+            report_type=report_type))
     result.frame = pd.concat(frames, ignore_index=True) if frames else contact_volume.aggregate_contact_volume(
         parsing.parse_contact_report(report_type, []).records, queues,
-        window_start=range_start, window_end=range_start, collected_at=collected_at)
+        window_start=range_start, window_end=range_start, collected_at=collected_at, report_type=report_type)
     return result
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import resource
+
 import dagster as dg
 
 from wfm_pipelines.collection.collectors import CollectionResult
@@ -14,6 +16,8 @@ def collection_metadata(result: CollectionResult, report_type: str) -> dict:
         "report_entries": result.entries_received,
         "raw_entries_kept": result.raw_kept,
         "malformed_entries": result.malformed,
+        # ru_maxrss is in KiB on Linux; the run's process peak so far, which includes this step.
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "malformed_reasons": dg.MetadataValue.json(result.malformed_reasons),
         "report_windows": dg.MetadataValue.md(
             "\n".join(f"- {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC" for start, end in result.windows_fetched)

@@ -18,10 +18,9 @@ interval_partitions = dg.TimeWindowPartitionsDefinition(
     timezone="UTC",
 )
 
-# A backfill runs a week of intervals per run: a month is 5 runs, not 2,880. Inside a run the
-# collectors fetch one report per day, so memory stays that of one day.
-PARTITIONS_PER_RUN = 7 * 96
-interval_backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=PARTITIONS_PER_RUN)
+# A backfill runs a week of intervals per run by default (WFM_BACKFILL_PARTITIONS_PER_RUN): a month is
+# 5 runs, not 2,880. Inside a run the collectors fetch one report per day, so memory stays that of a day.
+interval_backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=_settings.backfill_partitions_per_run)
 
 # Every asset that creates Explore report jobs takes a slot of this pool (limit in dagster.yaml), so the
 # account's 15-simultaneous-report quota is never exhausted by our runs.

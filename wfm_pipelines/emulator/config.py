@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
@@ -62,6 +63,7 @@ def default_faults(config: EmulatorConfig) -> dict[str, Any]:
         "error_status": 503,
         "report_processing_seconds": config.report_processing_seconds,
         "report_failure": False,
+        "report_failure_starts": None,
         "token_expiry_seconds": None,
         "malformed_rate": 0.0,
         "report_window_field": "end",
@@ -81,6 +83,25 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _iso_pair(value: Any) -> bool:
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+        return False
+    try:
+        first, second = (datetime.fromisoformat(v.replace("Z", "+00:00")) for v in value)
+    except ValueError:
+        return False
+    return first.tzinfo is not None and second.tzinfo is not None and first < second
+
+
+def failure_starts_match(value: list[str] | None, window_start: datetime) -> bool:
+    """Whether a report job whose window begins at `window_start` falls in the `report_failure_starts` fault:
+    jobs whose window BEGINS in [from, to) fail, so a test can fail some batches of a backfill and not others."""
+    if not value:
+        return False
+    first, second = (datetime.fromisoformat(v.replace("Z", "+00:00")) for v in value)
+    return first <= window_start < second
+
+
 def _fraction(value: Any) -> bool:
     return _is_number(value) and 0.0 <= value <= 1.0
 
@@ -93,6 +114,7 @@ FAULT_VALIDATORS: dict[str, tuple[Any, str]] = {
     "error_status": (lambda v: _is_int(v) and 500 <= v <= 599, "an HTTP status 500..599"),
     "report_processing_seconds": (lambda v: _is_number(v) and v >= 0, "seconds >= 0"),
     "report_failure": (lambda v: isinstance(v, bool), "a boolean"),
+    "report_failure_starts": (lambda v: v is None or _iso_pair(v), 'null or ["<ISO from>", "<ISO to>"]'),
     "token_expiry_seconds": (lambda v: v is None or (_is_number(v) and v >= 0), "seconds >= 0 or null"),
     "malformed_rate": (_fraction, "a number in 0..1"),
     "report_window_field": (lambda v: v in ("end", "start"), '"end" or "start"'),

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
+from wfm_pipelines.emulator.config import failure_starts_match
 from wfm_pipelines.emulator.generator import DataGenerator
 from wfm_pipelines.emulator.render import EntryRenderer, chunked, corrupt, malformed_mask
 
@@ -166,7 +167,7 @@ class JobStore:
             job = Job(
                 id=str(uuid.uuid4()), report_type=report_type, name=name, timezone=zone.key, format=report_format,
                 window_start=start, window_end=end, created_at=monotonic_now,
-                processing_seconds=float(faults["report_processing_seconds"]), fails=bool(faults["report_failure"]),
+                processing_seconds=float(faults["report_processing_seconds"]), fails=bool(faults["report_failure"]) or failure_starts_match(faults["report_failure_starts"], start),
                 window_field=faults["report_window_field"], timestamp_format=faults["timestamp_format"],
                 calls_payload=faults["calls_payload"], malformed_rate=float(faults["malformed_rate"]),
                 cutoff=int(wall_now - float(faults["data_delay_seconds"])),

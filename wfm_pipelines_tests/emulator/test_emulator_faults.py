@@ -65,6 +65,18 @@ def test_slow_and_failed_jobs(talkdesk):
     assert talkdesk.get(f"/data/reports/calls/files/{failed_id}").status_code == 404
 
 
+def test_failure_can_be_limited_to_jobs_whose_window_begins_in_a_range(talkdesk):
+    start, end = WINDOW
+    talkdesk.server.set_faults(report_processing_seconds=0.1,
+                               report_failure_starts=[start, "2025-06-02T10:01:00Z"])
+    failing = talkdesk.create_job("calls", *WINDOW).json()["job"]["id"]
+    assert talkdesk.wait_done("calls", failing).json()["job"]["status"] == "failed"
+    passing = talkdesk.create_job("calls", "2025-06-02T10:01:00Z", end).json()["job"]["id"]
+    assert talkdesk.wait_done("calls", passing).status_code == 303
+    bad = requests.post(f"{talkdesk.url}/_emulator/faults", json={"report_failure_starts": ["yesterday", end]})
+    assert bad.status_code == 400
+
+
 def test_token_expiry_override(talkdesk):
     token = talkdesk.fetch_token()
     assert token.json()["expires_in"] == 600

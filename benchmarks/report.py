@@ -1,0 +1,45 @@
+"""The figures table (printed and written to `benchmarks/results/<date>.md`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Figure:
+    scenario: str
+    measured: str
+    baseline: str
+    ratio: str
+    target: str
+    met: bool | None  # None: no target for this line
+    miss: str = ""  # by how much, when missed
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def figures_table(figures: list[Figure]) -> str:
+    lines = ["| scenario | measured | baseline (same run) | ratio | target | met |", "|---|---|---|---|---|---|"]
+    for f in figures:
+        met = "-" if f.met is None else ("yes" if f.met else f"**no** ({f.miss})")
+        lines.append(f"| {' | '.join(_cell(c) for c in (f.scenario, f.measured, f.baseline, f.ratio, f.target, met))} |")
+    return "\n".join(lines)
+
+
+def key_value_table(rows: dict[str, str], header: tuple[str, str] = ("", "")) -> str:
+    lines = [f"| {header[0]} | {header[1]} |", "|---|---|"]
+    lines += [f"| {_cell(k)} | {_cell(str(v))} |" for k, v in rows.items()]
+    return "\n".join(lines)
+
+
+def write_results(text: str, day: date | None = None, suffix: str = "") -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{(day or date.today()).isoformat()}{suffix}.md"
+    path.write_text(text)
+    return path

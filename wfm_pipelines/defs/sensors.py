@@ -12,6 +12,8 @@ from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 from wfm_pipelines.collection import healing
 from wfm_pipelines.collection.windows import floor_to_interval
 from wfm_pipelines.defs.agent_states.assets import agent_state_snapshots, agent_state_transactions
+from wfm_pipelines.defs.configuration.assets import agents, queue_memberships, queues
+from wfm_pipelines.defs.configuration.schedules import configuration_job
 from wfm_pipelines.defs.contact_volume.assets import contact_volume
 from wfm_pipelines.defs.partitions import interval_partitions, partition_key_for
 from wfm_pipelines.defs.schedules import (
@@ -73,19 +75,31 @@ def healing_candidates(now: datetime, lookback: timedelta, lag_minutes: int) -> 
     return keys
 
 
+def configuration_missing(instance: dg.DagsterInstance) -> bool:
+    """No configuration asset ever materialized, and no configuration run under way."""
+    if any(instance.get_latest_materialization_event(asset.key) is not None
+           for asset in (agents, queues, queue_memberships)):
+        return False
+    return not instance.get_run_records(dg.RunsFilter(job_name=configuration_job.name, statuses=IN_FLIGHT), limit=1)
+
+
 def build_healing_sensor(default_status: dg.DefaultSensorStatus) -> dg.SensorDefinition:
     settings = load_settings()
 
-    @dg.sensor(name="interval_healing_sensor", jobs=[job for _, job in HEALED_ASSETS],
+    @dg.sensor(name="interval_healing_sensor", jobs=[configuration_job, *(job for _, job in HEALED_ASSETS)],
                minimum_interval_seconds=settings.healing_interval_seconds, default_status=default_status,
                description=f"Re-requests intervals of the last {settings.healing_lookback_days:g} days that failed or "
                f"never landed, newest first, with exponential backoff; gives up after {settings.healing_max_attempts} "
-               "attempts and records that as an observation on the asset.")
+               "attempts and records that as an observation on the asset. Imports the configuration at once "
+               "if it was never imported.")
     def interval_healing_sensor(context: dg.SensorEvaluationContext):
         now = datetime.now(timezone.utc)
         state = healing.HealingState.from_cursor(context.cursor)
         keys = healing_candidates(now, timedelta(days=settings.healing_lookback_days), settings.schedule_lag_minutes)
         run_requests, events = [], []
+        if configuration_missing(context.instance):
+            # A fresh install should not wait for the hourly import to see its agents and queues.
+            run_requests.append(dg.RunRequest(job_name=configuration_job.name, tags={"wfm/collection": "healing"}))
         for asset, job in HEALED_ASSETS:
             raw_status = context.instance.get_status_by_partition(asset.key, keys, interval_partitions) or {}
             status = {key: _STATUS_NAMES.get(value, healing.MISSING) for key, value in raw_status.items()}

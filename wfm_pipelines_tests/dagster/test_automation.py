@@ -147,3 +147,19 @@ def test_self_healing_rerequests_a_failed_interval_and_stops_once_it_landed(defs
                 again = sensor.evaluate_tick(context)
             assert wanted not in [(r.tags[RANGE_START], r.tags[RANGE_END]) for r in again.run_requests
                                   if r.job_name == "contact_volume_job"]
+
+
+def test_self_healing_imports_the_configuration_once_when_it_was_never_imported(defs_for, emulator, sqlite_url):
+    defs = defs_for(WFM_HEALING_LOOKBACK_DAYS="0.01")
+    sensor = defs.resolve_sensor_def("interval_healing_sensor")
+
+    def configuration_requests(instance):
+        with dg.build_sensor_context(instance=instance, definitions=defs) as context:
+            return [r for r in sensor.evaluate_tick(context).run_requests if r.job_name == "configuration_job"]
+
+    with dg.instance_for_test() as instance:
+        (request,) = configuration_requests(instance)
+        job = defs.resolve_job_def("configuration_job")
+        assert job.execute_in_process(instance=instance, tags=request.tags).success
+        assert len(writer.read_table(get_engine(sqlite_url), "wfm_agent")) > 0
+        assert configuration_requests(instance) == []

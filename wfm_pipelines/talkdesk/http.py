@@ -1,7 +1,8 @@
 """HTTP transport for Talkdesk: one pooled session, timeouts, retries with backoff, bearer auth, HAL paging.
 
-One retry loop serves every call (GET, the POSTs that create report jobs and tokens, and downloads), so
-429/5xx/connection errors are handled the same everywhere and `Retry-After` is honoured. Redirects are
+One tenacity retry policy serves every call (GET, the POSTs that create report jobs and tokens, and
+downloads), so 429/5xx/connection errors are handled the same everywhere and `Retry-After` is honoured
+(urllib3's `Retry` would not retry the POSTs, and Explore's quota 429 must not be retried here). Redirects are
 never followed automatically: the Explore download redirect goes to an object store that must not
 receive the bearer token, so callers follow redirects themselves.
 """
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
+import tenacity
 from requests.adapters import HTTPAdapter
 
 from wfm_pipelines.talkdesk.auth import TalkdeskConnection, TokenProvider
@@ -129,33 +131,50 @@ class TalkdeskHttp:
         Explore's quota 429 is returned at once: waiting for a free report slot is the caller's policy."""
         kwargs.setdefault("timeout", self.timeouts.as_tuple())
         kwargs.setdefault("allow_redirects", False)
-        failures = 0
-        while True:
-            try:
-                response = self.session.request(method, url, **kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                failures += 1
-                if failures >= self.retry.max_attempts:
-                    # `from None`: the requests exception text may hold a presigned URL's signature.
-                    raise TalkdeskApiError(None, None, f"no answer ({type(exc).__name__}) after {failures} attempts",
-                                           method, url) from None
-                wait = self.retry.backoff(failures)
-                logger.warning("Talkdesk %s %s: %s; retry %d in %.2f s", method, redact_url(url),
-                               type(exc).__name__, failures, wait)
-                time.sleep(wait)
-                continue
-            if not _is_retryable_status(response.status_code) or self._is_quota_response(response):
-                return response
-            failures += 1
-            if failures >= self.retry.max_attempts:
-                return response
-            retry_after = _retry_after_seconds(response)
-            wait = (min(retry_after, self.retry.retry_after_max_s) if retry_after is not None
-                    else self.retry.backoff(failures))
-            logger.warning("Talkdesk %s %s answered %d; retry %d in %.2f s%s", method, redact_url(url),
-                           response.status_code, failures, wait, " (Retry-After)" if retry_after is not None else "")
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.retry.max_attempts),
+            retry=(tenacity.retry_if_exception_type((requests.ConnectionError, requests.Timeout))
+                   | tenacity.retry_if_result(self._should_retry)),
+            wait=self._wait,
+            before_sleep=lambda state: self._log_retry(method, url, state),
+            retry_error_callback=lambda state: self._give_up(method, url, state),
+            sleep=time.sleep,
+        )
+        return retrying(self.session.request, method, url, **kwargs)
+
+    def _should_retry(self, response: requests.Response) -> bool:
+        return _is_retryable_status(response.status_code) and not self._is_quota_response(response)
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        """`Retry-After` when the answer carries one (capped), else exponential backoff with jitter."""
+        outcome = state.outcome
+        if outcome is not None and not outcome.failed:
+            retry_after = _retry_after_seconds(outcome.result())
+            if retry_after is not None:
+                return min(retry_after, self.retry.retry_after_max_s)
+        return self.retry.backoff(state.attempt_number)
+
+    @staticmethod
+    def _log_retry(method: str, url: str, state: tenacity.RetryCallState) -> None:
+        outcome = state.outcome
+        if outcome.failed:
+            what, hint = type(outcome.exception()).__name__, ""
+        else:
+            response = outcome.result()
+            what = f"answered {response.status_code}"
+            hint = " (Retry-After)" if _retry_after_seconds(response) is not None else ""
             response.close()
-            time.sleep(wait)
+        logger.warning("Talkdesk %s %s %s; retry %d in %.2f s%s", method, redact_url(url), what,
+                       state.attempt_number, state.next_action.sleep if state.next_action else 0.0, hint)
+
+    @staticmethod
+    def _give_up(method: str, url: str, state: tenacity.RetryCallState) -> requests.Response:
+        outcome = state.outcome
+        if outcome.failed:
+            # `from None`: the requests exception text may hold a presigned URL's signature.
+            raise TalkdeskApiError(None, None, f"no answer ({type(outcome.exception()).__name__}) after "
+                                   f"{state.attempt_number} attempts", method, url) from None
+        return outcome.result()
 
     @staticmethod
     def _is_quota_response(response: requests.Response) -> bool:

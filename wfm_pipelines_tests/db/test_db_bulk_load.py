@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from wfm_pipelines.db.writer import replace_window
 
-from db_frames import QUARTER, T0, quarters, volume_frame
+from wfm_pipelines_tests.db.db_frames import QUARTER, T0, quarters, volume_frame
 
 QUEUES = 100
 INTERVALS = 10_000  # 100 queues x 10,000 quarter-hours (~104 days) = 1,000,000 rows

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from wfm_pipelines.db.validation import FrameValidationError
 from wfm_pipelines.db.writer import append_agent_state_snapshot, read_table, upsert_configuration
 
-from db_frames import T0
+from wfm_pipelines_tests.db.db_frames import T0
 
 T1, T2, T3 = T0 + timedelta(hours=1), T0 + timedelta(hours=2), T0 + timedelta(hours=3)
 

@@ -13,7 +13,7 @@ from wfm_pipelines.db.writer import read_table
 from wfm_pipelines.defs.database import WfmDatabase
 from wfm_pipelines.defs.io_manager import WfmTableIOManager
 
-from db_frames import QUARTER, T0, quarters, volume_frame
+from wfm_pipelines_tests.db.db_frames import QUARTER, T0, quarters, volume_frame
 
 FIFTEEN_MINUTES = dg.TimeWindowPartitionsDefinition(
     cron_schedule="*/15 * * * *", start=datetime(2025, 3, 1, tzinfo=timezone.utc), fmt="%Y-%m-%d-%H:%M", timezone="UTC"

@@ -15,7 +15,7 @@ from wfm_pipelines.db.schema import talkdesk_raw_entry, wfm_contact_volume_inter
 from wfm_pipelines.db.validation import FrameValidationError
 from wfm_pipelines.db.writer import read_table, read_window, replace_window
 
-from db_frames import QUARTER, T0, quarters, volume_frame
+from wfm_pipelines_tests.db.db_frames import QUARTER, T0, quarters, volume_frame
 
 VOLUME = "wfm_contact_volume_interval"
 

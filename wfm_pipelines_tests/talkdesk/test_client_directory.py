@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_client_support import ALL_SCOPES, make_client, set_faults
+from wfm_pipelines_tests.talkdesk.client_support import ALL_SCOPES, make_client, set_faults
 
 
 @pytest.fixture

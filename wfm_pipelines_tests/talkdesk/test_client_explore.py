@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
-from test_client_support import FAST_EXPLORE, make_client, recent_window, set_faults
+from wfm_pipelines_tests.talkdesk.client_support import FAST_EXPLORE, make_client, recent_window, set_faults
 
 from wfm_pipelines.emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.talkdesk import ExploreSettings, ReportFailedError, ReportTimeoutError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from test_client_support import make_client, recent_window, set_faults
+from wfm_pipelines_tests.talkdesk.client_support import make_client, recent_window, set_faults
 
 from wfm_pipelines.emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.talkdesk import RetrySettings, TalkdeskApiError, TalkdeskAuthError

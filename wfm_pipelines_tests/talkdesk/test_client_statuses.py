@@ -6,7 +6,7 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
-from test_client_support import make_client, recent_window, set_faults
+from wfm_pipelines_tests.talkdesk.client_support import make_client, recent_window, set_faults
 
 from wfm_pipelines.emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.talkdesk.client import newest_status_per_user

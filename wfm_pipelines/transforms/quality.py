@@ -40,9 +40,10 @@ def frame_mismatches(stored: pd.DataFrame, expected: pd.DataFrame, key: list[str
         left, right = merged[f"{column}_stored"], merged[f"{column}_expected"]
         both_null = left.isna() & right.isna()
         if pd.api.types.is_numeric_dtype(left) and pd.api.types.is_numeric_dtype(right):
-            differs = ~both_null & ((left - right).abs() > tolerance).fillna(True)
+            # A value on one side only (a row missing on the other) differs; NaN > x would say False.
+            differs = ~both_null & (left.isna() | right.isna() | ((left - right).abs() > tolerance))
         else:
-            differs = ~both_null & (left.astype(str) != right.astype(str))
+            differs = ~both_null & (left.isna() | right.isna() | (left.astype(str) != right.astype(str)))
         rows = merged[differs]
         if len(rows):
             problems.append(pd.DataFrame({

@@ -98,6 +98,7 @@ def transaction_checks(engine, start, end):
     kinds={"talkdesk", "sql"},
     io_manager_key="wfm_io_manager",
     deps=["agents"],
+    pool=EXPLORE_POOL,  # only its fallback creates a report job, but then it counts against the quota
     metadata={"wfm/table": "wfm_agent_state_snapshot", "wfm/write_mode": "agent_state_snapshot"},
     description="Current state of every active agent, appended at each collection; wfm_agent_state_current "
     "moves forward (a changed state starts a new `since`). From POST /ccaas/users/status (20 ids a call) "

@@ -11,9 +11,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-from collections.abc import Callable
 
 import sqlalchemy as sa
 
@@ -154,32 +155,42 @@ def _launch_and_wait(deployment: DagsterDeployment, keys: list[str], timeout: fl
     )
 
 
-def run_dagster_backfill(emulator: EmulatorProcess, database_url: str, home: Path, start: datetime, days: int,
-                         timeout: float, then: Callable[[DagsterDeployment, dict], Any] | None = None,
-                         ) -> tuple[BackfillResult, Any]:
-    """All partitions of `days` days for both assets, one backfill launched as the UI's "Launch backfill" does,
-    with the product's default backfill policy (WFM_BACKFILL_PARTITIONS_PER_RUN unset). `then(deployment, env)`
-    runs in the same deployment afterwards (the steady-state tick); its result is returned beside."""
-    keys = partition_keys(start, days * PARTITIONS_PER_DAY)
-    env = deployment_env(emulator, database_url, start)
-    deployment = DagsterDeployment(home, env=env, instance_yaml=shipped_instance_yaml())
-    after = None
+@contextmanager
+def deployments(emulator: EmulatorProcess, urls: dict[str, str], work: Path, start: datetime
+                ) -> Iterator[dict[str, DagsterDeployment]]:
+    """The batched deployment (the product's default backfill policy) and the one-run-per-partition one
+    (WFM_BACKFILL_PARTITIONS_PER_RUN=1), started at the same time to save one start-up; stopped on exit.
+    The idle one's daemon keeps polling while the other is measured (a few % of a core)."""
+    envs = {"batched": deployment_env(emulator, urls["dagster"], start),
+            "per_partition": deployment_env(emulator, urls["per_partition"], start, WFM_BACKFILL_PARTITIONS_PER_RUN="1")}
+    started = {name: DagsterDeployment(work / name, env=env, instance_yaml=shipped_instance_yaml())
+               for name, env in envs.items()}
     try:
-        deployment.start()
-        with RunWorkerPeakSampler() as sampler:
-            result = _launch_and_wait(deployment, keys, timeout)
-        result.sampled_peak_rss_mib = sampler.peak_mib or None
-        result.metadata_peak_rss_mib = metadata_peak_rss_mib(deployment, ASSETS)
-        result.steps = step_seconds(deployment, result.run_ids)
-        result.counts = stored_counts(database_url, start, start + timedelta(days=days))
-        if then is not None:
-            after = then(deployment, env)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for future in [pool.submit(d.start) for d in started.values()]:
+                future.result()
+        yield started
     except Exception:
-        print(f"Dagster home kept for inspection: {home}\n{deployment.log_tail('daemon', 30)}")
+        for name, deployment in started.items():
+            print(f"Dagster home kept for inspection: {deployment.home}\n{deployment.log_tail('daemon', 30)}")
         raise
     finally:
-        deployment.stop()
-    return result, after
+        for deployment in started.values():
+            deployment.stop()
+
+
+def run_dagster_backfill(deployment: DagsterDeployment, database_url: str, start: datetime, days: int,
+                         timeout: float) -> BackfillResult:
+    """All partitions of `days` days for both assets, one backfill launched as the UI's "Launch backfill" does,
+    with the product's default backfill policy (WFM_BACKFILL_PARTITIONS_PER_RUN unset)."""
+    keys = partition_keys(start, days * PARTITIONS_PER_DAY)
+    with RunWorkerPeakSampler() as sampler:
+        result = _launch_and_wait(deployment, keys, timeout)
+    result.sampled_peak_rss_mib = sampler.peak_mib or None
+    result.metadata_peak_rss_mib = metadata_peak_rss_mib(deployment, ASSETS)
+    result.steps = step_seconds(deployment, result.run_ids)
+    result.counts = stored_counts(database_url, start, start + timedelta(days=days))
+    return result
 
 
 @dataclass
@@ -190,25 +201,14 @@ class PerPartitionResult:
     target_partitions: int
 
 
-def run_per_partition_sample(emulator: EmulatorProcess, database_url: str, home: Path, start: datetime,
-                             sample_partitions: int, target_partitions: int, timeout: float) -> PerPartitionResult:
-    """One run per 15-minute partition (WFM_BACKFILL_PARTITIONS_PER_RUN=1) on a sample, extrapolated.
+def run_per_partition_sample(deployment: DagsterDeployment, start: datetime, sample_partitions: int,
+                             target_partitions: int, timeout: float) -> PerPartitionResult:
+    """One run per 15-minute partition on a sample, extrapolated to `target_partitions`.
 
     Extrapolation: the fixed part (launch -> first run started, and last run ended -> backfill done) is
     counted once; the span in which the sample's runs executed scales with the number of partitions.
     """
-    keys = partition_keys(start, sample_partitions)
-    deployment = DagsterDeployment(home, env=deployment_env(emulator, database_url, start,
-                                                            WFM_BACKFILL_PARTITIONS_PER_RUN="1"),
-                                   instance_yaml=shipped_instance_yaml())
-    try:
-        deployment.start()
-        sample = _launch_and_wait(deployment, keys, timeout)
-    except Exception:
-        print(f"Dagster home kept for inspection: {home}\n{deployment.log_tail('daemon', 30)}")
-        raise
-    finally:
-        deployment.stop()
+    sample = _launch_and_wait(deployment, partition_keys(start, sample_partitions), timeout)
     fixed = sample.seconds - sample.run_span
     extrapolated = fixed + sample.run_span * target_partitions / sample_partitions
     return PerPartitionResult(sample, sample_partitions, extrapolated, target_partitions)

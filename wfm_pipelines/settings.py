@@ -54,6 +54,13 @@ def _env(name: str, default: str) -> str:
     return value if value not in (None, "") else default
 
 
+def _bounded_int(name: str, default: int, low: int, high: int) -> int:
+    value = int(_env(name, str(default)))
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     talkdesk_base_url: str
@@ -73,6 +80,7 @@ class Settings:
     healing_interval_seconds: int
     automation_running: bool
     backfill_partitions_per_run: int
+    report_chunk_hours: int
 
     @property
     def history_start_datetime(self) -> datetime:
@@ -120,4 +128,5 @@ def load_settings() -> Settings:
         healing_interval_seconds=int(_env("WFM_HEALING_INTERVAL_SECONDS", "120")),
         automation_running=_env("WFM_AUTOMATION", "on").lower() not in ("off", "false", "0"),
         backfill_partitions_per_run=int(_env("WFM_BACKFILL_PARTITIONS_PER_RUN", str(7 * 96))),
+        report_chunk_hours=_bounded_int("WFM_REPORT_CHUNK_HOURS", 24, 1, 31 * 24),
     )

@@ -170,7 +170,7 @@ def test_snapshot_validation(engine):
 
 
 def test_views_answer_with_the_community_wfm_column_names(engine):
-    from db_frames import quarters, volume_frame
+    from wfm_pipelines_tests.db.db_frames import quarters, volume_frame
     from wfm_pipelines.db.writer import replace_window
 
     frame = volume_frame(quarters(T0, 2), ["q1"])

@@ -1,7 +1,7 @@
 """Agent state transactions (Explore `user_status`) and current agent-state snapshots."""
 
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 import pandas as pd
@@ -57,6 +57,7 @@ def agent_state_transactions(context: dg.AssetExecutionContext, talkdesk: Talkde
         range_start=window.start,
         range_end=window.end,
         window_field=settings.report_window_field,
+        chunk=timedelta(hours=settings.report_chunk_hours),
     )
     frame = result.frame
     context.log.info(

@@ -75,6 +75,7 @@ def contact_volume(context: dg.AssetExecutionContext, talkdesk: TalkdeskResource
         range_start=window.start,
         range_end=window.end,
         window_field=settings.report_window_field,
+        chunk=timedelta(hours=settings.report_chunk_hours),
         max_contact=timedelta(minutes=settings.max_contact_minutes),
     )
     frame = result.frame

@@ -7,8 +7,6 @@ import base64
 import pytest
 import requests
 
-from wfm_pipelines.emulator.config import EmulatorConfig
-from wfm_pipelines.emulator.server import EmulatorServer
 
 
 def test_token_success_and_errors(talkdesk):

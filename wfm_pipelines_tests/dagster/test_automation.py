@@ -163,3 +163,23 @@ def test_self_healing_imports_the_configuration_once_when_it_was_never_imported(
         assert job.execute_in_process(instance=instance, tags=request.tags).success
         assert len(writer.read_table(get_engine(sqlite_url), "wfm_agent")) > 0
         assert configuration_requests(instance) == []
+
+
+def test_self_healing_gives_up_after_its_attempts_and_says_so_on_the_asset(defs_for):
+    defs = defs_for(WFM_HEALING_LOOKBACK_DAYS="0.05", WFM_HEALING_MAX_ATTEMPTS="1")
+    sensor = defs.resolve_sensor_def("interval_healing_sensor")
+    with dg.instance_for_test() as instance:
+        cursor, ticks = None, []
+        for _ in range(3):
+            with dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor) as context:
+                result = sensor.evaluate_tick(context)
+            cursor = result.cursor
+            ticks.append(result)
+        requested = {(r.job_name, r.tags[RANGE_START]) for r in ticks[0].run_requests if r.job_name != "configuration_job"}
+        assert requested  # nothing ever landed in this instance: every interval is missing
+        gave_up = ticks[1].asset_events
+        assert gave_up and all(isinstance(e, dg.AssetObservation) for e in gave_up)
+        assert {e.metadata["healing"].value for e in gave_up} == {"gave up"}
+        assert {e.asset_key.to_user_string() for e in gave_up} == {"contact_volume", "agent_state_transactions"}
+        assert all(e.partition for e in gave_up)
+        assert ticks[2].asset_events == []  # reported once, not at every tick

@@ -81,6 +81,7 @@ class Settings:
     automation_running: bool
     backfill_partitions_per_run: int
     report_chunk_hours: int
+    report_target_entries: int
 
     @property
     def history_start_datetime(self) -> datetime:
@@ -128,5 +129,6 @@ def load_settings() -> Settings:
         healing_interval_seconds=int(_env("WFM_HEALING_INTERVAL_SECONDS", "120")),
         automation_running=_env("WFM_AUTOMATION", "on").lower() not in ("off", "false", "0"),
         backfill_partitions_per_run=int(_env("WFM_BACKFILL_PARTITIONS_PER_RUN", str(7 * 96))),
-        report_chunk_hours=_bounded_int("WFM_REPORT_CHUNK_HOURS", 24, 1, 31 * 24),
+        report_chunk_hours=_bounded_int("WFM_REPORT_CHUNK_HOURS", 30 * 24, 1, 30 * 24),
+        report_target_entries=_bounded_int("WFM_REPORT_TARGET_ENTRIES", 150_000, 100, 5_000_000),
     )

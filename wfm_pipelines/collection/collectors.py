@@ -1,7 +1,7 @@
 """Collect a range of partitions: fetch report windows, keep the raw entries, aggregate.
 
-One report per chunk of at most a day (never one per 15 minutes), so a week-long backfill asks Talkdesk for
-seven reports per report type and holds one day of entries in memory at a time. The raw entries (and the
+One report per chunk (never one per 15 minutes), each sized to hold a bounded number of entries: a small
+center's week is one report, a large center's day a few, and memory stays that of one chunk. The raw entries (and the
 malformed ones, with their reason) are written per chunk, each chunk replacing its own window in one
 transaction; the aggregated rows are returned for the caller to write over the whole range.
 """
@@ -88,6 +88,17 @@ def _keep_raw(engine: Engine, report_type: str, parsed: parsing.ParsedReport, ch
     return len(raw_frame), malformed
 
 
+# Reports are sized to hold about this many entries: a day of a large center's `user_status` is ~700,000
+# records, several GiB as Python objects; 150,000 keeps a run well under 1 GiB.
+TARGET_ENTRIES_PER_REPORT = 150_000
+INITIAL_CHUNK = timedelta(hours=6)
+MAX_CHUNK = timedelta(days=30)  # plus the contact margin, still one report under Talkdesk's 31-day limit
+
+
+def _sizer(max_chunk: timedelta, target_entries: int) -> windows.ChunkSizer:
+    return windows.ChunkSizer(initial=INITIAL_CHUNK, maximum=max_chunk, target_entries=target_entries)
+
+
 def collect_contact_volume(
     run_report: ReportRunner,
     engine: Engine,
@@ -99,14 +110,16 @@ def collect_contact_volume(
     window_field: str = "auto",
     max_contact: timedelta = timedelta(hours=4),
     available_until: datetime | None = None,
-    chunk: timedelta = windows.ONE_DAY,
+    chunk: timedelta = MAX_CHUNK,
+    target_entries: int = TARGET_ENTRIES_PER_REPORT,
 ) -> CollectionResult:
     """Interval volume rows for every 15-minute interval of [range_start, range_end)."""
     available_until = available_until or utc_now()
     collected_at = utc_now()
     result = CollectionResult(frame=pd.DataFrame())
     frames = []
-    for chunk_start, chunk_end in windows.day_chunks(range_start, range_end, chunk):
+    sizer = _sizer(chunk, target_entries)
+    for chunk_start, chunk_end in sizer.chunks(range_start, range_end):
         fetch = windows.contact_fetch_window(chunk_start, chunk_end, window_field=window_field,
                                              max_contact=max_contact, available_until=available_until)
         entries: list[dict] = []
@@ -114,6 +127,7 @@ def collect_contact_volume(
             entries = run_report(report_type, *fetch)
             result.reports_requested += 1
             result.windows_fetched.append(fetch)
+            sizer.observe(len(entries), fetch[1] - fetch[0])
         result.entries_received += len(entries)
         parsed = parsing.parse_contact_report(report_type, entries)
         del entries
@@ -123,6 +137,7 @@ def collect_contact_volume(
         frames.append(contact_volume.aggregate_contact_volume(
             parsed.records, queues, window_start=chunk_start, window_end=chunk_end, collected_at=collected_at,
             report_type=report_type))
+        del parsed
     result.frame = pd.concat(frames, ignore_index=True) if frames else contact_volume.aggregate_contact_volume(
         parsing.parse_contact_report(report_type, []).records, queues,
         window_start=range_start, window_end=range_start, collected_at=collected_at, report_type=report_type)
@@ -137,38 +152,56 @@ def collect_agent_state_transactions(
     range_end: datetime,
     window_field: str = "auto",
     available_until: datetime | None = None,
-    chunk: timedelta = windows.ONE_DAY,
+    chunk: timedelta = MAX_CHUNK,
+    target_entries: int = TARGET_ENTRIES_PER_REPORT,
 ) -> CollectionResult:
-    """One row per Talkdesk status record that ended in [range_start, range_end)."""
+    """One row per Talkdesk status record that ended in [range_start, range_end).
+
+    If the account filters report windows on the record's start, records that began before a chunk and end
+    in it come from earlier fetches: the first chunk looks back to the month start once, and each chunk
+    hands the records it fetched that end later (`carry`) to the next one.
+    """
     available_until = available_until or utc_now()
     collected_at = utc_now()
     result = CollectionResult(frame=pd.DataFrame())
     frames = []
-    for chunk_start, chunk_end in windows.day_chunks(range_start, range_end, chunk):
+    carry: list[str] = []
+    first_fetch = True
+    sizer = _sizer(chunk, target_entries)
+    for chunk_start, chunk_end in sizer.chunks(range_start, range_end):
         fetch = windows.status_fetch_window(chunk_start, chunk_end, available_until=available_until)
-        entries: list[dict] = []
+        entries: list[dict] = [json.loads(text) for text in carry]
         if fetch is not None:
-            entries = run_report("user_status", *fetch)
+            fetched = run_report("user_status", *fetch)
             result.reports_requested += 1
             result.windows_fetched.append(fetch)
+            result.entries_received += len(fetched)
+            sizer.observe(len(fetched), fetch[1] - fetch[0])
+            entries.extend(fetched)
+            del fetched
         parsed = parsing.parse_user_status_report(entries)
-        if fetch is not None and windows.needs_status_lookback(window_field, parsed.records, fetch[0]):
+        if first_fetch and fetch is not None:
+            first_fetch = False
             lookback = windows.status_lookback_window(chunk_start)
-            if lookback is not None:
+            if lookback is not None and windows.needs_status_lookback(window_field, parsed.records, fetch[0]):
                 log.info("user_status window %s..%s: fetching earlier starts %s..%s (report may filter on start)",
                          fetch[0], fetch[1], *lookback)
                 earlier = run_report("user_status", *lookback)
                 result.reports_requested += 1
                 result.windows_fetched.append(lookback)
-                entries = entries + earlier
+                result.entries_received += len(earlier)
+                entries.extend(earlier)
+                del earlier
                 parsed = parsing.parse_user_status_report(entries)
-        result.entries_received += len(entries)
         del entries
         kept, malformed = _keep_raw(engine, "user_status", parsed, chunk_start, chunk_end, collected_at)
         result.raw_kept += kept
         _count_reasons(result, malformed)
+        later = parsed.raw["owner_at"] >= pd.Timestamp(chunk_end)
+        carry = parsed.raw.loc[later, "entry"].tolist()
         frames.append(agent_states.agent_state_transactions(
             parsed.records, window_start=chunk_start, window_end=chunk_end, collected_at=collected_at))
+        del parsed
     frames = [f for f in frames if len(f)] or frames[:1]
     result.frame = pd.concat(frames, ignore_index=True) if frames else agent_states.agent_state_transactions(
         parsing.parse_user_status_report([]).records, window_start=range_start, window_end=range_start,

@@ -32,6 +32,36 @@ def day_chunks(range_start: datetime, range_end: datetime, chunk: timedelta = ON
     return split_window(range_start, range_end, chunk)
 
 
+class ChunkSizer:
+    """How much time the next report of a run covers: as much as the 31-day limit allows, as little as
+    memory needs. Starts at `initial`, then sizes each report to hold about `target_entries` at the entry
+    rate seen so far, in whole hours (so chunks stay on 15-minute partition boundaries), never above
+    `maximum`. A small center gets one report a month; a large one a few per day."""
+
+    def __init__(self, *, initial: timedelta, maximum: timedelta, target_entries: int):
+        self.maximum = maximum
+        self.target_entries = target_entries
+        self.span = min(initial, maximum)
+
+    def observe(self, entries: int, fetched: timedelta) -> None:
+        hours = fetched.total_seconds() / 3600
+        if hours <= 0:
+            return
+        if entries == 0:
+            self.span = min(self.span * 4, self.maximum)
+            return
+        wanted_hours = int(self.target_entries * hours // entries)
+        self.span = min(max(timedelta(hours=wanted_hours), timedelta(hours=1)), self.maximum)
+
+    def chunks(self, range_start: datetime, range_end: datetime):
+        """Consecutive [start, end) windows covering the range; each sized when it is reached."""
+        cursor = range_start
+        while cursor < range_end:
+            nxt = min(cursor + self.span, range_end)
+            yield cursor, nxt
+            cursor = nxt
+
+
 def contact_fetch_window(
     owned_start: datetime,
     owned_end: datetime,

@@ -6,6 +6,7 @@ that a bad frame fails loudly and leaves the database untouched.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
@@ -52,15 +53,33 @@ def _coerce_timestamps(table: sa.Table, name: str, series: pd.Series) -> pd.Seri
             table, name, f"timestamps have no timezone (e.g. {_example(present)}); give UTC-aware timestamps"
         )
     present = series[series.notna()]
-    for index, value in present.items():
-        try:
-            to_utc(value)
-        except (TypeError, ValueError) as exc:
-            raise FrameValidationError(
-                table, name, f"expected timezone-aware timestamps, got {value!r} (row {index!r}): {exc}"
-            ) from None
+    if not _all_timezone_aware(present):
+        for index, value in present.items():  # find the first bad value, for the message
+            try:
+                to_utc(value)
+            except (TypeError, ValueError) as exc:
+                raise FrameValidationError(
+                    table, name, f"expected timezone-aware timestamps, got {value!r} (row {index!r}): {exc}"
+                ) from None
     converted = pd.to_datetime(series.where(series.notna(), None), utc=True)
     return converted.astype(UTC_DTYPE)
+
+
+def _all_timezone_aware(present: pd.Series) -> bool:
+    """True when every value is an aware datetime, decided by C-speed passes; False means "check one by one".
+
+    pandas converts datetimes without `utc=True` to a zoned dtype only when all share one zone and
+    none is naive; anything else (strings, dates, mixed zones) goes to the per-value check.
+    """
+    if pd.api.types.infer_dtype(present, skipna=False) != "datetime":
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            converted = pd.to_datetime(present)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return isinstance(converted.dtype, pd.DatetimeTZDtype)
 
 
 def _numeric(table: sa.Table, name: str, series: pd.Series, kind: str) -> pd.Series:
@@ -102,11 +121,18 @@ def _coerce_booleans(table: sa.Table, name: str, series: pd.Series) -> pd.Series
 
 
 def _coerce_text(table: sa.Table, name: str, series: pd.Series) -> pd.Series:
-    if series.isna().all():
+    nulls = series.isna()
+    if nulls.all():
         return pd.Series([None] * len(series), index=series.index, dtype=object)
     if pd.api.types.is_integer_dtype(series.dtype):
         return series.astype(str).astype(object)
-    present = series[series.notna()]
+    if pd.api.types.infer_dtype(series, skipna=True) == "string":
+        # Every present value is already a str (a C-speed scan): only NULLs need normalising to None.
+        text = series.astype(object)
+        if nulls.any():
+            text = text.where(~nulls, None)
+        return text
+    present = series[~nulls]
     wrong = present[~present.map(lambda v: isinstance(v, (str, int, np.integer)) and not isinstance(v, (bool, np.bool_)))]
     if not wrong.empty:
         raise FrameValidationError(table, name, f"expected text, got {_example(wrong)}")

@@ -50,3 +50,19 @@ def test_lookback_is_needed_only_without_evidence_of_end_filtering():
     assert windows.needs_status_lookback("auto", empty, fetch_start) is True
     assert windows.needs_status_lookback("end", inside, fetch_start) is False
     assert windows.needs_status_lookback("start", spanning, fetch_start) is True
+
+
+def test_chunk_sizer_sizes_reports_from_the_entry_rate_seen():
+    sizer = windows.ChunkSizer(initial=timedelta(hours=6), maximum=timedelta(days=30), target_entries=1000)
+    chunks = sizer.chunks(utc(2026, 3, 1), utc(2026, 3, 10))
+    assert next(chunks) == (utc(2026, 3, 1), utc(2026, 3, 1, 6))
+    sizer.observe(entries=100, fetched=timedelta(hours=6))  # 16.7 an hour -> 60 hours for 1000
+    assert next(chunks) == (utc(2026, 3, 1, 6), utc(2026, 3, 3, 18))
+    sizer.observe(entries=10_000, fetched=timedelta(hours=60))  # busier: 166.7 an hour -> 6 hours
+    assert next(chunks) == (utc(2026, 3, 3, 18), utc(2026, 3, 4))
+    sizer.observe(entries=0, fetched=timedelta(hours=6))  # nothing: grow fourfold
+    assert next(chunks) == (utc(2026, 3, 4), utc(2026, 3, 5))
+    sizer.observe(entries=1_000_000, fetched=timedelta(hours=1))  # never below an hour
+    assert next(chunks) == (utc(2026, 3, 5), utc(2026, 3, 5, 1))
+    sizer.observe(entries=1, fetched=timedelta(days=1))  # never above the maximum
+    assert sizer.span == timedelta(days=30)

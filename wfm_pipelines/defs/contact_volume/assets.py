@@ -5,9 +5,10 @@ from datetime import timedelta
 
 import dagster as dg
 import pandas as pd
+import sqlalchemy as sa
 
 from wfm_pipelines.collection import collectors
-from wfm_pipelines.db import writer
+from wfm_pipelines.db import queries, writer
 from wfm_pipelines.defs.database import WfmDatabase
 from wfm_pipelines.defs.metadata import collection_metadata
 from wfm_pipelines.defs.partitions import (
@@ -19,6 +20,7 @@ from wfm_pipelines.defs.partitions import (
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskResource
 from wfm_pipelines.settings import load_settings
 from wfm_pipelines.talkdesk import parsing
+from wfm_pipelines.talkdesk.explore import split_window
 from wfm_pipelines.transforms import configuration, contact_volume as volume_rules, quality
 
 GROUP = "contact_volume"
@@ -76,6 +78,7 @@ def contact_volume(context: dg.AssetExecutionContext, talkdesk: TalkdeskResource
         range_end=window.end,
         window_field=settings.report_window_field,
         chunk=timedelta(hours=settings.report_chunk_hours),
+        target_entries=settings.report_target_entries,
         max_contact=timedelta(minutes=settings.max_contact_minutes),
     )
     frame = result.frame
@@ -94,30 +97,45 @@ def contact_volume(context: dg.AssetExecutionContext, talkdesk: TalkdeskResource
     yield from volume_checks(engine, report_type, queues, window.start, window.end)
 
 
+RECONCILE_CHUNK = timedelta(hours=6)  # memory of the reconciliation: six hours of raw entries at a time
+SHOWN_ROWS = 50
+
+
 def volume_checks(engine, report_type: str, queues: pd.DataFrame, start, end):
-    stored = writer.read_window(engine, TABLE, window_start=start, window_end=end, time_column="interval_start")
-    negative = quality.negative_values(stored, quality.VOLUME_KEY, quality.VOLUME_COUNTS + quality.VOLUME_SUMS)
-    yield dg.AssetCheckResult(
-        check_name="counts_non_negative", passed=negative.empty,
-        metadata={"offending_rows": len(negative), "offending": dg.MetadataValue.md(quality.describe_rows(negative))},
-    )
-    above = quality.handled_above_entered(stored)
-    yield dg.AssetCheckResult(
-        check_name="handled_not_above_entered", passed=above.empty,
-        metadata={"offending_rows": len(above), "offending": dg.MetadataValue.md(quality.describe_rows(above))},
-    )
-    raw = writer.read_window(engine, collectors.RAW_TABLE, window_start=start, window_end=end,
-                             time_column="owner_at", scope={"report_type": report_type})
-    expected = volume_rules.reaggregate_raw_entries(report_type, raw, queues, window_start=start, window_end=end,
-                                                    collected_at=pd.Timestamp.now(tz="UTC"))
     columns = quality.VOLUME_COUNTS + quality.VOLUME_SUMS
-    mismatches = quality.frame_mismatches(stored, expected, quality.VOLUME_KEY, columns)
+    window = dict(window_start=start, window_end=end, time_column="interval_start")
+    negative_count, negative = queries.offending_rows(
+        engine, TABLE, lambda t: sa.or_(*(t.c[c] < 0 for c in columns)), columns=quality.VOLUME_KEY + columns, **window)
     yield dg.AssetCheckResult(
-        check_name="reconciles_with_raw_entries", passed=mismatches.empty,
+        check_name="counts_non_negative", passed=negative_count == 0,
+        metadata={"offending_rows": negative_count, "offending": dg.MetadataValue.md(
+            quality.describe_rows(quality.negative_values(negative, quality.VOLUME_KEY, columns)))},
+    )
+    above_count, above = queries.offending_rows(
+        engine, TABLE, lambda t: t.c.handled_count > t.c.entered_count,
+        columns=quality.VOLUME_KEY + ["entered_count", "handled_count"], **window)
+    yield dg.AssetCheckResult(
+        check_name="handled_not_above_entered", passed=above_count == 0,
+        metadata={"offending_rows": above_count, "offending": dg.MetadataValue.md(quality.describe_rows(above))},
+    )
+    mismatch_count, shown, raw_entries, intervals = 0, [], 0, 0
+    for chunk_start, chunk_end in split_window(start, end, RECONCILE_CHUNK):
+        stored = writer.read_window(engine, TABLE, window_start=chunk_start, window_end=chunk_end,
+                                    time_column="interval_start")
+        raw = writer.read_window(engine, collectors.RAW_TABLE, window_start=chunk_start, window_end=chunk_end,
+                                 time_column="owner_at", scope={"report_type": report_type})
+        expected = volume_rules.reaggregate_raw_entries(report_type, raw, queues, window_start=chunk_start,
+                                                        window_end=chunk_end, collected_at=pd.Timestamp.now(tz="UTC"))
+        mismatches = quality.frame_mismatches(stored, expected, quality.VOLUME_KEY, columns)
+        raw_entries, intervals, mismatch_count = raw_entries + len(raw), intervals + len(stored), mismatch_count + len(mismatches)
+        if len(mismatches) and sum(map(len, shown)) < SHOWN_ROWS:
+            shown.append(mismatches.head(SHOWN_ROWS))
+    yield dg.AssetCheckResult(
+        check_name="reconciles_with_raw_entries", passed=mismatch_count == 0,
         metadata={
-            "raw_entries": len(raw),
-            "intervals_checked": len(stored),
-            "mismatches": len(mismatches),
-            "offending": dg.MetadataValue.md(quality.describe_rows(mismatches)),
+            "raw_entries": raw_entries,
+            "intervals_checked": intervals,
+            "mismatches": mismatch_count,
+            "offending": dg.MetadataValue.md(quality.describe_rows(pd.concat(shown) if shown else pd.DataFrame())),
         },
     )

@@ -99,6 +99,30 @@ def _sizer(max_chunk: timedelta, target_entries: int) -> windows.ChunkSizer:
     return windows.ChunkSizer(initial=INITIAL_CHUNK, maximum=max_chunk, target_entries=target_entries)
 
 
+def _split_window(parsed: parsing.ParsedReport, start: datetime, end: datetime) -> tuple[parsing.ParsedReport, parsing.ParsedReport]:
+    """(entries that started in [start, end), the rest); a malformed entry without a time is in the rest."""
+    low, high = pd.Timestamp(start), pd.Timestamp(end)
+    in_records = (parsed.records["started_at"] >= low) & (parsed.records["started_at"] < high)
+    in_raw = (parsed.raw["owner_at"] >= low) & (parsed.raw["owner_at"] < high)
+    owner = parsed.malformed["owner_at"]
+    in_bad = owner.notna() & (owner >= low) & (owner < high)
+    return (
+        parsing.ParsedReport(parsed.records[in_records], parsed.raw[in_raw], parsed.malformed[in_bad]),
+        parsing.ParsedReport(parsed.records[~in_records], parsed.raw[~in_raw], parsed.malformed[~in_bad]),
+    )
+
+
+def _merge_parsed(first: parsing.ParsedReport, second: parsing.ParsedReport) -> parsing.ParsedReport:
+    """Both halves of one chunk's contacts; an entry fetched twice (an overlap-filtering account) counts once."""
+    if second.records.empty and second.malformed.empty:
+        return first
+    records = pd.concat([first.records, second.records], ignore_index=True).drop_duplicates("entry_key", keep="last")
+    raw = pd.concat([first.raw, second.raw], ignore_index=True).drop_duplicates("entry_key", keep="last")
+    malformed = pd.concat([first.malformed, second.malformed], ignore_index=True)
+    records.attrs.update(first.records.attrs)
+    return parsing.ParsedReport(records, raw, malformed)
+
+
 def collect_contact_volume(
     run_report: ReportRunner,
     engine: Engine,
@@ -113,31 +137,64 @@ def collect_contact_volume(
     chunk: timedelta = MAX_CHUNK,
     target_entries: int = TARGET_ENTRIES_PER_REPORT,
 ) -> CollectionResult:
-    """Interval volume rows for every 15-minute interval of [range_start, range_end)."""
+    """Interval volume rows for every 15-minute interval of [range_start, range_end).
+
+    Contacts belong to the chunk they STARTED in. If the account filters report windows on the record's end,
+    a contact that started in one chunk and ended later arrives with a later chunk's report, so a chunk is
+    finished (raw entries kept, rows aggregated) only once the reports reach `max_contact` past its end; after
+    the last chunk, one report of that length brings the last stragglers. Each contact is fetched once, with
+    no overlapping margins. An account known to filter on start (`window_field="start"`) finishes each chunk
+    at once and skips the last report.
+    """
     available_until = available_until or utc_now()
     collected_at = utc_now()
     result = CollectionResult(frame=pd.DataFrame())
     frames = []
-    sizer = _sizer(chunk, target_entries)
-    for chunk_start, chunk_end in sizer.chunks(range_start, range_end):
-        fetch = windows.contact_fetch_window(chunk_start, chunk_end, window_field=window_field,
-                                             max_contact=max_contact, available_until=available_until)
-        entries: list[dict] = []
-        if fetch is not None:
-            entries = run_report(report_type, *fetch)
-            result.reports_requested += 1
-            result.windows_fetched.append(fetch)
-            sizer.observe(len(entries), fetch[1] - fetch[0])
+
+    def fetch(start: datetime, end: datetime) -> parsing.ParsedReport:
+        end = min(end, available_until)
+        if end <= start:
+            return parsing.parse_contact_report(report_type, [])
+        entries = run_report(report_type, start, end)
+        result.reports_requested += 1
+        result.windows_fetched.append((start, end))
         result.entries_received += len(entries)
-        parsed = parsing.parse_contact_report(report_type, entries)
-        del entries
+        sizer.observe(len(entries), end - start)
+        return parsing.parse_contact_report(report_type, entries)
+
+    def finish(chunk_start: datetime, chunk_end: datetime, parsed: parsing.ParsedReport) -> None:
         kept, malformed = _keep_raw(engine, report_type, parsed, chunk_start, chunk_end, collected_at)
         result.raw_kept += kept
         _count_reasons(result, malformed)
         frames.append(contact_volume.aggregate_contact_volume(
             parsed.records, queues, window_start=chunk_start, window_end=chunk_end, collected_at=collected_at,
             report_type=report_type))
-        del parsed
+
+    # Chunks whose contacts may still arrive with a later report: [start, end, parsed so far].
+    pending: list[list] = []
+
+    def absorb(parsed: parsing.ParsedReport) -> parsing.ParsedReport:
+        """Hand each unfinished chunk the contacts that started in it; return the rest."""
+        for item in pending:
+            inside, parsed = _split_window(parsed, item[0], item[1])
+            item[2] = _merge_parsed(item[2], inside)
+        return parsed
+
+    sizer = _sizer(chunk, target_entries)
+    for chunk_start, chunk_end in sizer.chunks(range_start, range_end):
+        rest = absorb(fetch(chunk_start, chunk_end))
+        current, _before_the_range = _split_window(rest, chunk_start, chunk_end)
+        timeless = rest.malformed[rest.malformed["owner_at"].isna()]
+        current = parsing.ParsedReport(current.records, current.raw, pd.concat([current.malformed, timeless]))
+        pending.append([chunk_start, chunk_end, current])
+        covered = min(chunk_end, available_until)
+        # A chunk is complete once the reports reach the longest contact past its end.
+        while pending and (window_field == "start" or pending[0][1] + max_contact <= covered):
+            finish(*pending.pop(0))
+    if pending:
+        absorb(fetch(range_end, range_end + max_contact))
+        for item in pending:
+            finish(*item)
     result.frame = pd.concat(frames, ignore_index=True) if frames else contact_volume.aggregate_contact_volume(
         parsing.parse_contact_report(report_type, []).records, queues,
         window_start=range_start, window_end=range_start, collected_at=collected_at, report_type=report_type)

@@ -4,8 +4,9 @@ Talkdesk does not document which record timestamp an Explore report's `timespan`
 section 5.7 and unknown 4). The legacy docs say the record's end; Airbyte's cursors agree. Our partitions
 own contacts by their START and status records by their END, so:
 
-* contacts: fetch [start, end + longest contact). Filtered on start, the margin only adds records we drop;
-  filtered on end, it brings every contact that started in the range and has ended.
+* contacts: fetch the range, then the longest contact's length past it (`collectors.collect_contact_volume`
+  keeps each chunk open until the reports have reached that far). Filtered on start, the extra report only
+  adds records we drop; filtered on end, it brings every contact that started in the range and has ended.
 * status records: fetch [start, end). Filtered on end, that is exact. Filtered on start, records that
   began before the range and ended inside it are missing; `needs_status_lookback` tells from the entries
   which case we are in, and `status_lookback_window` covers the earlier starts. Talkdesk splits status
@@ -60,22 +61,6 @@ class ChunkSizer:
             nxt = min(cursor + self.span, range_end)
             yield cursor, nxt
             cursor = nxt
-
-
-def contact_fetch_window(
-    owned_start: datetime,
-    owned_end: datetime,
-    *,
-    window_field: str,
-    max_contact: timedelta,
-    available_until: datetime,
-) -> tuple[datetime, datetime] | None:
-    """The report window that yields every contact that STARTED in [owned_start, owned_end)."""
-    margin = timedelta(0) if window_field == "start" else max_contact
-    fetch_end = min(owned_end + margin, available_until)
-    if fetch_end <= owned_start:
-        return None
-    return owned_start, fetch_end
 
 
 def status_fetch_window(

@@ -18,21 +18,9 @@ def test_day_chunks_split_a_range_into_days_and_a_remainder():
     assert windows.day_chunks(utc(2026, 3, 1), utc(2026, 3, 1)) == []
 
 
-def test_contact_window_adds_the_longest_contact_unless_the_report_filters_on_start():
-    start, end, now = utc(2026, 3, 1, 10), utc(2026, 3, 1, 11), utc(2026, 3, 2)
-    four_hours = timedelta(hours=4)
-    assert windows.contact_fetch_window(start, end, window_field="auto", max_contact=four_hours,
-                                        available_until=now) == (start, utc(2026, 3, 1, 15))
-    assert windows.contact_fetch_window(start, end, window_field="end", max_contact=four_hours,
-                                        available_until=now) == (start, utc(2026, 3, 1, 15))
-    assert windows.contact_fetch_window(start, end, window_field="start", max_contact=four_hours,
-                                        available_until=now) == (start, end)
-
-
-def test_windows_never_reach_past_what_talkdesk_can_serve():
+def test_status_windows_never_reach_past_what_talkdesk_can_serve():
     start, end = utc(2026, 3, 1, 10), utc(2026, 3, 1, 11)
-    assert windows.contact_fetch_window(start, end, window_field="auto", max_contact=timedelta(hours=4),
-                                        available_until=utc(2026, 3, 1, 10, 40)) == (start, utc(2026, 3, 1, 10, 40))
+    assert windows.status_fetch_window(start, end, available_until=utc(2026, 3, 1, 10, 40)) == (start, utc(2026, 3, 1, 10, 40))
     assert windows.status_fetch_window(start, end, available_until=utc(2026, 3, 1, 9)) is None
 
 

@@ -60,8 +60,9 @@ def test_configuration_then_a_day_of_volume_matches_the_emulator_aggregated_inde
     # metadata: counts, totals and a preview on the materialization; the checks passed
     materialization = result.asset_materializations_for_node("contact_volume")[0]
     assert materialization.metadata["entered_total"].value == sum(v["entered"] for v in expected.values())
-    # a first 6-hour report measures the entry rate; the rest of the day fits in one more
-    assert materialization.metadata["talkdesk_reports"].value == 2
+    # a first 6-hour report measures the entry rate, the rest of the day fits in one more, and one report
+    # of the longest contact's length past the day brings the contacts still running at midnight
+    assert materialization.metadata["talkdesk_reports"].value == 3
     assert "preview" in materialization.metadata
     checks = result.get_asset_check_evaluations()
     assert {c.check_name for c in checks} == {"counts_non_negative", "handled_not_above_entered",
@@ -179,3 +180,21 @@ def test_malformed_entries_are_counted_kept_with_their_reason_and_the_rest_still
     assert sum(metadata["malformed_reasons"].value.values()) == len(kept)
     assert volume_rows(sqlite_url, start, end)["entered_count"].sum() > 0
     assert all(check.passed for check in result.get_asset_check_evaluations())
+
+
+@pytest.mark.parametrize("window_field", ["end", "start"])
+def test_contacts_spanning_report_seams_land_once_in_their_start_interval(emulator, sqlite_url, tmp_path, monkeypatch,
+                                                                          window_field):
+    """Small reports forced: the rows equal those of one big report, whichever timestamp the account filters on."""
+    start, end = yesterday_window(hours=12)
+    emulator.set_faults(report_window_field=window_field)
+    assert materialize_range([contact_volume], resources_for(emulator.url, sqlite_url), start, end).success
+    one_report = volume_rows(sqlite_url, start, end).drop(columns=["collected_at"])
+    monkeypatch.setenv("WFM_REPORT_TARGET_ENTRIES", "100")
+    small_url = f"sqlite:///{tmp_path / 'small.db'}"
+    result = materialize_range([contact_volume], resources_for(emulator.url, small_url), start, end)
+    assert result.success
+    assert result.asset_materializations_for_node("contact_volume")[0].metadata["talkdesk_reports"].value >= 5
+    pd.testing.assert_frame_equal(volume_rows(small_url, start, end).drop(columns=["collected_at"]), one_report)
+    engine_small, engine_one = get_engine(small_url), get_engine(sqlite_url)
+    assert len(writer.read_table(engine_small, "talkdesk_raw_entry")) == len(writer.read_table(engine_one, "talkdesk_raw_entry"))

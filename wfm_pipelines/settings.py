@@ -130,5 +130,5 @@ def load_settings() -> Settings:
         automation_running=_env("WFM_AUTOMATION", "on").lower() not in ("off", "false", "0"),
         backfill_partitions_per_run=int(_env("WFM_BACKFILL_PARTITIONS_PER_RUN", str(7 * 96))),
         report_chunk_hours=_bounded_int("WFM_REPORT_CHUNK_HOURS", 30 * 24, 1, 30 * 24),
-        report_target_entries=_bounded_int("WFM_REPORT_TARGET_ENTRIES", 150_000, 100, 5_000_000),
+        report_target_entries=_bounded_int("WFM_REPORT_TARGET_ENTRIES", 50_000, 100, 5_000_000),
     )

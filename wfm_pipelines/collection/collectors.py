@@ -89,8 +89,8 @@ def _keep_raw(engine: Engine, report_type: str, parsed: parsing.ParsedReport, ch
 
 
 # Reports are sized to hold about this many entries: a day of a large center's `user_status` is ~700,000
-# records, several GiB as Python objects; 150,000 keeps a run well under 1 GiB.
-TARGET_ENTRIES_PER_REPORT = 150_000
+# records, several GiB as Python objects; 50,000 (a `calls` entry is ~45 fields) keeps a run under 1 GiB.
+TARGET_ENTRIES_PER_REPORT = 50_000
 INITIAL_CHUNK = timedelta(hours=6)
 MAX_CHUNK = timedelta(days=30)  # plus the contact margin, still one report under Talkdesk's 31-day limit
 

@@ -194,6 +194,7 @@ def parse_report_file(response: requests.Response) -> list[dict]:
     """Entries of a report file: JSON `{type, version, total, entries}` or CSV, by content type."""
     content_type = response.headers.get("Content-Type", "").lower()
     text = response.content.decode("utf-8-sig")
+    response._content = b""  # a day's file is hundreds of MB: do not hold the bytes and the text at once
     is_json = "json" in content_type or ("csv" not in content_type and text.lstrip()[:1] in ("{", "["))
     if not is_json:
         return [dict(row) for row in csv.DictReader(io.StringIO(text))]

@@ -42,15 +42,18 @@ def test_lookback_is_needed_only_without_evidence_of_end_filtering():
 
 def test_chunk_sizer_sizes_reports_from_the_entry_rate_seen():
     sizer = windows.ChunkSizer(initial=timedelta(hours=6), maximum=timedelta(days=30), target_entries=1000)
-    chunks = sizer.chunks(utc(2026, 3, 1), utc(2026, 3, 10))
+    chunks = sizer.chunks(utc(2026, 3, 1), utc(2026, 3, 20))
     assert next(chunks) == (utc(2026, 3, 1), utc(2026, 3, 1, 6))
-    sizer.observe(entries=100, fetched=timedelta(hours=6))  # 16.7 an hour -> 60 hours for 1000
-    assert next(chunks) == (utc(2026, 3, 1, 6), utc(2026, 3, 3, 18))
-    sizer.observe(entries=10_000, fetched=timedelta(hours=60))  # busier: 166.7 an hour -> 6 hours
-    assert next(chunks) == (utc(2026, 3, 3, 18), utc(2026, 3, 4))
-    sizer.observe(entries=0, fetched=timedelta(hours=6))  # nothing: grow fourfold
-    assert next(chunks) == (utc(2026, 3, 4), utc(2026, 3, 5))
+    sizer.observe(entries=10, fetched=timedelta(hours=6))  # quiet: room for 300 hours, but grow twofold at most
+    assert next(chunks) == (utc(2026, 3, 1, 6), utc(2026, 3, 1, 18))
+    sizer.observe(entries=100, fetched=timedelta(hours=12))  # 8.3 an hour, sized for twice that: 60 hours
+    assert sizer.span == timedelta(hours=24)  # ...still capped at twice the last span
+    sizer.observe(entries=10_000, fetched=timedelta(hours=60))  # busy: 166.7 an hour -> 3 hours
+    assert next(chunks) == (utc(2026, 3, 1, 18), utc(2026, 3, 1, 21))
+    sizer.observe(entries=0, fetched=timedelta(hours=3))  # nothing: grow fourfold
+    assert next(chunks) == (utc(2026, 3, 1, 21), utc(2026, 3, 2, 9))
     sizer.observe(entries=1_000_000, fetched=timedelta(hours=1))  # never below an hour
-    assert next(chunks) == (utc(2026, 3, 5), utc(2026, 3, 5, 1))
-    sizer.observe(entries=1, fetched=timedelta(days=1))  # never above the maximum
-    assert sizer.span == timedelta(days=30)
+    assert next(chunks) == (utc(2026, 3, 2, 9), utc(2026, 3, 2, 10))
+    for _ in range(20):
+        sizer.observe(entries=1, fetched=timedelta(days=1))
+    assert sizer.span == timedelta(days=30)  # never above the maximum

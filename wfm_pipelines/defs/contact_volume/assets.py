@@ -97,7 +97,7 @@ def contact_volume(context: dg.AssetExecutionContext, talkdesk: TalkdeskResource
     yield from volume_checks(engine, report_type, queues, window.start, window.end)
 
 
-RECONCILE_CHUNK = timedelta(hours=6)  # memory of the reconciliation: six hours of raw entries at a time
+RECONCILE_CHUNK = timedelta(hours=2)  # memory of the reconciliation: two hours of raw entries at a time
 SHOWN_ROWS = 50
 
 

@@ -60,9 +60,10 @@ def test_configuration_then_a_day_of_volume_matches_the_emulator_aggregated_inde
     # metadata: counts, totals and a preview on the materialization; the checks passed
     materialization = result.asset_materializations_for_node("contact_volume")[0]
     assert materialization.metadata["entered_total"].value == sum(v["entered"] for v in expected.values())
-    # a first 6-hour report measures the entry rate, the rest of the day fits in one more, and one report
-    # of the longest contact's length past the day brings the contacts still running at midnight
-    assert materialization.metadata["talkdesk_reports"].value == 3
+    # a first 6-hour report measures the entry rate, the rest of the day takes one or two more, and one
+    # report of the longest contact's length past the day brings the contacts still running at midnight:
+    # a handful, never one per 15 minutes
+    assert 3 <= materialization.metadata["talkdesk_reports"].value <= 4
     assert "preview" in materialization.metadata
     checks = result.get_asset_check_evaluations()
     assert {c.check_name for c in checks} == {"counts_non_negative", "handled_not_above_entered",

@@ -46,6 +46,14 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _share_strings(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """One string object per distinct value instead of one per row: a week of a large center's transactions
+    is millions of rows over a few thousand agents and a dozen states, held until the run writes them."""
+    for column in columns:
+        frame[column] = frame[column].astype("category").astype(object)
+    return frame
+
+
 def _count_reasons(result: CollectionResult, malformed: pd.DataFrame) -> None:
     result.malformed += len(malformed)
     for reason, count in malformed["reason"].value_counts().items() if len(malformed) else ():
@@ -256,8 +264,9 @@ def collect_agent_state_transactions(
         _count_reasons(result, malformed)
         later = parsed.raw["owner_at"] >= pd.Timestamp(chunk_end)
         carry = parsed.raw.loc[later, "entry"].tolist()
-        frames.append(agent_states.agent_state_transactions(
-            parsed.records, window_start=chunk_start, window_end=chunk_end, collected_at=collected_at))
+        frames.append(_share_strings(agent_states.agent_state_transactions(
+            parsed.records, window_start=chunk_start, window_end=chunk_end, collected_at=collected_at),
+            ["agent_id", "state"]))
         del parsed
     frames = [f for f in frames if len(f)] or frames[:1]
     result.frame = pd.concat(frames, ignore_index=True) if frames else agent_states.agent_state_transactions(

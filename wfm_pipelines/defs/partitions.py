@@ -19,7 +19,8 @@ interval_partitions = dg.TimeWindowPartitionsDefinition(
 )
 
 # A backfill runs a week of intervals per run by default (WFM_BACKFILL_PARTITIONS_PER_RUN): a month is
-# 5 runs, not 2,880. Inside a run the collectors fetch one report per day, so memory stays that of a day.
+# 5 runs, not 2,880. Inside a run each report is sized to a bounded number of entries, so memory stays
+# that of one report however long the range.
 interval_backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=_settings.backfill_partitions_per_run)
 
 # Every asset that creates Explore report jobs takes a slot of this pool (limit in dagster.yaml), so the

@@ -60,7 +60,7 @@ def queue_catalogue(database: WfmDatabase, talkdesk: TalkdeskResource) -> pd.Dat
     check_specs=CHECKS,
     metadata={"wfm/table": TABLE, "wfm/write_mode": "replace_window", "wfm/time_column": "interval_start"},
     description="Contacts per queue and 15-minute UTC interval (entered, handled, abandoned, handle time, "
-    "service level), counted by contact start. A run over a range asks Talkdesk for one report per day.",
+    "service level), counted by contact start. A run over a range asks Talkdesk for as few reports as memory allows.",
 )
 def contact_volume(context: dg.AssetExecutionContext, talkdesk: TalkdeskResource, wfm_database: WfmDatabase):
     settings = load_settings()

@@ -44,3 +44,20 @@ def timestamps_in_window(engine: Engine, table_name: str, column: str, *, window
     with engine.connect() as connection:
         values = connection.execute(query).scalars().all()
     return pd.to_datetime(pd.Series(values, dtype=object), utc=True)
+
+
+def interval_counts(engine: Engine, table_name: str, column: str, *, window_start: datetime, window_end: datetime,
+                    scope: Mapping[str, object] | None = None, interval_seconds: int = 900) -> pd.Series:
+    """Rows per interval of `column` (a count indexed by the interval's UTC start), grouped in the database."""
+    table = table_named(table_name)
+    stamp = table.c[column]
+    if engine.dialect.name == "postgresql":
+        bucket = sa.cast(sa.func.floor(sa.extract("epoch", stamp) / interval_seconds), sa.BigInteger)
+    else:  # SQLite keeps fixed-width UTC text; strftime('%s') reads its first 19 characters as UTC
+        bucket = sa.cast(sa.func.strftime("%s", sa.func.substr(stamp, 1, 19)), sa.Integer) // interval_seconds
+    query = (sa.select(bucket.label("bucket"), sa.func.count().label("rows"))
+             .where(_in_window(table, column, window_start, window_end, scope)).group_by(bucket))
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    index = pd.to_datetime([int(b) * interval_seconds for b, _ in rows], unit="s", utc=True)
+    return pd.Series([int(n) for _, n in rows], index=index, dtype="int64").sort_index()

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from wfm_pipelines.collection import collectors
 from wfm_pipelines.db import queries, writer
 from wfm_pipelines.defs.database import WfmDatabase
-from wfm_pipelines.defs.metadata import collection_metadata
+from wfm_pipelines.defs.metadata import collection_metadata, timed_checks
 from wfm_pipelines.defs.partitions import (
     EXPLORE_POOL,
     interval_backfill_policy,
@@ -20,7 +20,6 @@ from wfm_pipelines.defs.partitions import (
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskRealtimeResource, TalkdeskResource
 from wfm_pipelines.settings import load_settings
 from wfm_pipelines.talkdesk import parsing
-from wfm_pipelines.talkdesk.explore import split_window
 from wfm_pipelines.transforms import agent_states as state_rules, quality
 
 GROUP = "agent_states"
@@ -72,11 +71,7 @@ def agent_state_transactions(context: dg.AssetExecutionContext, talkdesk: Talkde
         "transactions": len(frame),
         "agents": int(frame["agent_id"].nunique()) if len(frame) else 0,
     })
-    yield from transaction_checks(engine, window.start, window.end)
-
-
-RECONCILE_CHUNK = timedelta(hours=6)
-INTERVAL = "15min"
+    yield from timed_checks(transaction_checks(engine, window.start, window.end))
 
 
 def transaction_checks(engine, start, end):
@@ -88,18 +83,14 @@ def transaction_checks(engine, start, end):
         check_name="durations_non_negative", passed=backwards_count == 0,
         metadata={"offending_rows": backwards_count, "offending": dg.MetadataValue.md(quality.describe_rows(backwards))},
     )
-    # One transaction per raw status record kept, interval by interval: the raw entries' owning time is a
-    # column, so no entry has to be parsed again.
-    differences, raw_total, stored_total = [], 0, 0
-    for chunk_start, chunk_end in split_window(start, end, RECONCILE_CHUNK):
-        raw = queries.timestamps_in_window(engine, collectors.RAW_TABLE, "owner_at", window_start=chunk_start,
-                                           window_end=chunk_end, scope={"report_type": "user_status"})
-        stored = queries.timestamps_in_window(engine, TABLE, "state_end", window_start=chunk_start, window_end=chunk_end)
-        counts = pd.DataFrame({"raw_entries": raw.dt.floor(INTERVAL).value_counts(),
-                               "transactions": stored.dt.floor(INTERVAL).value_counts()}).fillna(0).astype(int)
-        raw_total, stored_total = raw_total + len(raw), stored_total + len(stored)
-        differences.append(counts[counts["raw_entries"] != counts["transactions"]])
-    differing = pd.concat(differences).rename_axis("interval_start").reset_index().sort_values("interval_start")
+    # One transaction per raw status record kept, interval by interval, counted in the database: the raw
+    # entries' owning time is a column, so no entry has to be read back or parsed again.
+    raw = queries.interval_counts(engine, collectors.RAW_TABLE, "owner_at", window_start=start, window_end=end,
+                                  scope={"report_type": "user_status"})
+    stored = queries.interval_counts(engine, TABLE, "state_end", window_start=start, window_end=end)
+    counts = pd.DataFrame({"raw_entries": raw, "transactions": stored}).fillna(0).astype(int)
+    raw_total, stored_total = int(counts["raw_entries"].sum()), int(counts["transactions"].sum())
+    differing = counts[counts["raw_entries"] != counts["transactions"]].rename_axis("interval_start").reset_index()
     yield dg.AssetCheckResult(
         check_name="reconciles_with_raw_entries", passed=differing.empty,
         metadata={"raw_entries": raw_total, "transactions_checked": stored_total, "intervals_differing": len(differing),

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from wfm_pipelines.collection import collectors
 from wfm_pipelines.db import queries, writer
 from wfm_pipelines.defs.database import WfmDatabase
-from wfm_pipelines.defs.metadata import collection_metadata
+from wfm_pipelines.defs.metadata import collection_metadata, timed_checks
 from wfm_pipelines.defs.partitions import (
     EXPLORE_POOL,
     interval_backfill_policy,
@@ -94,7 +94,7 @@ def contact_volume(context: dg.AssetExecutionContext, talkdesk: TalkdeskResource
         "queues": int(frame["queue_id"].nunique()) if len(frame) else 0,
     })
     # The IO manager has written the rows when the generator resumes: the checks read what landed.
-    yield from volume_checks(engine, report_type, queues, window.start, window.end)
+    yield from timed_checks(volume_checks(engine, report_type, queues, window.start, window.end))
 
 
 RECONCILE_CHUNK = timedelta(hours=2)  # memory of the reconciliation: two hours of raw entries at a time

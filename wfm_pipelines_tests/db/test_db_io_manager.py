@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from wfm_pipelines.db.engine import get_engine
+from wfm_pipelines.db import writer
 from wfm_pipelines.db.writer import read_table
 from wfm_pipelines.defs.database import WfmDatabase
 from wfm_pipelines.defs.io_manager import WfmTableIOManager
@@ -132,16 +133,17 @@ def test_unpartitioned_replace_window_is_an_error(sqlite_url):
         dg.materialize([unpartitioned_volume], resources=resources(sqlite_url))
 
 
-def test_database_resource_passthroughs(sqlite_url):
+def test_database_resource_gives_a_migrated_engine(sqlite_url):
     @dg.asset(partitions_def=FIFTEEN_MINUTES)
     def through_resource(context: dg.AssetExecutionContext, wfm_database: WfmDatabase) -> None:
         window = context.partition_time_window
         frame = volume_frame([window.start], ["q1"])
-        result = wfm_database.replace_window("wfm_contact_volume_interval", frame, window_start=window.start,
-                                             window_end=window.end, time_column="interval_start")
+        engine = wfm_database.engine()
+        result = writer.replace_window(engine, "wfm_contact_volume_interval", frame, window_start=window.start,
+                                       window_end=window.end, time_column="interval_start")
         assert result.inserted == 1
-        back = wfm_database.read_window("wfm_contact_volume_interval", window_start=window.start,
-                                        window_end=window.end, time_column="interval_start")
+        back = writer.read_window(engine, "wfm_contact_volume_interval", window_start=window.start,
+                                  window_end=window.end, time_column="interval_start")
         assert len(back) == 1
 
     result = dg.materialize([through_resource], partition_key="2025-03-01-12:00",

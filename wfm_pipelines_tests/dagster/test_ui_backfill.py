@@ -66,9 +66,12 @@ def test_backfill_in_batches_then_rerun_only_the_failed_partitions(postgres_url,
     start, end = yesterday_window(hours=24)
     keys = day_keys(start)
     failing_batch = keys[BATCH:2 * BATCH]
-    # Report jobs whose window begins with the second batch fail: that batch's run fails, the others pass.
+    # Report jobs whose window begins strictly inside the second batch fail. Each run's first report covers
+    # 6 hours, so the second batch asks for a later one and fails; the first batch's last report (contacts
+    # still running at its end) begins exactly at the second batch's start and passes.
     second_batch_start = start + timedelta(minutes=15 * BATCH)
-    emulator.set_faults(report_failure_starts=[iso(second_batch_start), iso(second_batch_start + timedelta(minutes=1))])
+    emulator.set_faults(report_failure_starts=[iso(second_batch_start + timedelta(seconds=1)),
+                                               iso(second_batch_start + timedelta(minutes=15 * BATCH))])
     deployment = DagsterDeployment(home, module="wfm_pipelines.definitions", env=env)
     try:
         deployment.start()

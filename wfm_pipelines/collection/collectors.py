@@ -273,7 +273,3 @@ def collect_agent_state_transactions(
         parsing.parse_user_status_report([]).records, window_start=range_start, window_end=range_start,
         collected_at=collected_at)
     return result
-
-
-def raw_entries_as_dicts(raw: pd.DataFrame) -> list[dict]:
-    return [json.loads(text) for text in raw["entry"]]

@@ -19,18 +19,10 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from wfm_pipelines.talkdesk.explore import split_window
 
-ONE_DAY = timedelta(days=1)
 # Talkdesk splits status records at the account's month change; an account's zone can be up to 14 h
 # ahead of UTC, so its month can begin that much before the UTC month does.
 MONTH_SPLIT_ZONE_MARGIN = timedelta(hours=14)
-
-
-def day_chunks(range_start: datetime, range_end: datetime, chunk: timedelta = ONE_DAY) -> list[tuple[datetime, datetime]]:
-    """Split [range_start, range_end) into consecutive windows of at most `chunk`: the unit of one report
-    and of one raw-entry write, so memory stays bounded however long the range is."""
-    return split_window(range_start, range_end, chunk)
 
 
 class ChunkSizer:

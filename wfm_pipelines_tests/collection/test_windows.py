@@ -9,15 +9,6 @@ def utc(*args):
     return datetime(*args, tzinfo=timezone.utc)
 
 
-def test_day_chunks_split_a_range_into_days_and_a_remainder():
-    chunks = windows.day_chunks(utc(2026, 3, 1, 6), utc(2026, 3, 3, 0, 15))
-    assert chunks == [
-        (utc(2026, 3, 1, 6), utc(2026, 3, 2, 6)),
-        (utc(2026, 3, 2, 6), utc(2026, 3, 3, 0, 15)),
-    ]
-    assert windows.day_chunks(utc(2026, 3, 1), utc(2026, 3, 1)) == []
-
-
 def test_status_windows_never_reach_past_what_talkdesk_can_serve():
     start, end = utc(2026, 3, 1, 10), utc(2026, 3, 1, 11)
     assert windows.status_fetch_window(start, end, available_until=utc(2026, 3, 1, 10, 40)) == (start, utc(2026, 3, 1, 10, 40))

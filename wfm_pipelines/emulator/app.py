@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
@@ -24,6 +26,9 @@ from wfm_pipelines.emulator.render import EntryRenderer
 from wfm_pipelines.emulator.reports import JobStore
 
 log = logging.getLogger("wfm_pipelines.emulator")
+# GET /ring-groups/{name}/users matched on the raw request path: the name is one percent-encoded segment.
+RAW_RING_GROUP_USERS = re.compile(r"^/ring-groups/(?P<name>[^/]+)/users/?$")
+OPERATOR_MEDIA_TYPE = "application/json"
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ class EmulatorApp:
         self.tokens = TokenIssuer(config)
         self.jobs = JobStore()
         renderer = EntryRenderer(self.directory)
-        directory_api = DirectoryApi(self.directory, self.generator, config.account_timezone)
+        directory_api = DirectoryApi(self.directory, self.generator, config.account_timezone, self.faults)
         explore = ExploreApi(self.jobs, self.generator, renderer, self.faults)
         self.api_routes: dict[str, ApiRoute] = {
             "account": ApiRoute("account", "account:read", directory_api.account),
@@ -94,15 +99,21 @@ class EmulatorApp:
         return self.dispatch(request)(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
-        adapter = self.url_map.bind_to_environ(request.environ)
-        try:
-            endpoint, args = adapter.match()
-        except NotFound:
-            return json_response({"code": "0000404", "message": "Not found"}, 404)
-        except MethodNotAllowed:
-            return json_response({"code": "0000405", "message": "Method not allowed"}, 405)
-        except HTTPException as error:  # redirects for trailing slashes and the like
-            return error.get_response(request.environ)
+        raw_match = self._raw_ring_group_users(request)
+        if raw_match is not None:
+            if request.method not in ("GET", "HEAD"):
+                return json_response({"code": "0000405", "message": "Method not allowed"}, 405)
+            endpoint, args = "ring_group_users", raw_match
+        else:
+            adapter = self.url_map.bind_to_environ(request.environ)
+            try:
+                endpoint, args = adapter.match()
+            except NotFound:
+                return json_response({"code": "0000404", "message": "Not found"}, 404)
+            except MethodNotAllowed:
+                return json_response({"code": "0000405", "message": "Method not allowed"}, 405)
+            except HTTPException as error:  # redirects for trailing slashes and the like
+                return error.get_response(request.environ)
         try:
             if endpoint in self.api_routes:
                 return self._api_call(self.api_routes[endpoint], request, args)
@@ -112,6 +123,20 @@ class EmulatorApp:
         except Exception:  # noqa: BLE001 - answer like a gateway would, and keep the traceback in the log
             log.exception("emulator error on %s %s", request.method, request.path)
             return json_response({"code": "0000500", "message": "Internal Server Error"}, 500)
+
+    @staticmethod
+    def _raw_ring_group_users(request: Request) -> dict[str, str] | None:
+        """The ring group name of GET /ring-groups/{name}/users, read from the undecoded request path.
+
+        A name is any text and the client sends it percent-encoded as one segment: routing on the decoded
+        PATH_INFO would split `%2F` into two segments and see `%2E%2E` as a dot-segment. Servers that do not
+        pass the raw path (REQUEST_URI or RAW_URI) fall back to the ordinary, decoded routing.
+        """
+        raw = request.environ.get("REQUEST_URI") or request.environ.get("RAW_URI")
+        if not raw:
+            return None
+        match = RAW_RING_GROUP_USERS.match(urlsplit(raw).path)
+        return None if match is None else {"name": unquote(match.group("name"))}
 
     def _api_call(self, route: ApiRoute, request: Request, args: dict[str, Any]) -> Response:
         decision, settings = self.faults.next_api_request()
@@ -153,7 +178,19 @@ class EmulatorApp:
     def get_faults(self, request: Request) -> Response:
         return json_response(self.faults.snapshot())
 
+    @staticmethod
+    def _refuse_non_json(request: Request) -> Response | None:
+        """415 unless the body is declared JSON: a cross-origin page can post a form or text/plain without a
+        CORS preflight, but not application/json, so this keeps other sites from switching the emulator."""
+        if request.mimetype == OPERATOR_MEDIA_TYPE:
+            return None
+        return json_response({"error": f"the operator endpoints take Content-Type: {OPERATOR_MEDIA_TYPE} "
+                                       f"(got {request.content_type or 'none'})"}, 415)
+
     def post_faults(self, request: Request) -> Response:
+        refused = self._refuse_non_json(request)
+        if refused is not None:
+            return refused
         try:
             changes = json.loads(request.get_data(as_text=True) or "{}")
         except ValueError:
@@ -164,6 +201,9 @@ class EmulatorApp:
             return json_response({"error": str(error)}, 400)
 
     def post_reset(self, request: Request) -> Response:
+        refused = self._refuse_non_json(request)
+        if refused is not None:
+            return refused
         self.reset()
         return json_response(self.faults.snapshot())
 

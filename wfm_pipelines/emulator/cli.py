@@ -17,6 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=EMULATOR_PORT)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--queues", type=int, default=defaults.queues)
+    parser.add_argument("--queue-name", action="append", dest="queue_names", default=None, metavar="NAME",
+                        help="name of the next queue as Talkdesk spells it (repeatable; --queues grows to fit)")
     parser.add_argument("--agents", type=int, default=defaults.agents)
     parser.add_argument("--contacts-per-day", type=int, default=defaults.contacts_per_day)
     parser.add_argument("--client-id", default=defaults.client_id)
@@ -27,14 +29,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    config = EmulatorConfig(
+def build_config(args: argparse.Namespace) -> EmulatorConfig:
+    return EmulatorConfig(
         seed=args.seed, queues=args.queues, agents=args.agents, contacts_per_day=args.contacts_per_day,
+        queue_names=tuple(args.queue_names or ()),
         client_id=args.client_id, client_secret=args.client_secret, token_ttl=args.token_ttl,
         report_processing_seconds=args.report_processing_seconds, data_delay_seconds=args.data_delay_seconds,
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    config = build_config(args)
     server = EmulatorServer(config, host=args.host, port=args.port)
     logging.getLogger("wfm_pipelines.emulator").info(
         "Talkdesk emulator on %s (token endpoint %s/oauth/token, client %s); Ctrl-C stops it",

@@ -37,8 +37,17 @@ class EmulatorConfig:
     # Extra OAuth clients: client_id -> (secret, granted scopes). The main client always gets ALL_SCOPES.
     clients: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     account_timezone: str = "UTC"
+    # Queue names as the account spells them (any text: commas, quotes, "..", "%2F"); the first queues take
+    # them, the rest keep generated names. `queues` grows to at least len(queue_names).
+    queue_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        self.queue_names = tuple(self.queue_names)
+        if not all(isinstance(name, str) and name for name in self.queue_names):
+            raise ValueError("queue names must be non-empty strings")
+        if len(set(self.queue_names)) != len(self.queue_names):
+            raise ValueError("queue names must be unique (a ring group's name is its identifier)")
+        self.queues = max(self.queues, len(self.queue_names))
         if self.queues < 1 or self.agents < 1:
             raise ValueError("an emulated account needs at least one queue and one agent")
         if self.contacts_per_day < 0:
@@ -53,6 +62,22 @@ class EmulatorConfig:
 
 
 TIMESTAMP_FORMATS = ("iso", "legacy", "offset")
+# Report types of POST /data/reports/{type}/jobs (API-NOTES 5.1), plus the one only GET lists show.
+REPORT_TYPES = (
+    "studio_flow_execution", "ring_attempts", "contacts", "outbound_dialer_calls", "qm_evaluation_score",
+    "inbound_contact_volume", "talk_time_data", "hold_time_data", "acw_time_data", "contact_online_time",
+    "csat_score", "user_status", "calls", "explore_calls", "qm_interaction_details", "qm_evaluation_analysis",
+    "feedback", "adherence", "messaging_contacts", "messaging_traffic", "wfm_dce_queues", "wfm_dce_history",
+    "audit_logs", "timeseries_history_reports", "timeseries_report", "erc_omnichannel_report",
+    "insurance_omnichannel_report", "banking_omnichannel_report", "wfm_team_schedule_report",
+    "wfm_team_schedule_report_for_internal", "wfm_contact_history_report_v2", "wfm_dce_history_v3",
+    "advanced_dialer_calls_report", "va_conversation_markers", "case_sla_events",
+)
+# How the download host can answer badly (fault `report_file_fault`; see report_faults.py).
+REPORT_FILE_FAULTS = ("html", "xml", "empty_body", "no_entries", "bare_list", "total_mismatch", "empty_report",
+                      "csv_no_header", "truncated")
+WAIT_FIELDS = ("wait_time", "specific_only")
+DIRECTORY_LISTINGS = ("full", "empty", "few")
 
 
 def default_faults(config: EmulatorConfig) -> dict[str, Any]:
@@ -72,6 +97,14 @@ def default_faults(config: EmulatorConfig) -> dict[str, Any]:
         "job_body": "wrapped",
         "ccaas_enabled": True,
         "data_delay_seconds": config.data_delay_seconds,
+        "report_file_fault": None,
+        "report_file_fault_jobs": None,
+        "report_file_fault_types": None,
+        "wait_fields": "wait_time",
+        "job_create_delay_seconds": 0,
+        "poison_rate": 0.0,
+        "directory_listing": "full",
+        "poison_user_names": False,
     }
 
 
@@ -106,6 +139,14 @@ def _fraction(value: Any) -> bool:
     return _is_number(value) and 0.0 <= value <= 1.0
 
 
+def _report_type_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, str) and v in REPORT_TYPES for v in value)
+
+
+def _one_of(choices: tuple[str, ...]) -> str:
+    return " or ".join(f'"{choice}"' for choice in choices)
+
+
 # Validators per fault key: a predicate and the expected value described for the 400 message.
 FAULT_VALIDATORS: dict[str, tuple[Any, str]] = {
     "rate_limit_every": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
@@ -123,6 +164,15 @@ FAULT_VALIDATORS: dict[str, tuple[Any, str]] = {
     "job_body": (lambda v: v in ("wrapped", "flat"), '"wrapped" or "flat"'),
     "ccaas_enabled": (lambda v: isinstance(v, bool), "a boolean"),
     "data_delay_seconds": (lambda v: _is_number(v) and v >= 0, "seconds >= 0"),
+    "report_file_fault": (lambda v: v is None or v in REPORT_FILE_FAULTS, f"null or {_one_of(REPORT_FILE_FAULTS)}"),
+    "report_file_fault_jobs": (lambda v: v is None or (_is_int(v) and v >= 1), "null or an integer >= 1"),
+    "report_file_fault_types": (lambda v: v is None or _report_type_list(v),
+                                "null or a non-empty list of report type names"),
+    "wait_fields": (lambda v: v in WAIT_FIELDS, _one_of(WAIT_FIELDS)),
+    "job_create_delay_seconds": (lambda v: _is_number(v) and v >= 0, "seconds >= 0"),
+    "poison_rate": (_fraction, "a number in 0..1"),
+    "directory_listing": (lambda v: v in DIRECTORY_LISTINGS, _one_of(DIRECTORY_LISTINGS)),
+    "poison_user_names": (lambda v: isinstance(v, bool), "a boolean"),
 }
 
 

@@ -102,6 +102,12 @@ class Directory:
     def _make_queues(config: EmulatorConfig, rng: np.random.Generator) -> list[Queue]:
         names = [QUEUE_NAMES[i % len(QUEUE_NAMES)] + ("" if i < len(QUEUE_NAMES) else f" {i // len(QUEUE_NAMES) + 1}")
                  for i in range(config.queues)]
+        names[: len(config.queue_names)] = config.queue_names
+        taken = set(config.queue_names)
+        for i in range(len(config.queue_names), config.queues):  # a name is the ring group's id: keep it unique
+            while names[i] in taken:
+                names[i] += f" #{i + 1}"
+            taken.add(names[i])
         wait_pool = np.arange(10, 61)
         waits = rng.choice(wait_pool, size=config.queues, replace=config.queues > len(wait_pool))
         shorts = rng.integers(3, 11, size=config.queues)

@@ -10,11 +10,16 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from wfm_pipelines.emulator.directory import ACCOUNT_CREATED_AT, Agent, Directory, Queue, stable_hex
+from wfm_pipelines.emulator.faults import FaultState
 from wfm_pipelines.emulator.generator import DataGenerator
-from wfm_pipelines.emulator.httputil import ApiError, base_url, bool_param, int_param, json_response, page_href
+from wfm_pipelines.emulator.httputil import (ApiError, base_url, bool_param, int_param, json_response, page_href,
+                                             path_segment)
 from wfm_pipelines.emulator.statuses import CCAAS_STATUS
 
 USER_STATUS_LIMIT = 20
+FEW_LISTED = 2
+# Appended to the names of the account's first two users by the poison_user_names fault (JSON-escaped on the wire).
+POISONED_USER_NAME_SUFFIXES = ("\x00", "\ud800")
 
 
 def talkdesk_datetime(value) -> str:
@@ -23,10 +28,20 @@ def talkdesk_datetime(value) -> str:
 
 
 class DirectoryApi:
-    def __init__(self, directory: Directory, generator: DataGenerator, account_timezone: str) -> None:
+    def __init__(self, directory: Directory, generator: DataGenerator, account_timezone: str,
+                 faults: FaultState) -> None:
         self.directory = directory
         self.generator = generator
         self.account_timezone = account_timezone
+        self.faults = faults
+
+    def _listed(self, items: list) -> list:
+        """What GET /users, /ring-groups and /ccaas/queues list under the directory_listing fault: everything,
+        nothing, or only the first few; a client must not take a thin listing for people and queues removed."""
+        listing = self.faults.snapshot()["directory_listing"]
+        if listing == "empty":
+            return []
+        return items[:FEW_LISTED] if listing == "few" else items
 
     # -- account -----------------------------------------------------------------------------------
     def account(self, request: Request) -> Response:
@@ -38,8 +53,11 @@ class DirectoryApi:
         })
 
     # -- users -------------------------------------------------------------------------------------
-    def _user_body(self, request: Request, agent: Agent) -> dict[str, Any]:
-        return {"id": agent.id, "email": agent.email, "name": agent.name, "active": agent.active,
+    def _user_body(self, request: Request, agent: Agent, poison_names: bool) -> dict[str, Any]:
+        name = agent.name
+        if poison_names and agent.index < len(POISONED_USER_NAME_SUFFIXES):
+            name += POISONED_USER_NAME_SUFFIXES[agent.index]
+        return {"id": agent.id, "email": agent.email, "name": name, "active": agent.active,
                 "gender": agent.gender, "extension": agent.extension,
                 "external_phone_number": agent.external_phone_number, "created_at": talkdesk_datetime(agent.created_at),
                 "_links": {"self": {"href": f"{base_url(request)}/users/{agent.id}"}}}
@@ -54,7 +72,7 @@ class DirectoryApi:
         if not 1 <= per_page <= 200:
             raise ApiError(400, "0040021", "Pagination out of bounds")
         email = request.args.get("email")
-        agents = [a for a in self.directory.agents
+        agents = [a for a in self._listed(self.directory.agents)
                   if (active is None or a.active == active) and (email is None or a.email == email)]
         total_pages = max(1, math.ceil(len(agents) / per_page))
         chunk = agents[(page - 1) * per_page: page * per_page]
@@ -69,16 +87,17 @@ class DirectoryApi:
         }
         if page < total_pages:
             links["next"] = {"href": page_href(request, "/users", page + 1, per_page, filters)}
+        poison_names = self.faults.snapshot()["poison_user_names"]
         return json_response({
             "count": len(chunk), "total": len(agents), "page": page, "per_page": per_page, "total_pages": total_pages,
-            "_embedded": {"users": [self._user_body(request, a) for a in chunk]}, "_links": links,
+            "_embedded": {"users": [self._user_body(request, a, poison_names) for a in chunk]}, "_links": links,
         })
 
     def user(self, request: Request, user_id: str) -> Response:
         agent = self.directory.agent_by_id.get(user_id)
         if agent is None:
             raise ApiError(404, "0040000", "User not found")
-        return json_response(self._user_body(request, agent))
+        return json_response(self._user_body(request, agent, self.faults.snapshot()["poison_user_names"]))
 
     # -- ring groups -------------------------------------------------------------------------------
     @staticmethod
@@ -105,7 +124,8 @@ class DirectoryApi:
         page, per_page = self._ring_group_paging(request)
         name_filter = request.args.get("name")
         order_by = request.args.get("order_by")
-        queues = [q for q in self.directory.queues if not name_filter or name_filter.lower() in q.name.lower()]
+        queues = [q for q in self._listed(self.directory.queues)
+                  if not name_filter or name_filter.lower() in q.name.lower()]
         if order_by is not None:
             field, _, direction = order_by.partition(":")
             if field != "name" or direction not in ("", "asc", "desc"):
@@ -130,7 +150,7 @@ class DirectoryApi:
             raise ApiError(400, "0300000", "Invalid query parameter types.")
         members = [a for a in self.directory.queue_members(queue.index) if active is None or a.active == active]
         chunk = members[(page - 1) * per_page: page * per_page]
-        path = f"/ring-groups/{name}/users"
+        path = f"/ring-groups/{path_segment(name)}/users"
         return json_response({
             "total": len(members), "page": page, "per_page": per_page, "count": len(chunk), "ring_group": name,
             "_embedded": {"users": [{"id": a.id, "_links": {"self": {"href": f"{base_url(request)}/users/{a.id}"}}}
@@ -169,7 +189,7 @@ class DirectoryApi:
         field, _, direction = order_by.partition(":")
         if field not in ("name", "created_at", "updated_at") or direction not in ("", "asc", "desc"):
             raise ApiError(400, "0490002", "Malformed request")
-        queues = [q for q in self.directory.queues
+        queues = [q for q in self._listed(self.directory.queues)
                   if (queue_id is None or q.id == queue_id)
                   and (not name_filter or name_filter.lower() in q.name.lower())]
         sort_key = (lambda q: q.name) if field == "name" else (lambda q: (q.created_at, q.name))

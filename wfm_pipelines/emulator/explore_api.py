@@ -15,6 +15,7 @@ from wfm_pipelines.emulator.faults import FaultState
 from wfm_pipelines.emulator.generator import DataGenerator
 from wfm_pipelines.emulator.httputil import ApiError, base_url, int_param, json_response, page_href
 from wfm_pipelines.emulator.render import EntryRenderer
+from wfm_pipelines.emulator.report_faults import report_file_response
 from wfm_pipelines.emulator.reports import Job, JobStore, ReportError, ReportFile, check_report_type
 
 DOWNLOAD_PREFIX = "/_downloads"
@@ -59,9 +60,14 @@ class ExploreApi:
             body = None
         settings = self.faults.snapshot()
         try:
-            job = self.jobs.create(report_type, body, settings)
+            job = self.jobs.create(report_type, body, settings, claim_file_fault=self.faults.claim_report_file_fault)
         except ReportError as error:
             raise self._as_api_error(error) from None
+        delay = float(settings["job_create_delay_seconds"])
+        if delay > 0:
+            # The job exists (listed, counted in the quota) but the answer comes late: a client with a shorter
+            # read timeout never sees it, as when a response is lost on the way back.
+            time.sleep(delay)
         links = self._job_links(request, job)
         payload = job.body("created")
         if settings["job_body"] == "flat":
@@ -136,6 +142,4 @@ class ExploreApi:
         if time.time() > issued + DOWNLOAD_EXPIRES_SECONDS:
             return _s3_error(403, "AccessDenied", "Request has expired")
         report = ReportFile(job, self.generator, self.renderer)
-        if extension == "csv":
-            return Response(report.iter_csv(), mimetype="text/csv")
-        return Response(report.iter_json(), mimetype="application/json")
+        return report_file_response(report, extension == "csv", job.report_file_fault)

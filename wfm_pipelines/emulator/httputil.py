@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from werkzeug.wrappers import Request, Response
 
@@ -79,6 +79,12 @@ def bool_param(request: Request, name: str) -> bool | None | str:
 
 def base_url(request: Request) -> str:
     return request.host_url.rstrip("/")
+
+
+def path_segment(name: str) -> str:
+    """`name` percent-encoded as one path segment: "/" too, and the dots of "." or ".." (else a dot-segment)."""
+    segment = quote(name, safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
 
 
 def page_href(request: Request, path: str, page: int, per_page: int, extra: dict[str, Any] | None = None) -> str:

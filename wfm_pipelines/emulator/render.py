@@ -1,7 +1,7 @@
 """Report entries as Talkdesk renders them: `calls` (current and legacy shapes), `contacts`, `user_status`.
 
 Rendering works on chunks of rows so a large report streams without building every entry at once.
-Malformed entries (a fault) are chosen per entry from its own id, so they are deterministic too.
+Malformed and poisoned entries (faults) are chosen per entry from its own id, so they are deterministic too.
 """
 
 from __future__ import annotations
@@ -23,6 +23,35 @@ CONTACT_TYPES = ("Answered", "Abandoned", "Short Abandoned", "Missed", "Voicemai
 DISPOSITIONS = ("Resolved", "Follow-up Needed", "Sale", "Information Provided", "Escalated")
 MAIN_NUMBER = "+12025550100"
 UNPARSEABLE_TIMESTAMP = "31/02/2026 25:61"
+# Column order of each report shape: the keys of every entry, and the header row of a CSV file (even an empty one).
+CALLS_COLUMNS = (
+    "call_id", "callsid", "type", "start_at", "end_at", "talkdesk_phone_number", "talkdesk_phone_display_name",
+    "contact_phone_number", "user_id", "user_name", "user_email", "total_time", "talk_time", "wait_time",
+    "hold_time", "abandon_time", "total_ringing_time", "disposition_code", "notes", "user_voice_rating",
+    "ring_groups", "ivr_options", "is_in_business_hours", "is_callback_from_queue", "is_transfer",
+    "handling_user_id", "handling_user_name", "handling_user_email", "is_external_transfer", "is_if_no_answer",
+    "is_call_forwarding", "csat_score", "csat_survey_time", "team_id", "team_name", "rating_reason",
+    "agent_disconnected", "data_status", "disposition_set", "nested_disposition",
+)
+CALLS_LEGACY_COLUMNS = (
+    "interaction_id", "call_type", "start_time", "end_time", "customer_phone_number", "talkdesk_phone_number",
+    "talk_time", "waiting_time", "holding_time", "agent_speed_to_answer", "in_business_hours?", "tags", "team",
+    "agent_name", "user_id",
+)
+CONTACTS_COLUMNS = (
+    "interaction_id", "contact_id", "company_number", "phone_display_name", "contact_person_number", "direction",
+    "contact_type", "started_at", "wait_time", "time_to_missed", "abandon_time", "short_abandon_time",
+    "time_to_voicemail", "ring_time", "answered_at", "connected_at", "talk_time", "hard_hold_time",
+    "soft_hold_time", "hold_time", "after_call_work_time", "finished_at", "duration", "handle_time",
+    "inside_business_hours", "inside_service_level", "within_service_level_threshold", "transfer_out", "callback",
+    "ring_groups", "user_name", "direct_assignment_user", "team_name", "user_id", "team_id", "handling_ring_groups",
+)
+USER_STATUS_COLUMNS = (
+    "user_name", "user_email", "user_id", "status_label", "status_start_at", "status_end_at", "status_time",
+    "is_user_active", "team_id", "team_name", "ring_groups",
+)
+COLUMNS = {"calls": CALLS_COLUMNS, "calls_legacy": CALLS_LEGACY_COLUMNS, "contacts": CONTACTS_COLUMNS,
+           "user_status": USER_STATUS_COLUMNS}
 # Which field each malformation touches, per report shape: (start field, end field, a duration field).
 MALFORMED_FIELDS = {
     "calls": ("start_at", "end_at", "talk_time"),
@@ -30,6 +59,20 @@ MALFORMED_FIELDS = {
     "contacts": ("started_at", "finished_at", "talk_time"),
     "user_status": ("status_start_at", "status_end_at", "status_time"),
 }
+# Which fields the poisons touch, per report shape: (a name the pipelines ignore, a text they use).
+# The legacy calls shape names its agent `agent_name` and its queues `tags` (joined with "+").
+POISON_FIELDS = {
+    "calls": ("user_name", "ring_groups"),
+    "calls_legacy": ("agent_name", "tags"),
+    "contacts": ("user_name", "ring_groups"),
+    "user_status": ("user_name", "status_label"),
+}
+POISON_UNUSED_SURROGATE = "\ud83d"
+POISON_USED_SURROGATE = "\udc00"
+POISON_NUL = "\x00"
+POISON_DURATION = 1e300
+POISON_START = 365 * 86_400       # 1971-01-01T00:00:00Z
+POISON_STATUS_END = POISON_START + 600
 
 
 def format_timestamps(seconds: np.ndarray, style: str) -> list[str]:
@@ -77,11 +120,11 @@ class EntryRenderer:
         return [a + separator + b if b else a for a, b in zip(first, second)]
 
     @staticmethod
-    def _rows(keys: list[str], columns: list[list[Any]]) -> list[dict[str, Any]]:
+    def _rows(keys: tuple[str, ...], columns: list[list[Any]]) -> list[dict[str, Any]]:
         return [dict(zip(keys, row)) for row in zip(*columns)]
 
     # -- report shapes -----------------------------------------------------------------------------
-    def calls(self, c: Contacts, style: str) -> list[dict[str, Any]]:
+    def calls(self, c: Contacts, style: str, wait_fields: str = "wait_time") -> list[dict[str, Any]]:
         n = len(c)
         agent = c.agent  # -1 indexes the trailing None
         answered_inbound = c.kind == INBOUND
@@ -93,14 +136,9 @@ class EntryRenderer:
                                np.array(DISPOSITIONS, dtype=object)[(c.id_hi % len(DISPOSITIONS)).astype(np.int64)], None)
         handled = np.where(answered_inbound | (c.kind == OUTBOUND), agent, -1)
         none_column = [None] * n
-        keys = ["call_id", "callsid", "type", "start_at", "end_at", "talkdesk_phone_number",
-                "talkdesk_phone_display_name", "contact_phone_number", "user_id", "user_name", "user_email",
-                "total_time", "talk_time", "wait_time", "hold_time", "abandon_time", "total_ringing_time",
-                "disposition_code", "notes", "user_voice_rating", "ring_groups", "ivr_options", "is_in_business_hours",
-                "is_callback_from_queue", "is_transfer", "handling_user_id", "handling_user_name",
-                "handling_user_email", "is_external_transfer", "is_if_no_answer", "is_call_forwarding", "csat_score",
-                "csat_survey_time", "team_id", "team_name", "rating_reason", "agent_disconnected", "data_status",
-                "disposition_set", "nested_disposition"]
+        # specific_only: an abandon's wait is carried by abandon_time alone (missed and voicemail have no
+        # other field in this shape, so they keep wait_time).
+        wait = np.where(abandoned, 0, c.wait) if wait_fields == "specific_only" else c.wait
         columns = [
             _hex_ids(c.id_hi, c.id_lo), ["CA" + h for h in _hex_ids(c.id_lo, c.id_hi)],
             np.array(CALL_TYPES, dtype=object)[c.kind].tolist(),
@@ -109,7 +147,7 @@ class EntryRenderer:
             [name or "main" for name in self.queue_name[c.queue1].tolist()],
             ["+1" + str(p) for p in c.phone.tolist()],
             self.agent_id[agent].tolist(), self.agent_name[agent].tolist(), self.agent_email[agent].tolist(),
-            (c.end - c.start).tolist(), c.talk.tolist(), c.wait.tolist(), c.hold.tolist(),
+            (c.end - c.start).tolist(), c.talk.tolist(), wait.tolist(), c.hold.tolist(),
             np.where(abandoned, c.wait, 0).tolist(), ringing.tolist(), disposition.tolist(), none_column,
             [0] * n, self._ring_groups(c, ","), [""] * n, _business_hours(c.start).tolist(), [False] * n, [False] * n,
             self.agent_id[handled].tolist(), self.agent_name[handled].tolist(), self.agent_email[handled].tolist(),
@@ -117,14 +155,11 @@ class EntryRenderer:
             self.team_id[agent].tolist(), self.team_name[agent].tolist(), [""] * n, ["No"] * n, ["Valid"] * n,
             np.where(outbound, "Outbound", np.where(answered_inbound, "Inbound", None)).tolist(), none_column,
         ]
-        return self._rows(keys, columns)
+        return self._rows(CALLS_COLUMNS, columns)
 
     def calls_legacy(self, c: Contacts, style: str) -> list[dict[str, Any]]:
         """The "Explore UI" shape of API-NOTES 5.8: durations as fractional days, `tags` joined with '+'."""
         agent = c.agent
-        keys = ["interaction_id", "call_type", "start_time", "end_time", "customer_phone_number",
-                "talkdesk_phone_number", "talk_time", "waiting_time", "holding_time", "agent_speed_to_answer",
-                "in_business_hours?", "tags", "team", "agent_name", "user_id"]
         columns = [
             _hex_ids(c.id_hi, c.id_lo), np.array(CALL_TYPES, dtype=object)[c.kind].tolist(),
             format_timestamps(c.start, style), format_timestamps(c.end, style),
@@ -134,9 +169,9 @@ class EntryRenderer:
             np.where(_business_hours(c.start), "TRUE", "FALSE").tolist(), self._ring_groups(c, "+"),
             self.team_name[agent].tolist(), self.agent_name[agent].tolist(), self.agent_id[agent].tolist(),
         ]
-        return self._rows(keys, columns)
+        return self._rows(CALLS_LEGACY_COLUMNS, columns)
 
-    def contacts(self, c: Contacts, style: str) -> list[dict[str, Any]]:
+    def contacts(self, c: Contacts, style: str, wait_fields: str = "wait_time") -> list[dict[str, Any]]:
         n = len(c)
         agent = c.agent
         inbound = c.kind < OUTBOUND
@@ -148,19 +183,15 @@ class EntryRenderer:
         in_sl = answered & (c.wait <= self.queue_wait_threshold[c.queue1])
         yes_no = lambda mask: np.where(mask, "Yes", "No").tolist()  # noqa: E731
         only = lambda mask, values: np.where(mask, values, 0).tolist()  # noqa: E731
-        keys = ["interaction_id", "contact_id", "company_number", "phone_display_name", "contact_person_number",
-                "direction", "contact_type", "started_at", "wait_time", "time_to_missed", "abandon_time",
-                "short_abandon_time", "time_to_voicemail", "ring_time", "answered_at", "connected_at", "talk_time",
-                "hard_hold_time", "soft_hold_time", "hold_time", "after_call_work_time", "finished_at", "duration",
-                "handle_time", "inside_business_hours", "inside_service_level", "within_service_level_threshold",
-                "transfer_out", "callback", "ring_groups", "user_name", "direct_assignment_user", "team_name",
-                "user_id", "team_id", "handling_ring_groups"]
+        # specific_only: a contact never answered carries its wait only in the field of its outcome.
+        never_answered = np.isin(c.kind, (ABANDONED, SHORT_ABANDONED, MISSED, VOICEMAIL))
+        wait = np.where(never_answered, 0, c.wait) if wait_fields == "specific_only" else c.wait
         columns = [
             _hex_ids(c.id_hi, c.id_lo), _hex_ids(c.id_lo ^ c.id_hi, c.id_hi),
             self.queue_number[c.queue1].tolist(), [name or "main" for name in self.queue_name[c.queue1].tolist()],
             ["+1" + str(p) for p in c.phone.tolist()], np.where(inbound, "IN", "OUT").tolist(),
             np.array(CONTACT_TYPES, dtype=object)[c.kind].tolist(), format_timestamps(c.start, style),
-            c.wait.tolist(), only(c.kind == MISSED, c.wait), only(c.kind == ABANDONED, c.wait),
+            wait.tolist(), only(c.kind == MISSED, c.wait), only(c.kind == ABANDONED, c.wait),
             only(c.kind == SHORT_ABANDONED, c.wait), only(c.kind == VOICEMAIL, c.wait), c.ring.tolist(),
             answered_text, answered_text, c.talk.tolist(), c.hold.tolist(), [0] * n, c.hold.tolist(),
             c.acw.tolist(), format_timestamps(c.end, style), (c.end - c.start).tolist(),
@@ -169,27 +200,34 @@ class EntryRenderer:
             self.team_name[agent].tolist(), self.agent_id[agent].tolist(), self.team_id[agent].tolist(),
             np.where(answered, self.queue_name[c.queue1], "").tolist(),
         ]
-        return self._rows(keys, columns)
+        return self._rows(CONTACTS_COLUMNS, columns)
 
     def user_status(self, s: Segments, style: str) -> list[dict[str, Any]]:
         agent = s.agent
-        keys = ["user_name", "user_email", "user_id", "status_label", "status_start_at", "status_end_at",
-                "status_time", "is_user_active", "team_id", "team_name", "ring_groups"]
         columns = [
             self.agent_name[agent].tolist(), self.agent_email[agent].tolist(), self.agent_id[agent].tolist(),
             np.array(STATUS_LABELS, dtype=object)[s.label].tolist(), format_timestamps(s.start, style),
             format_timestamps(s.end, style), (s.end - s.start).tolist(), self.agent_active[agent].tolist(),
             self.team_id[agent].tolist(), self.team_name[agent].tolist(), self.agent_ring_groups[agent].tolist(),
         ]
-        return self._rows(keys, columns)
+        return self._rows(USER_STATUS_COLUMNS, columns)
+
+
+def _hashed_mask(keys: np.ndarray, rate: float, multiplier: int) -> np.ndarray:
+    if rate <= 0:
+        return np.zeros(len(keys), dtype=bool)
+    mixed = (keys.astype(np.uint64) * np.uint64(multiplier)) >> np.uint64(40)
+    return (mixed.astype(np.float64) / float(1 << 24)) < rate
 
 
 def malformed_mask(keys: np.ndarray, rate: float) -> np.ndarray:
     """Deterministic choice of entries to corrupt: a hash of each entry's key compared with the rate."""
-    if rate <= 0:
-        return np.zeros(len(keys), dtype=bool)
-    mixed = (keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)
-    return (mixed.astype(np.float64) / float(1 << 24)) < rate
+    return _hashed_mask(keys, rate, 0x9E3779B97F4A7C15)
+
+
+def poison_mask(keys: np.ndarray, rate: float) -> np.ndarray:
+    """Deterministic choice of entries to poison; another multiplier, so not the entries malformed_mask picks."""
+    return _hashed_mask(keys, rate, 0xC2B2AE3D27D4EB4F)
 
 
 def corrupt(entries: list[dict[str, Any]], mask: np.ndarray, keys: np.ndarray, shape: str) -> None:
@@ -205,6 +243,46 @@ def corrupt(entries: list[dict[str, Any]], mask: np.ndarray, keys: np.ndarray, s
         else:
             value = entry.get(duration_field) or 0
             entry[duration_field] = -abs(value) - 1 if isinstance(value, int) else -abs(float(value)) - 1.0 / DAY
+
+
+def poison(entries: list[dict[str, Any]], mask: np.ndarray, keys: np.ndarray, shape: str, style: str,
+           first_queues: list[str] | None, for_csv: bool) -> None:
+    """Give each chosen entry ONE poison, picked by key % 5: values a parser must survive or reject.
+
+    0. a lone UTF-16 surrogate U+D83D appended to the agent's name (`user_name`; legacy calls `agent_name`),
+       a field the pipelines do not use;
+    1. a lone surrogate U+DC00 appended to the first queue name in `ring_groups` (legacy calls `tags`), or to
+       `status_label` for user_status: a field they use;
+    2. a NUL character appended to the same field as 1;
+    3. an absurd duration: `talk_time` (calls in both shapes, contacts) or `status_time` (user_status) = 1e300;
+    4. a start far outside the window: `start_at` / `start_time` / `started_at` = 1971-01-01T00:00:00Z; for
+       user_status `status_start_at` / `status_end_at` = 1971-01-01T00:00:00Z / 1971-01-01T00:10:00Z
+       (in the job's timestamp style).
+    JSON escapes the surrogates and the NUL (`\\ud83d`, `\\u0000`). A CSV file is UTF-8 and cannot carry a lone
+    surrogate, so in CSV poisons 0 and 1 become poison 2. `first_queues` are the entries' first queue names
+    (None for user_status), so a queue name containing the separator is still poisoned after its own end.
+    """
+    name_field, used_field = POISON_FIELDS[shape]
+    start_field, end_field, duration_field = MALFORMED_FIELDS[shape]
+    start_text, status_end_text = format_timestamps(np.array([POISON_START, POISON_STATUS_END]), style)
+    for index in np.flatnonzero(mask).tolist():
+        entry = entries[index]
+        how = int(keys[index] % np.uint64(5))
+        if for_csv and how in (0, 1):
+            how = 2
+        if how == 0:
+            entry[name_field] = (entry.get(name_field) or "") + POISON_UNUSED_SURROGATE
+        elif how in (1, 2):
+            mark = POISON_USED_SURROGATE if how == 1 else POISON_NUL
+            text = entry.get(used_field) or ""
+            cut = len(first_queues[index]) if first_queues is not None else len(text)
+            entry[used_field] = text[:cut] + mark + text[cut:]
+        elif how == 3:
+            entry[duration_field] = POISON_DURATION
+        else:
+            entry[start_field] = start_text
+            if shape == "user_status":
+                entry[end_field] = status_end_text
 
 
 def chunked(total: int, size: int = CHUNK_ROWS) -> Iterator[np.ndarray]:

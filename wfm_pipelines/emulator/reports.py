@@ -8,7 +8,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,20 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from wfm_pipelines.emulator.config import failure_starts_match
+from wfm_pipelines.emulator.config import REPORT_TYPES, failure_starts_match
 from wfm_pipelines.emulator.generator import DataGenerator
-from wfm_pipelines.emulator.render import EntryRenderer, chunked, corrupt, malformed_mask
+from wfm_pipelines.emulator.render import COLUMNS, EntryRenderer, chunked, corrupt, malformed_mask, poison, poison_mask
 
-REPORT_TYPES = (
-    "studio_flow_execution", "ring_attempts", "contacts", "outbound_dialer_calls", "qm_evaluation_score",
-    "inbound_contact_volume", "talk_time_data", "hold_time_data", "acw_time_data", "contact_online_time",
-    "csat_score", "user_status", "calls", "explore_calls", "qm_interaction_details", "qm_evaluation_analysis",
-    "feedback", "adherence", "messaging_contacts", "messaging_traffic", "wfm_dce_queues", "wfm_dce_history",
-    "audit_logs", "timeseries_history_reports", "timeseries_report", "erc_omnichannel_report",
-    "insurance_omnichannel_report", "banking_omnichannel_report", "wfm_team_schedule_report",
-    "wfm_team_schedule_report_for_internal", "wfm_contact_history_report_v2", "wfm_dce_history_v3",
-    "advanced_dialer_calls_report", "va_conversation_markers", "case_sla_events",
-)
 # Types with emulated data; every other documented type yields an empty report.
 CONTACT_REPORTS = ("calls", "contacts", "explore_calls")
 FORMATS = ("csv", "json", "json_bulk")
@@ -102,6 +92,9 @@ class Job:
     calls_payload: str
     malformed_rate: float
     cutoff: int
+    report_file_fault: str | None = None
+    wait_fields: str = "wait_time"
+    poison_rate: float = 0.0
     download_token: str = field(default_factory=lambda: uuid.uuid4().hex)
     deleted: bool = False
 
@@ -127,8 +120,13 @@ class JobStore:
         with self._lock:
             self._jobs.clear()
 
-    def create(self, report_type: str, body: Any, faults: dict[str, Any], now: float | None = None) -> Job:
-        """Validate a create request as Talkdesk does and register the job (raises ReportError)."""
+    def create(self, report_type: str, body: Any, faults: dict[str, Any], now: float | None = None,
+               claim_file_fault: Callable[[str], str | None] | None = None) -> Job:
+        """Validate a create request as Talkdesk does and register the job (raises ReportError).
+
+        `claim_file_fault` gives the report-file fault the job captures; it is asked only once the job is
+        accepted, so a refused request does not use up a fault limited to the next N jobs.
+        """
         check_report_type(report_type)
         if not isinstance(body, dict):
             raise validation_error("body", "body must be a JSON object")
@@ -171,6 +169,8 @@ class JobStore:
                 window_field=faults["report_window_field"], timestamp_format=faults["timestamp_format"],
                 calls_payload=faults["calls_payload"], malformed_rate=float(faults["malformed_rate"]),
                 cutoff=int(wall_now - float(faults["data_delay_seconds"])),
+                report_file_fault=claim_file_fault(report_type) if claim_file_fault is not None else None,
+                wait_fields=faults.get("wait_fields", "wait_time"), poison_rate=float(faults.get("poison_rate", 0.0)),
             )
             self._jobs[job.id] = job
             return job
@@ -209,47 +209,65 @@ class ReportFile:
             self.shape = "user_status"
         else:
             self.rows, self.keys, self.shape = None, np.zeros(0, np.uint64), None
-        self.columns: list[str] | None = None
+        # The header of a CSV file, also when it has no rows; None for types without emulated data.
+        self.columns: tuple[str, ...] | None = COLUMNS.get(self.shape) if self.shape else None
 
     @property
     def total(self) -> int:
         return 0 if self.rows is None else len(self.rows)
 
-    def entry_chunks(self) -> Iterator[list[dict[str, Any]]]:
+    def entry_chunks(self, for_csv: bool = False) -> Iterator[list[dict[str, Any]]]:
         if self.rows is None:
             return
         render = getattr(self.renderer, self.shape)
+        options = {"wait_fields": self.job.wait_fields} if self.shape in ("calls", "contacts") else {}
         for index in chunked(self.total):
-            entries = render(self.rows.take(index), self.job.timestamp_format)
-            if self.columns is None and entries:
-                self.columns = list(entries[0].keys())  # before corruption may drop a field
+            rows = self.rows.take(index)
+            entries = render(rows, self.job.timestamp_format, **options)
             keys = self.keys[index]
             corrupt(entries, malformed_mask(keys, self.job.malformed_rate), keys, self.shape)
+            chosen = poison_mask(keys, self.job.poison_rate)
+            if chosen.any():
+                first_queues = None if self.shape == "user_status" else self.renderer.queue_name[rows.queue1].tolist()
+                poison(entries, chosen, keys, self.shape, self.job.timestamp_format, first_queues, for_csv)
             yield entries
 
-    def iter_json(self) -> Iterator[bytes]:
-        head = {"type": self.job.report_type, "version": "v1", "total": self.total}
-        yield json.dumps(head)[:-1].encode() + b', "entries": ['
+    def iter_entries_json(self) -> Iterator[bytes]:
+        """The entries as the inside of a JSON array (no brackets)."""
         first = True
         for entries in self.entry_chunks():
             text = ", ".join(json.dumps(entry) for entry in entries)
             yield (text if first else ", " + text).encode()
             first = False
+
+    def iter_json(self, total: int | None = None) -> Iterator[bytes]:
+        """The file; `total` overrides the count in the envelope (a fault)."""
+        head = {"type": self.job.report_type, "version": "v1", "total": self.total if total is None else total}
+        yield json.dumps(head)[:-1].encode() + b', "entries": ['
+        yield from self.iter_entries_json()
         yield b"]}"
 
-    def iter_csv(self) -> Iterator[bytes]:
-        header: list[str] | None = None
-        for entries in self.entry_chunks():
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            if header is None:
-                header = self.columns or []
-                writer.writerow(header)
-            for entry in entries:
-                writer.writerow(["" if entry.get(key) is None else _csv_value(entry.get(key)) for key in header])
-            yield buffer.getvalue().encode()
-        if header is None:
+    def csv_header(self) -> bytes:
+        """The header row; nothing for a type without emulated data (it has no known columns)."""
+        return _csv_text([list(self.columns)]).encode() if self.columns else b""
+
+    def iter_csv(self, header: bool = True) -> Iterator[bytes]:
+        """The file; `header=False` leaves out the header row (a fault)."""
+        columns = self.columns or ()
+        if header and self.columns:
+            yield self.csv_header()
+        for entries in self.entry_chunks(for_csv=True):
+            rows = [["" if entry.get(key) is None else _csv_value(entry.get(key)) for key in columns]
+                    for entry in entries]
+            yield _csv_text(rows).encode()
+        if self.columns is None:
             yield b""
+
+
+def _csv_text(rows: list[list[Any]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
 
 
 def _csv_value(value: Any) -> Any:

@@ -20,7 +20,8 @@ def test_operator_endpoints(talkdesk):
     assert requests.post(url, json={"no_such_fault": 1}).status_code == 400
     assert requests.post(url, json={"error_rate": 2}).status_code == 400
     talkdesk.create_job("calls", *WINDOW)
-    assert requests.post(f"{talkdesk.url}/_emulator/reset").json() == defaults
+    reset = requests.post(f"{talkdesk.url}/_emulator/reset", headers={"Content-Type": "application/json"})
+    assert reset.json() == defaults  # an empty body with the JSON media type
     assert talkdesk.get("/data/reports/calls/jobs").json()["total"] == 0
     with pytest.raises(ValueError):
         talkdesk.server.set_faults(report_window_field="middle")

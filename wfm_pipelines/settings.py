@@ -2,14 +2,54 @@
 
 Plain Python, no Dagster: the Dagster resources read secrets through `dagster.EnvVar` themselves;
 this module gives every other setting a typed value and a default that points at the local emulator.
+
+Every variable is checked when the settings load (so `dagster definitions validate` fails on a bad
+value): a bad one raises `SettingsError`, whose message starts with the variable's name, says what is
+wrong and what is expected, and never shows a secret (client secrets never, URL passwords hidden).
+An unset or empty (blank) variable takes its default; surrounding spaces are ignored.
+
+Variable: valid values (default).
+
+- TALKDESK_BASE_URL, TALKDESK_API_URL, TALKDESK_REALTIME_BASE_URL, TALKDESK_REALTIME_API_URL:
+  `https://host[:port][/path]`; `http://` only for a loopback host (localhost, 127.0.0.0/8, ::1); no
+  `user:password@`, query or fragment; a trailing slash is dropped (the emulator; the historical values).
+- TALKDESK_CLIENT_ID/_SECRET, TALKDESK_REALTIME_CLIENT_ID/_SECRET: anything, but a real client (not the
+  emulator's demo values) needs its base URL set, and a real (non-loopback) base URL its API URL, so
+  that neither credentials nor a token go to the emulator's address (the emulator's demo client).
+- WFM_AGENT_STATE_INTERVAL_SECONDS: integer 5..3600 (30).
+- WFM_SCHEDULE_LAG_MINUTES: integer 0..14 (5).
+- WFM_MAX_CONTACT_MINUTES: integer 1..1440 (240).
+- WFM_STEP_RETRIES: integer 0..10, 0 meaning no step retries (2).
+- WFM_HEALING_LOOKBACK_DAYS: number > 0 and <= 366, fractions allowed (7).
+- WFM_HEALING_MAX_ATTEMPTS: integer 1..100 (5).
+- WFM_HEALING_INTERVAL_SECONDS: integer 10..86400 (120).
+- WFM_BACKFILL_PARTITIONS_PER_RUN: integer >= 1 (672).
+- WFM_REPORT_CHUNK_HOURS: integer 1..720 (720).
+- WFM_REPORT_TARGET_ENTRIES: integer 100..5000000 (50000).
+- WFM_DB_CONNECT_TIMEOUT_SECONDS: integer 1..600 (10).
+- WFM_DB_STATEMENT_TIMEOUT_SECONDS: integer 1..86400 (900).
+- WFM_AGENT_STATE_STALE_AFTER: integer 1..1000 (3).
+- WFM_HISTORY_START: `YYYY-MM-DD-HH:MM` UTC, zero-padded, minutes 00/15/30/45, not in the future
+  (2025-01-01-00:00).
+- WFM_AUTOMATION (on), WFM_METADATA_PEOPLE_PREVIEW (off): on/true/yes/1/enabled or
+  off/false/no/0/disabled, any case.
+- WFM_VOLUME_REPORT: calls | contacts (calls). TALKDESK_REPORT_WINDOW_FIELD: auto | start | end (auto).
+- WFM_SHRINK_GUARD: an off word, `<share>` or `<share>:<min_drop>`, share in (0, 1], min_drop an integer
+  >= 0, 20 when omitted (0.5:20).
+- WFM_DATABASE_URL: a URL SQLAlchemy reads with a supported driver, `sqlite:///...` or
+  `postgresql+psycopg://...` (bare `postgresql://` means psycopg) (SQLite under DAGSTER_HOME).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -22,6 +62,8 @@ EMULATOR_CLIENT_SECRET = "wfm-demo-secret"
 
 PARTITION_FORMAT = "%Y-%m-%d-%H:%M"
 DEFAULT_HISTORY_START = "2025-01-01-00:00"
+DEFAULT_SHRINK_GUARD = "0.5:20"
+DEFAULT_SHRINK_GUARD_MIN_DROP = 20
 
 # Scopes this project asks for (README "Talkdesk OAuth client").
 HISTORICAL_SCOPES = (
@@ -34,6 +76,15 @@ HISTORICAL_SCOPES = (
     "data-reports:write",
 )
 REALTIME_SCOPES = ("users:read", "ccaas-user-status:read", "data-reports:read", "data-reports:write")
+
+ON_WORDS = ("on", "true", "yes", "1", "enabled")
+OFF_WORDS = ("off", "false", "no", "0", "disabled")
+API_URL_EXAMPLES = "https://api.talkdeskapp.com, https://api.talkdeskapp.eu or https://api.talkdeskappca.com"
+_HOSTNAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$")
+
+
+class SettingsError(ValueError):
+    """A configuration variable has a bad value; the message starts with the variable's name."""
 
 
 def load_dotenv_once() -> None:
@@ -50,15 +101,253 @@ def default_database_url() -> str:
 
 
 def _env(name: str, default: str) -> str:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else default
+    """The variable's value without surrounding spaces; unset or blank means the default."""
+    value = (os.environ.get(name) or "").strip()
+    return value or default
 
 
-def _bounded_int(name: str, default: int, low: int, high: int) -> int:
-    value = int(_env(name, str(default)))
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, not {value}")
+def _is_set(name: str) -> bool:
+    return bool((os.environ.get(name) or "").strip())
+
+
+def _shown(value: str) -> str:
+    """A non-secret value as messages quote it (cut short: a long value is a paste error, not a setting)."""
+    return repr(value if len(value) <= 60 else value[:57] + "...")
+
+
+# --- parsing helpers: one per kind of value -------------------------------------------------------
+
+
+def _range_text(low: float, high: float | None, *, low_open: bool = False) -> str:
+    def number(value: float) -> str:
+        return str(value) if isinstance(value, int) else f"{value:g}"
+
+    if high is None:
+        return f"{'greater than' if low_open else 'at least'} {number(low)}"
+    if low_open:
+        return f"greater than {number(low)} and at most {number(high)}"
+    return f"from {number(low)} to {number(high)}"
+
+
+def _int_in_range(name: str, default: int, low: int, high: int | None, meaning: str) -> int:
+    """A whole number in [low, high] (high None: no upper bound)."""
+    raw = _env(name, str(default))
+    expected = f"expected a whole number {_range_text(low, high)} ({meaning})"
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={_shown(raw)} is not a whole number; {expected}") from None
+    if value < low or (high is not None and value > high):
+        raise SettingsError(f"{name}={value} is out of range; {expected}")
     return value
+
+
+def _float_in_range(name: str, default: float, low: float, high: float, meaning: str) -> float:
+    """A finite number in (low, high]."""
+    raw = _env(name, f"{default:g}")
+    expected = f"expected a number {_range_text(low, high, low_open=True)} ({meaning})"
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={_shown(raw)} is not a number; {expected}") from None
+    if not math.isfinite(value) or not low < value <= high:
+        raise SettingsError(f"{name}={_shown(raw)} is out of range; {expected}")
+    return value
+
+
+def _on_off(name: str, default: bool, meaning: str) -> bool:
+    """on/off and their synonyms, case-insensitive."""
+    raw = _env(name, "on" if default else "off")
+    word = raw.lower()
+    if word in ON_WORDS:
+        return True
+    if word in OFF_WORDS:
+        return False
+    raise SettingsError(f"{name}={_shown(raw)} is neither on nor off; expected one of "
+                        f"{'/'.join(ON_WORDS)} or {'/'.join(OFF_WORDS)} ({meaning})")
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...], meaning: str) -> str:
+    """One of `choices`, case-insensitive; returned in the lower case the code uses."""
+    raw = _env(name, default)
+    if raw.lower() not in choices:
+        raise SettingsError(f"{name}={_shown(raw)} is not a known value; expected one of "
+                            f"{', '.join(choices)} ({meaning})")
+    return raw.lower()
+
+
+def is_loopback_host(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1: a host only this machine answers on."""
+    host = host.lower().rstrip(".")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _talkdesk_url(name: str, default: str) -> str:
+    """A Talkdesk base or API URL: https (http only for a loopback host), a host, no credentials.
+
+    A URL with `@` (user:password@host), a query or a fragment is refused without being quoted.
+    """
+    raw = _env(name, default)
+    expected = "expected https://host, e.g. https://acme.talkdeskid.com or https://api.talkdeskapp.com"
+    if "@" in raw:
+        raise SettingsError(f"{name} holds credentials ('user:password@' in the URL; value not shown): {expected}, "
+                            "with no credentials in it; the OAuth client goes in the *_CLIENT_ID and "
+                            "*_CLIENT_SECRET variables")
+    if "?" in raw or "#" in raw:
+        raise SettingsError(f"{name} has a query or fragment ('?...' or '#...'; value not shown): {expected}, "
+                            "with no query or fragment")
+    shown = _shown(raw)
+    if "://" not in raw:
+        raise SettingsError(f"{name}={shown} has no scheme; {expected}")
+    try:
+        parts = urlsplit(raw)
+        host = parts.hostname
+        parts.port  # noqa: B018 - read only so that a bad port is refused
+    except ValueError:
+        raise SettingsError(f"{name}={shown} has an unreadable host or port; {expected}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http"):
+        raise SettingsError(f"{name}={shown} has scheme {scheme!r}; {expected}")
+    if not host:
+        raise SettingsError(f"{name}={shown} has no host; {expected}")
+    if not (_HOSTNAME.match(host) or _is_ip(host)):
+        raise SettingsError(f"{name}={shown} has an invalid host name {host!r}; {expected}")
+    if scheme == "http" and not is_loopback_host(host):
+        raise SettingsError(f"{name}={shown} uses http for {host}, which is not a loopback address: credentials "
+                            f"and tokens would travel unencrypted; {expected} (http:// is accepted only for "
+                            "localhost, 127.0.0.0/8 and ::1)")
+    return raw.rstrip("/")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False
+
+
+def _history_start(name: str, default: str) -> str:
+    """A 15-minute partition key `YYYY-MM-DD-HH:MM` (UTC) that is not in the future."""
+    raw = _env(name, default)
+    expected = "expected a UTC quarter hour YYYY-MM-DD-HH:MM (minutes 00, 15, 30 or 45), e.g. 2025-01-01-00:00"
+    try:
+        start = datetime.strptime(raw, PARTITION_FORMAT)
+    except ValueError:
+        raise SettingsError(f"{name}={_shown(raw)} is not a date and time; {expected}") from None
+    if start.strftime(PARTITION_FORMAT) != raw:
+        raise SettingsError(f"{name}={_shown(raw)} is not zero-padded (did you mean "
+                            f"{start.strftime(PARTITION_FORMAT)!r}?); {expected}")
+    if start.minute % 15:
+        raise SettingsError(f"{name}={_shown(raw)} is not on a quarter hour; {expected}")
+    if start.replace(tzinfo=timezone.utc) > datetime.now(timezone.utc):
+        raise SettingsError(f"{name}={_shown(raw)} is in the future; {expected}, at or before now")
+    return raw
+
+
+def _shrink_guard(name: str, default: str) -> tuple[float | None, int]:
+    """`off` | `<share>` | `<share>:<min_drop>` -> (share or None when off, min_drop)."""
+    raw = _env(name, default)
+    expected = ("expected off, a share like 0.5, or share:min_drop like 0.5:20 (share greater than 0 and at most 1, "
+                "min_drop a whole number >= 0): a re-collection that would leave a window with fewer than share x "
+                "the stored entries and at least min_drop fewer is refused")
+    if raw.lower() in OFF_WORDS:
+        return None, DEFAULT_SHRINK_GUARD_MIN_DROP
+    share_text, separator, drop_text = raw.partition(":")
+    try:
+        share = float(share_text.strip())
+    except ValueError:
+        raise SettingsError(f"{name}={_shown(raw)} is neither off nor a share; {expected}") from None
+    if not math.isfinite(share) or not 0 < share <= 1:
+        raise SettingsError(f"{name}={_shown(raw)}: the share is out of range; {expected}")
+    if not separator:
+        return share, DEFAULT_SHRINK_GUARD_MIN_DROP
+    try:
+        min_drop = int(drop_text.strip())
+    except ValueError:
+        raise SettingsError(f"{name}={_shown(raw)}: min_drop is not a whole number; {expected}") from None
+    if min_drop < 0:
+        raise SettingsError(f"{name}={_shown(raw)}: min_drop is negative; {expected}")
+    return share, min_drop
+
+
+def _database_url(name: str) -> str:
+    """A WFM database URL whose driver is supported (`wfm_pipelines.db.engine.normalise_url`).
+
+    The URL is returned as given (the engine normalises it); messages show it with the password and any
+    query parameters hidden, or not at all when it cannot be parsed.
+    """
+    raw = _env(name, "")
+    if not raw:
+        return default_database_url()
+    import sqlalchemy as sa  # here, not at import: the settings stay light for the CLI helpers
+
+    from wfm_pipelines.db.engine import normalise_url, safe_url
+
+    expected = "expected sqlite:///path/to/wfm.db or postgresql+psycopg://user:password@host:5432/dbname"
+    try:
+        parsed = sa.make_url(raw)
+    except Exception:  # noqa: BLE001 - SQLAlchemy's message would quote the URL, password and all
+        raise SettingsError(f"{name} is not a database URL SQLAlchemy can read (not shown: it may hold a "
+                            f"password); {expected}") from None
+    if parsed.host and "@" in parsed.host:
+        raise SettingsError(f"{name} has an '@' after its credentials (not shown): percent-encode '@' in the "
+                            f"password as %40; {expected}")
+    shown = safe_url(parsed.set(query={})) + ("?..." if parsed.query else "")
+    try:
+        supported = normalise_url(parsed)
+        supported.get_dialect()  # an unknown driver (e.g. sqlite+foo) fails here rather than at first use
+    except Exception as exc:  # noqa: BLE001 - ValueError from normalise_url, NoSuchModuleError for a plugin
+        reason = str(exc) if isinstance(exc, ValueError) else f"no SQLAlchemy driver {parsed.drivername!r}"
+        raise SettingsError(f"{name}={shown} is not supported: {reason}; {expected}") from None
+    return raw
+
+
+def _check_real_credentials() -> None:
+    """A real OAuth client must not be sent to the emulator's default address, nor its token."""
+    def real(id_name: str, secret_name: str) -> str:
+        """The variables among the two that hold a real client, as the message names them ('' when none)."""
+        named = []
+        if _env(id_name, EMULATOR_CLIENT_ID) != EMULATOR_CLIENT_ID:
+            named.append(id_name)
+        if _env(secret_name, EMULATOR_CLIENT_SECRET) != EMULATOR_CLIENT_SECRET:
+            named.append(secret_name)
+        return " and ".join(named) + (" hold" if len(named) > 1 else " holds") if named else ""
+
+    def real_host(url_name: str) -> str | None:
+        host = urlsplit(_env(url_name, EMULATOR_URL)).hostname or ""
+        return None if is_loopback_host(host) else host
+
+    historical = real("TALKDESK_CLIENT_ID", "TALKDESK_CLIENT_SECRET")
+    if historical and not _is_set("TALKDESK_BASE_URL"):
+        raise SettingsError(
+            f"TALKDESK_BASE_URL is not set, but {historical} a real OAuth client (not the emulator's "
+            f"demo client): its credentials would be sent to the local emulator at {EMULATOR_URL}; set "
+            "TALKDESK_BASE_URL to the account's identity host, e.g. https://acme.talkdeskid.com")
+    host = real_host("TALKDESK_BASE_URL")
+    if host and not _is_set("TALKDESK_API_URL"):
+        raise SettingsError(
+            f"TALKDESK_API_URL is not set, but TALKDESK_BASE_URL points at {host}: the account's bearer token would "
+            f"be sent to the local emulator at {EMULATOR_URL}; set TALKDESK_API_URL to the account's API gateway, "
+            f"e.g. {API_URL_EXAMPLES}")
+    realtime = real("TALKDESK_REALTIME_CLIENT_ID", "TALKDESK_REALTIME_CLIENT_SECRET")
+    if realtime and not _is_set("TALKDESK_REALTIME_BASE_URL") and not _is_set("TALKDESK_BASE_URL"):
+        raise SettingsError(
+            f"TALKDESK_REALTIME_BASE_URL is not set (nor TALKDESK_BASE_URL), but {realtime} a real "
+            f"OAuth client: its credentials would be sent to the local emulator at {EMULATOR_URL}; set "
+            "TALKDESK_REALTIME_BASE_URL (or TALKDESK_BASE_URL) to the account's identity host, e.g. "
+            "https://acme.talkdeskid.com")
+    host = real_host("TALKDESK_REALTIME_BASE_URL")
+    if host and not _is_set("TALKDESK_REALTIME_API_URL") and not _is_set("TALKDESK_API_URL"):
+        raise SettingsError(
+            f"TALKDESK_REALTIME_API_URL is not set (nor TALKDESK_API_URL), but TALKDESK_REALTIME_BASE_URL points at "
+            f"{host}: the real-time bearer token would be sent to the local emulator at {EMULATOR_URL}; set "
+            f"TALKDESK_REALTIME_API_URL (or TALKDESK_API_URL) to the account's API gateway, e.g. {API_URL_EXAMPLES}")
 
 
 @dataclass(frozen=True)
@@ -82,6 +371,15 @@ class Settings:
     backfill_partitions_per_run: int
     report_chunk_hours: int
     report_target_entries: int
+    # A re-collection that would leave a window with fewer than share x the stored entries and at least
+    # min_drop fewer is refused; share None: the guard is off.
+    shrink_guard_share: float | None
+    shrink_guard_min_drop: int
+    db_connect_timeout_s: int
+    db_statement_timeout_s: int
+    # How many agent-state collections an agent may be missing from before its current state is stale.
+    agent_state_stale_after: int
+    metadata_people_preview: bool
 
     @property
     def history_start_datetime(self) -> datetime:
@@ -89,46 +387,54 @@ class Settings:
 
 
 def load_settings() -> Settings:
+    """Read and check every setting; a bad value raises `SettingsError` naming its variable."""
     load_dotenv_once()
-    base_url = _env("TALKDESK_BASE_URL", EMULATOR_URL).rstrip("/")
-    api_url = _env("TALKDESK_API_URL", EMULATOR_URL).rstrip("/")
-    history_start = _env("WFM_HISTORY_START", DEFAULT_HISTORY_START)
-    try:
-        datetime.strptime(history_start, PARTITION_FORMAT)
-    except ValueError as exc:
-        raise ValueError(
-            f"WFM_HISTORY_START={history_start!r} is not a 15-minute partition key like 2025-01-01-00:00"
-        ) from exc
-    volume_report = _env("WFM_VOLUME_REPORT", "calls")
-    if volume_report not in ("calls", "contacts"):
-        raise ValueError(f"WFM_VOLUME_REPORT must be 'calls' or 'contacts', not {volume_report!r}")
-    interval = int(_env("WFM_AGENT_STATE_INTERVAL_SECONDS", "30"))
-    if interval < 5:
-        raise ValueError("WFM_AGENT_STATE_INTERVAL_SECONDS must be at least 5")
-    lag = int(_env("WFM_SCHEDULE_LAG_MINUTES", "5"))
-    if not 0 <= lag < 15:
-        raise ValueError("WFM_SCHEDULE_LAG_MINUTES must be between 0 and 14")
-    window_field = _env("TALKDESK_REPORT_WINDOW_FIELD", "auto")
-    if window_field not in ("auto", "start", "end"):
-        raise ValueError("TALKDESK_REPORT_WINDOW_FIELD must be 'auto', 'start' or 'end'")
+    base_url = _talkdesk_url("TALKDESK_BASE_URL", EMULATOR_URL)
+    api_url = _talkdesk_url("TALKDESK_API_URL", EMULATOR_URL)
+    realtime_base_url = _talkdesk_url("TALKDESK_REALTIME_BASE_URL", base_url)
+    realtime_api_url = _talkdesk_url("TALKDESK_REALTIME_API_URL", api_url)
+    _check_real_credentials()
+    shrink_share, shrink_min_drop = _shrink_guard("WFM_SHRINK_GUARD", DEFAULT_SHRINK_GUARD)
     return Settings(
         talkdesk_base_url=base_url,
         talkdesk_api_url=api_url,
-        realtime_base_url=_env("TALKDESK_REALTIME_BASE_URL", base_url).rstrip("/"),
-        realtime_api_url=_env("TALKDESK_REALTIME_API_URL", api_url).rstrip("/"),
-        agent_state_interval_seconds=interval,
-        database_url=_env("WFM_DATABASE_URL", default_database_url()),
-        history_start=history_start,
-        volume_report=volume_report,
-        schedule_lag_minutes=lag,
-        report_window_field=window_field,
-        max_contact_minutes=int(_env("WFM_MAX_CONTACT_MINUTES", "240")),
-        step_retries=int(_env("WFM_STEP_RETRIES", "2")),
-        healing_lookback_days=float(_env("WFM_HEALING_LOOKBACK_DAYS", "7")),
-        healing_max_attempts=int(_env("WFM_HEALING_MAX_ATTEMPTS", "5")),
-        healing_interval_seconds=int(_env("WFM_HEALING_INTERVAL_SECONDS", "120")),
-        automation_running=_env("WFM_AUTOMATION", "on").lower() not in ("off", "false", "0"),
-        backfill_partitions_per_run=int(_env("WFM_BACKFILL_PARTITIONS_PER_RUN", str(7 * 96))),
-        report_chunk_hours=_bounded_int("WFM_REPORT_CHUNK_HOURS", 30 * 24, 1, 30 * 24),
-        report_target_entries=_bounded_int("WFM_REPORT_TARGET_ENTRIES", 50_000, 100, 5_000_000),
+        realtime_base_url=realtime_base_url,
+        realtime_api_url=realtime_api_url,
+        agent_state_interval_seconds=_int_in_range(
+            "WFM_AGENT_STATE_INTERVAL_SECONDS", 30, 5, 3600, "seconds between two collections of agent states"),
+        database_url=_database_url("WFM_DATABASE_URL"),
+        history_start=_history_start("WFM_HISTORY_START", DEFAULT_HISTORY_START),
+        volume_report=_choice("WFM_VOLUME_REPORT", "calls", ("calls", "contacts"),
+                              "the Explore report the interval volume is built from"),
+        schedule_lag_minutes=_int_in_range(
+            "WFM_SCHEDULE_LAG_MINUTES", 5, 0, 14, "minutes after an interval closes that its tick runs"),
+        report_window_field=_choice("TALKDESK_REPORT_WINDOW_FIELD", "auto", ("auto", "start", "end"),
+                                    "the record timestamp Explore reports filter a window on"),
+        max_contact_minutes=_int_in_range(
+            "WFM_MAX_CONTACT_MINUTES", 240, 1, 24 * 60, "the longest contact to expect, in minutes"),
+        step_retries=_int_in_range("WFM_STEP_RETRIES", 2, 0, 10, "step retries; 0 means none"),
+        healing_lookback_days=_float_in_range(
+            "WFM_HEALING_LOOKBACK_DAYS", 7, 0, 366, "days back self-healing looks for failed or missing intervals"),
+        healing_max_attempts=_int_in_range(
+            "WFM_HEALING_MAX_ATTEMPTS", 5, 1, 100, "self-healing attempts per interval"),
+        healing_interval_seconds=_int_in_range(
+            "WFM_HEALING_INTERVAL_SECONDS", 120, 10, 24 * 3600, "seconds between two self-healing looks"),
+        automation_running=_on_off("WFM_AUTOMATION", True, "whether schedules and sensors start running"),
+        backfill_partitions_per_run=_int_in_range(
+            "WFM_BACKFILL_PARTITIONS_PER_RUN", 7 * 96, 1, None, "15-minute partitions one backfill run covers"),
+        report_chunk_hours=_int_in_range(
+            "WFM_REPORT_CHUNK_HOURS", 30 * 24, 1, 30 * 24, "the longest span of one Explore report, in hours"),
+        report_target_entries=_int_in_range(
+            "WFM_REPORT_TARGET_ENTRIES", 50_000, 100, 5_000_000, "about how many entries one Explore report holds"),
+        shrink_guard_share=shrink_share,
+        shrink_guard_min_drop=shrink_min_drop,
+        db_connect_timeout_s=_int_in_range(
+            "WFM_DB_CONNECT_TIMEOUT_SECONDS", 10, 1, 600, "seconds to wait for a database connection"),
+        db_statement_timeout_s=_int_in_range(
+            "WFM_DB_STATEMENT_TIMEOUT_SECONDS", 900, 1, 24 * 3600, "seconds one database statement may run"),
+        agent_state_stale_after=_int_in_range(
+            "WFM_AGENT_STATE_STALE_AFTER", 3, 1, 1000,
+            "collections an agent may be missing from before its current state is stale"),
+        metadata_people_preview=_on_off("WFM_METADATA_PEOPLE_PREVIEW", False,
+                                        "whether run metadata previews people"),
     )

@@ -63,6 +63,8 @@ def test_without_environment_the_resources_point_at_the_emulator_demo_client(cle
 
 
 def test_secrets_come_through_env_vars_and_realtime_falls_back_to_historical(clean_env, monkeypatch):
+    monkeypatch.setenv("TALKDESK_BASE_URL", "https://acme.talkdeskid.com")  # real credentials need a real host
+    monkeypatch.setenv("TALKDESK_API_URL", "https://api.talkdeskapp.com")
     monkeypatch.setenv("TALKDESK_CLIENT_ID", "hist-id")
     monkeypatch.setenv("TALKDESK_CLIENT_SECRET", SECRET)
     monkeypatch.setenv("TALKDESK_REALTIME_CLIENT_SECRET", WRONG_SECRET)

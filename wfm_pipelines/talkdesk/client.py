@@ -13,7 +13,7 @@ from urllib.parse import quote
 from wfm_pipelines.talkdesk.auth import TalkdeskConnection
 from wfm_pipelines.talkdesk.errors import TalkdeskApiError
 from wfm_pipelines.talkdesk.explore import ExploreReports, ExploreSettings, ReportResult
-from wfm_pipelines.talkdesk.http import RetrySettings, TalkdeskHttp, Timeouts
+from wfm_pipelines.talkdesk.http import RetrySettings, TalkdeskHttp, Timeouts, json_body
 from wfm_pipelines.talkdesk.parsing import parse_timestamp
 
 logger = logging.getLogger("wfm_pipelines.talkdesk")
@@ -101,10 +101,10 @@ class TalkdeskClient:
         `queue` may be the listing's dict or the id/name itself."""
         if source_kind == "queue":
             key = queue.get("id") if isinstance(queue, dict) else queue
-            path, per_page = f"/ccaas/queues/{quote(str(key), safe='')}/users", QUEUES_PER_PAGE
+            path, per_page = f"/ccaas/queues/{path_segment(str(key))}/users", QUEUES_PER_PAGE
         elif source_kind == "ring_group":
             key = queue.get("name") if isinstance(queue, dict) else queue
-            path, per_page = f"/ring-groups/{quote(str(key), safe='')}/users", RING_GROUPS_PER_PAGE
+            path, per_page = f"/ring-groups/{path_segment(str(key))}/users", RING_GROUPS_PER_PAGE
         else:
             raise ValueError(f"source_kind must be 'queue' or 'ring_group', not {source_kind!r}")
         members = self.http.iter_hal(path, "users", {"per_page": per_page})
@@ -143,7 +143,8 @@ class TalkdeskClient:
         return first + [status for batch in rest for status in batch]
 
     def _status_batch(self, user_ids: Sequence[str]) -> list[dict]:
-        body: Any = self.http.request("POST", "/ccaas/users/status", json={"user_ids": list(user_ids)}).json()
+        response = self.http.request("POST", "/ccaas/users/status", json={"user_ids": list(user_ids)})
+        body: Any = json_body(response, "POST", self.http.api("/ccaas/users/status"))
         if isinstance(body, dict):  # tolerate a HAL-style wrapper around the documented bare array
             body = (body.get("_embedded") or {}).get("users") or body.get("users") or []
         return list(body)
@@ -154,6 +155,13 @@ class TalkdeskClient:
         the fallback for accounts without POST /ccaas/users/status."""
         end = datetime.now(timezone.utc) - data_delay
         return newest_status_per_user(self.run_report("user_status", end - lookback, end).entries)
+
+
+def path_segment(name: str) -> str:
+    """A name as one URL path segment: `/` and `%` encoded, and `.` / `..` too, which HTTP clients would
+    otherwise resolve as dot-segments (a ring group called `..` is a name, never a path)."""
+    encoded = quote(name, safe="")
+    return encoded.replace(".", "%2E") if encoded.strip(".") == "" else encoded
 
 
 def newest_status_per_user(entries: Iterable[dict]) -> list[dict]:

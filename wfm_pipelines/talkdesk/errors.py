@@ -55,6 +55,11 @@ class TalkdeskApiError(TalkdeskError):
         super().__init__(f"Talkdesk {method} {self.url} failed: HTTP {status}{code_part}: {message}{detail}")
 
     @property
+    def is_answer_lost(self) -> bool:
+        """No answer, or a server error: the request may or may not have been carried out."""
+        return self.status is None or self.status >= 500
+
+    @property
     def is_quota_exhausted(self) -> bool:
         """Explore's account-wide limit of 15 simultaneous report jobs."""
         return self.status == 429 and self.code == QUOTA_EXHAUSTED_CODE
@@ -74,6 +79,30 @@ class ReportFailedError(TalkdeskError):
     def __init__(self, report_type: str, start: datetime, end: datetime, job_id: str, status: str):
         self.report_type, self.start, self.end, self.job_id, self.status = report_type, start, end, job_id, status
         super().__init__(f"{_window_text(report_type, start, end)} ended '{status}' (job {job_id})")
+
+
+class ReportFileError(TalkdeskError):
+    """A report download that is not a Talkdesk report file: an error page, an empty body, JSON without
+    entries, CSV without a header. Nothing of it is used, so the rows already stored stay."""
+
+    def __init__(self, report_type: str, start: datetime, end: datetime, problem: str, content_type: str,
+                 first_bytes: str):
+        self.report_type, self.start, self.end = report_type, start, end
+        self.problem, self.content_type, self.first_bytes = problem, content_type, first_bytes
+        super().__init__(
+            f"{_window_text(report_type, start, end)}: the download is not a report file: {problem} "
+            f"(Content-Type {content_type or 'none'}; first bytes: {first_bytes!r}). Nothing was stored."
+        )
+
+
+class ReportTotalMismatchError(ReportFileError):
+    """The file's `total` disagrees with the entries it holds (a cut-off or inconsistent file)."""
+
+    def __init__(self, report_type: str, start: datetime, end: datetime, total: int, received: int,
+                 content_type: str, first_bytes: str):
+        self.total, self.received = total, received
+        super().__init__(report_type, start, end, f"it says total={total} but holds {received} entries",
+                         content_type, first_bytes)
 
 
 class ReportTimeoutError(TalkdeskError):

@@ -1,16 +1,18 @@
 """Explore API report life cycle: create job -> poll -> follow the file redirect -> download -> entries.
 
 Windows longer than Talkdesk's 31-day limit are split; a window reaching into the future is clamped;
-the account-wide quota of 15 simultaneous jobs (429, code 1020017) is waited out within a budget.
+the account-wide quota of 15 simultaneous jobs (429, code 1020017) is waited out within a budget. Creating a
+job is not idempotent: every job gets a unique name, and when the answer to its creation is lost (timeout,
+dropped connection, 5xx) the job is looked up by that name before it is created again, so a lost answer
+never leaves two live jobs for one window eating the quota. Only a real report file is data
+(`report_files`); a file whose `total` disagrees with its entries is fetched once more from a new job.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -18,8 +20,14 @@ from urllib.parse import quote, urljoin
 
 import requests
 
-from wfm_pipelines.talkdesk.errors import ReportFailedError, ReportTimeoutError, TalkdeskApiError
-from wfm_pipelines.talkdesk.http import RetrySettings, TalkdeskHttp, error_from_response
+from wfm_pipelines.talkdesk.errors import (
+    ReportFailedError,
+    ReportTimeoutError,
+    ReportTotalMismatchError,
+    TalkdeskApiError,
+)
+from wfm_pipelines.talkdesk.http import RetrySettings, TalkdeskHttp, error_from_response, json_body
+from wfm_pipelines.talkdesk.report_files import read_report
 
 logger = logging.getLogger("wfm_pipelines.talkdesk")
 
@@ -37,6 +45,10 @@ class ExploreSettings:
     quota_wait_budget_s: float = 900.0
     # `to` must not be in the future for Talkdesk; keep this far behind our clock (clock skew).
     future_margin_s: float = 30.0
+    # Creations whose answer was lost and whose job could not be found, before giving up.
+    lost_creation_attempts: int = 3
+    # Pages of the job listing searched (newest first) for a job whose creation answer was lost.
+    job_lookup_pages: int = 3
 
 
 @dataclass
@@ -102,16 +114,24 @@ class ExploreReports:
 
     def _run_one(self, report_type: str, start: datetime, end: datetime, timezone_name: str,
                  report_format: str) -> tuple[str, list[dict]]:
-        started = time.monotonic()
-        job_id = self._create_job(report_type, start, end, timezone_name, report_format)
-        created = time.monotonic()
-        files_url = self._wait_for_file(report_type, start, end, job_id)
-        done = time.monotonic()
-        entries = self._download(files_url)
-        logger.info("Talkdesk report %s [%s, %s) job %s: created in %.2f s, ready after %.2f s, "
-                    "%d entries downloaded in %.2f s", report_type, _iso_z(start), _iso_z(end), job_id,
-                    created - started, done - created, len(entries), time.monotonic() - done)
-        return job_id, entries
+        for attempt in (1, 2):
+            started = time.monotonic()
+            job_id = self._create_job(report_type, start, end, timezone_name, report_format)
+            created = time.monotonic()
+            files_url = self._wait_for_file(report_type, start, end, job_id)
+            done = time.monotonic()
+            try:
+                entries = self._download(files_url, report_type, start, end)
+            except ReportTotalMismatchError as exc:
+                if attempt == 2:
+                    raise
+                logger.warning("%s; asking Talkdesk for the report once more", exc)
+                continue
+            logger.info("Talkdesk report %s [%s, %s) job %s: created in %.2f s, ready after %.2f s, "
+                        "%d entries downloaded in %.2f s", report_type, _iso_z(start), _iso_z(end), job_id,
+                        created - started, done - created, len(entries), time.monotonic() - done)
+            return job_id, entries
+        raise AssertionError("unreachable")
 
     def _jobs_path(self, report_type: str) -> str:
         return f"/data/reports/{quote(report_type, safe='')}/jobs"
@@ -119,19 +139,34 @@ class ExploreReports:
     def _create_job(self, report_type: str, start: datetime, end: datetime, timezone_name: str,
                     report_format: str) -> str:
         body = {
-            "name": f"wfm-{report_type}-{_iso_z(start)}",
+            # Unique per request: the name is how a job whose creation answer was lost is found again.
+            "name": f"wfm-{report_type}-{_iso_z(start)}-{_iso_z(end)}-{uuid.uuid4().hex[:12]}",
             "timezone": timezone_name,
             "format": report_format,
             "timespan": {"from": _iso_z(start), "to": _iso_z(end)},
         }
         quota = RetrySettings(max_attempts=1, backoff_base_s=self.settings.quota_backoff_base_s,
                               backoff_max_s=self.settings.quota_backoff_max_s)
-        waited, waits = 0.0, 0
+        waited, waits, lost = 0.0, 0, 0
         while True:
             try:
-                response = self.http.request("POST", self._jobs_path(report_type), json=body)
+                response = self.http.request("POST", self._jobs_path(report_type), json=body, idempotent=False)
                 break
             except TalkdeskApiError as exc:
+                if exc.is_answer_lost:
+                    lost += 1
+                    found = self._find_job_named(report_type, body["name"])
+                    if found is not None:
+                        logger.warning("Talkdesk report %s [%s, %s): the answer to the job creation was lost "
+                                       "(%s); using job %s found by its name", report_type, _iso_z(start),
+                                       _iso_z(end), exc.message, found)
+                        return found
+                    if lost >= self.settings.lost_creation_attempts:
+                        raise
+                    logger.warning("Talkdesk report %s [%s, %s): the job creation got no answer (%s) and no "
+                                   "job of that name exists; creating it again", report_type, _iso_z(start),
+                                   _iso_z(end), exc.message)
+                    continue
                 if not exc.is_quota_exhausted:
                     raise
                 waits += 1
@@ -144,7 +179,7 @@ class ExploreReports:
                                "waiting %.1f s (waited %.1f s so far)", report_type, wait, waited)
                 time.sleep(wait)
                 waited += wait
-        job = _job_of(response.json())
+        job = _job_of(json_body(response, "POST", self.http.api(self._jobs_path(report_type))))
         job_id = job.get("id")
         if not job_id:
             raise TalkdeskApiError(response.status_code, None, "job creation answered without a job id",
@@ -152,6 +187,16 @@ class ExploreReports:
         logger.info("Talkdesk report %s [%s, %s): job %s created (HTTP %d, status %s)", report_type,
                     _iso_z(start), _iso_z(end), job_id, response.status_code, job.get("status"))
         return str(job_id)
+
+    def _find_job_named(self, report_type: str, name: str) -> str | None:
+        """The id of this report type's job called `name`, from the newest pages of the job listing."""
+        pages = self.http.iter_hal(self._jobs_path(report_type), "jobs", {"per_page": 200})
+        for index, job in enumerate(pages):
+            if index >= 200 * self.settings.job_lookup_pages:
+                break
+            if isinstance(job, dict) and job.get("name") == name and job.get("id"):
+                return str(job["id"])
+        return None
 
     def _wait_for_file(self, report_type: str, start: datetime, end: datetime, job_id: str) -> str:
         """Poll the job without following redirects; the 303 (or status `done`) gives the file URL."""
@@ -165,7 +210,7 @@ class ExploreReports:
             if response.is_redirect:
                 location = response.headers.get("Location")
                 return self.http.api(location, relative_to=job_url) if location else files_url
-            body = response.json()
+            body = json_body(response, "GET", job_url)
             job = _job_of(body)
             status = str(job.get("status") or "").lower()
             if status == "done":
@@ -179,7 +224,7 @@ class ExploreReports:
             time.sleep(interval)
             interval = min(interval * 1.5, self.settings.poll_max_s)
 
-    def _download(self, files_url: str) -> list[dict]:
+    def _download(self, files_url: str, report_type: str, start: datetime, end: datetime) -> list[dict]:
         response = self.http.request("GET", files_url, ok_redirect=True)
         if response.is_redirect:
             # The redirect target (a presigned object-store URL) must not receive the bearer token.
@@ -187,22 +232,12 @@ class ExploreReports:
             response = self.http.send("GET", location)
             if response.status_code >= 300:
                 raise error_from_response(response, "GET", location)
-        return parse_report_file(response)
+        return read_report(_drain(response), response.headers.get("Content-Type", ""),
+                           report_type=report_type, start=start, end=end)
 
 
-def parse_report_file(response: requests.Response) -> list[dict]:
-    """Entries of a report file: JSON `{type, version, total, entries}` or CSV, by content type."""
-    content_type = response.headers.get("Content-Type", "").lower()
-    text = response.content.decode("utf-8-sig")
-    response._content = b""  # a day's file is hundreds of MB: do not hold the bytes and the text at once
-    is_json = "json" in content_type or ("csv" not in content_type and text.lstrip()[:1] in ("{", "["))
-    if not is_json:
-        return [dict(row) for row in csv.DictReader(io.StringIO(text))]
-    body = json.loads(text) if text.strip() else {}
-    if isinstance(body, list):
-        return body
-    entries = body.get("entries") or []
-    total = body.get("total")
-    if isinstance(total, int) and total != len(entries):
-        logger.warning("Talkdesk report file says total=%d but holds %d entries", total, len(entries))
-    return entries
+def _drain(response: requests.Response) -> bytes:
+    """The body, no longer held by the response: the reader then holds the only copy and can drop it."""
+    body = response.content
+    response._content = b""
+    return body

@@ -2,7 +2,9 @@
 
 One tenacity retry policy serves every call (GET, the POSTs that create report jobs and tokens, and
 downloads), so 429/5xx/connection errors are handled the same everywhere and `Retry-After` is honoured
-(urllib3's `Retry` would not retry the POSTs, and Explore's quota 429 must not be retried here). Redirects are
+(urllib3's `Retry` would not retry the POSTs, and Explore's quota 429 must not be retried here). A call that
+is not idempotent (creating a report job) is repeated only when the request surely never reached Talkdesk
+(connection refused, connect timeout) or was refused (429); a lost answer is the caller's to resolve. Redirects are
 never followed automatically: the Explore download redirect goes to an object store that must not
 receive the bearer token, so callers follow redirects themselves.
 """
@@ -20,10 +22,11 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 import tenacity
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from wfm_pipelines.talkdesk.auth import TalkdeskConnection, TokenProvider
-from wfm_pipelines.talkdesk.errors import TalkdeskApiError, TalkdeskPagingError, redact_url
+from wfm_pipelines.talkdesk.errors import QUOTA_EXHAUSTED_CODE, TalkdeskApiError, TalkdeskPagingError, redact_url
 
 logger = logging.getLogger("wfm_pipelines.talkdesk")
 
@@ -68,6 +71,22 @@ def _retry_after_seconds(response: requests.Response) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(when.timestamp() - time.time(), 0.0)
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """The request cannot have reached the server: the connection was never made."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+def json_body(response: requests.Response, method: str, url: str) -> Any:
+    """The response's JSON, or a TalkdeskApiError that says it was something else (an error page)."""
+    try:
+        return response.json()
+    except ValueError:
+        raise TalkdeskApiError(response.status_code, None, "response is not JSON", method, url) from None
 
 
 def error_from_response(response: requests.Response, method: str, url: str) -> TalkdeskApiError:
@@ -125,22 +144,33 @@ class TalkdeskHttp:
 
     # -- sending ------------------------------------------------------------------------------------------
 
-    def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+    def send(self, method: str, url: str, *, idempotent: bool = True, **kwargs: Any) -> requests.Response:
         """One logical request with retries on 429, 5xx and connection errors. Returns the last response
         (which may still be an error status); raises TalkdeskApiError when the connection never worked.
-        Explore's quota 429 is returned at once: waiting for a free report slot is the caller's policy."""
+        Explore's quota 429 is returned at once: waiting for a free report slot is the caller's policy.
+        A request that is not `idempotent` is repeated only when it never reached the server or was refused."""
         kwargs.setdefault("timeout", self.timeouts.as_tuple())
         kwargs.setdefault("allow_redirects", False)
+        if idempotent:
+            retry = (tenacity.retry_if_exception_type((requests.ConnectionError, requests.Timeout))
+                     | tenacity.retry_if_result(self._should_retry))
+        else:
+            retry = (tenacity.retry_if_exception(_never_sent)
+                     | tenacity.retry_if_result(lambda response: response.status_code == 429
+                                                and not self._is_quota_response(response)))
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.retry.max_attempts),
-            retry=(tenacity.retry_if_exception_type((requests.ConnectionError, requests.Timeout))
-                   | tenacity.retry_if_result(self._should_retry)),
+            retry=retry,
             wait=self._wait,
             before_sleep=lambda state: self._log_retry(method, url, state),
             retry_error_callback=lambda state: self._give_up(method, url, state),
             sleep=time.sleep,
         )
-        return retrying(self.session.request, method, url, **kwargs)
+        try:
+            return retrying(self.session.request, method, url, **kwargs)
+        except (requests.ConnectionError, requests.Timeout) as exc:  # not retried: the answer may be lost
+            # `from None`: the requests exception text may hold a presigned URL's signature.
+            raise TalkdeskApiError(None, None, f"no answer ({type(exc).__name__})", method, url) from None
 
     def _should_retry(self, response: requests.Response) -> bool:
         return _is_retryable_status(response.status_code) and not self._is_quota_response(response)
@@ -184,13 +214,14 @@ class TalkdeskHttp:
             body = response.json()
         except ValueError:
             return False
-        return isinstance(body, dict) and str(body.get("code")) == "1020017"
+        return isinstance(body, dict) and str(body.get("code")) == QUOTA_EXHAUSTED_CODE
 
-    def request(self, method: str, path_or_url: str, *, ok_redirect: bool = False, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, path_or_url: str, *, ok_redirect: bool = False, idempotent: bool = True,
+                **kwargs: Any) -> requests.Response:
         """An authenticated API call. A 401 renews the token once and repeats the call once.
         Error statuses raise TalkdeskApiError; 3xx is returned when `ok_redirect`."""
         url = self.api(path_or_url)
-        response = self._send_with_token(method, url, **kwargs)
+        response = self._send_with_token(method, url, idempotent=idempotent, **kwargs)
         if response.status_code >= 400 or (300 <= response.status_code < 400 and not ok_redirect):
             raise error_from_response(response, method, url)
         return response
@@ -209,12 +240,7 @@ class TalkdeskHttp:
         return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
     def get_json(self, path_or_url: str, **kwargs: Any) -> Any:
-        response = self.request("GET", path_or_url, **kwargs)
-        try:
-            return response.json()
-        except ValueError:
-            raise TalkdeskApiError(response.status_code, None, "response is not JSON", "GET",
-                                   self.api(path_or_url)) from None
+        return json_body(self.request("GET", path_or_url, **kwargs), "GET", self.api(path_or_url))
 
     # -- HAL paging ---------------------------------------------------------------------------------------
 

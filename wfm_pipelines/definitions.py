@@ -45,8 +45,14 @@ def build_definitions() -> dg.Definitions:
         sensors=[build_agent_state_sensor(sensor_status), build_healing_sensor(sensor_status)],
         resources={
             **talkdesk_resources_from_env(),
-            "wfm_database": WfmDatabase(url=database_url),
-            "wfm_io_manager": WfmTableIOManager(database_url=database_url),
+            "wfm_database": WfmDatabase(url=database_url, connect_timeout_s=settings.db_connect_timeout_s,
+                                        statement_timeout_s=settings.db_statement_timeout_s),
+            "wfm_io_manager": WfmTableIOManager(
+                database_url=database_url, connect_timeout_s=settings.db_connect_timeout_s,
+                statement_timeout_s=settings.db_statement_timeout_s,
+                shrink_guard_share=settings.shrink_guard_share, shrink_guard_min_drop=settings.shrink_guard_min_drop,
+                agent_state_stale_after=settings.agent_state_stale_after,
+                people_preview=settings.metadata_people_preview),
         },
         # Small, I/O-bound runs: one process per run is enough, and saves a process start per step.
         executor=dg.in_process_executor,

@@ -4,6 +4,11 @@ One report per chunk (never one per 15 minutes), each sized to hold a bounded nu
 center's week is one report, a large center's day a few, and memory stays that of one chunk. The raw entries (and the
 malformed ones, with their reason) are written per chunk, each chunk replacing its own window in one
 transaction; the aggregated rows are returned for the caller to write over the whole range.
+
+A bad answer never destroys what is stored: a chunk's raw entries are replaced only past the shrink guard
+(`db.guards`); an entry that cannot be stored (unreadable, a NUL or broken character where it is used, an
+absurd duration, a time far outside its report's window) is kept aside as malformed with its reason, once per
+window; entries that belong to no interval of the range are counted, not silently dropped.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from wfm_pipelines.collection import windows
-from wfm_pipelines.db import writer
+from wfm_pipelines.db import guards, report_behaviour, writer
 from wfm_pipelines.talkdesk import parsing
 from wfm_pipelines.transforms import agent_states, contact_volume
 
@@ -40,6 +45,12 @@ class CollectionResult:
     malformed: int = 0
     malformed_reasons: dict[str, int] = field(default_factory=dict)
     windows_fetched: list[tuple[datetime, datetime]] = field(default_factory=list)
+    # Entries received that belong to no interval of the range (before it, after it, or looked back at).
+    entries_outside_range: int = 0
+    # Contacts per queue name that no known queue spells (queue name -> contacts).
+    unmatched_queue_names: dict[str, int] = field(default_factory=dict)
+    # Which record timestamp the status reports filter a window on, as configured or seen.
+    report_window_field: str | None = None
 
 
 def utc_now() -> datetime:
@@ -54,46 +65,56 @@ def _share_strings(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _count_reasons(result: CollectionResult, malformed: pd.DataFrame) -> None:
-    result.malformed += len(malformed)
-    for reason, count in malformed["reason"].value_counts().items() if len(malformed) else ():
-        result.malformed_reasons[str(reason)] = result.malformed_reasons.get(str(reason), 0) + int(count)
+class _ChunkKeeper:
+    """Writes a finished chunk's raw and malformed entries, each replacing the chunk's window, and counts them."""
 
+    def __init__(self, engine: Engine, report_type: str, result: CollectionResult, collected_at: datetime,
+                 shrink_guard: guards.ShrinkGuard | None):
+        self.engine, self.report_type, self.result = engine, report_type, result
+        self.collected_at, self.shrink_guard = collected_at, shrink_guard
 
-def _keep_raw(engine: Engine, report_type: str, parsed: parsing.ParsedReport, chunk_start: datetime,
-              chunk_end: datetime, collected_at: datetime) -> tuple[int, pd.DataFrame]:
-    """Replace the chunk's raw and malformed entries; returns (raw rows kept, malformed rows kept)."""
-    start, end = pd.Timestamp(chunk_start), pd.Timestamp(chunk_end)
-    raw = parsed.raw
-    raw = raw[(raw["owner_at"] >= start) & (raw["owner_at"] < end)]
-    raw = raw.drop_duplicates("entry_key", keep="last")
-    raw_frame = pd.DataFrame({
-        "report_type": report_type,
-        "owner_at": raw["owner_at"].to_numpy(),
-        "entry_key": raw["entry_key"].to_numpy(),
-        "entry": raw["entry"].to_numpy(),
-        "collected_at": pd.Timestamp(collected_at),
-    })
-    raw_frame["owner_at"] = pd.to_datetime(raw_frame["owner_at"], utc=True)
-    malformed = parsed.malformed
-    # An entry whose owning timestamp cannot be read is kept with the chunk it was fetched for; one that
-    # can be read but belongs to another chunk is left to that chunk's collection.
-    owner = malformed["owner_at"]
-    malformed = malformed[owner.isna() | ((owner >= start) & (owner < end))]
-    malformed_frame = pd.DataFrame({
-        "report_type": report_type,
-        "owner_at": pd.to_datetime(malformed["owner_at"], utc=True).fillna(start).to_numpy(),
-        "reason": malformed["reason"].astype(str).to_numpy(),
-        "entry": malformed["entry"].astype(str).to_numpy(),
-        "collected_at": pd.Timestamp(collected_at),
-    })
-    malformed_frame["owner_at"] = pd.to_datetime(malformed_frame["owner_at"], utc=True)
-    scope = {"report_type": report_type}
-    writer.replace_window(engine, RAW_TABLE, raw_frame, window_start=chunk_start, window_end=chunk_end,
-                          time_column="owner_at", scope=scope)
-    writer.replace_window(engine, MALFORMED_TABLE, malformed_frame, window_start=chunk_start,
-                          window_end=chunk_end, time_column="owner_at", scope=scope)
-    return len(raw_frame), malformed
+    def keep(self, chunk_start: datetime, chunk_end: datetime, parsed: parsing.ParsedReport) -> None:
+        start, end = pd.Timestamp(chunk_start), pd.Timestamp(chunk_end)
+        raw = parsed.raw
+        raw = raw[(raw["owner_at"] >= start) & (raw["owner_at"] < end)].drop_duplicates("entry_key", keep="last")
+        raw_frame = pd.DataFrame({
+            "report_type": self.report_type,
+            "owner_at": pd.to_datetime(raw["owner_at"].to_numpy(), utc=True),
+            "entry_key": raw["entry_key"].to_numpy(),
+            "entry": raw["entry"].to_numpy(),
+            "collected_at": pd.Timestamp(self.collected_at),
+        })
+        malformed = self._malformed_frame(parsed.malformed, start, end)
+        scope = {"report_type": self.report_type}
+        guard = None
+        if self.shrink_guard is not None:
+            guard = guards.row_count_guard(
+                self.shrink_guard, f"the raw '{self.report_type}' entries of {guards.window_text(chunk_start, chunk_end)}")
+        writer.replace_window(self.engine, RAW_TABLE, raw_frame, window_start=chunk_start, window_end=chunk_end,
+                              time_column="owner_at", scope=scope, guard=guard)
+        writer.replace_window(self.engine, MALFORMED_TABLE, malformed, window_start=chunk_start,
+                              window_end=chunk_end, time_column="owner_at", scope=scope)
+        self.result.raw_kept += len(raw_frame)
+        self.result.malformed += len(malformed)
+        for reason, count in malformed["reason"].value_counts().items():
+            self.result.malformed_reasons[str(reason)] = self.result.malformed_reasons.get(str(reason), 0) + int(count)
+
+    def _malformed_frame(self, malformed: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        """The chunk's malformed entries, each once. One whose owning time cannot be read stays with the chunk
+        it was fetched for; one that can be read but belongs to another chunk is left to that chunk."""
+        owner = pd.to_datetime(malformed["owner_at"], utc=True)
+        mine = malformed[(owner.isna() | ((owner >= start) & (owner < end))).to_numpy()]
+        entries = mine["entry"].astype(str)
+        frame = pd.DataFrame({
+            "report_type": self.report_type,
+            "owner_at": pd.to_datetime(mine["owner_at"], utc=True).fillna(start).to_numpy(),
+            "reason": mine["reason"].astype(str).to_numpy(),
+            "entry": entries.to_numpy(),
+            "entry_hash": [parsing.stable_hash(text) for text in entries],
+            "collected_at": pd.Timestamp(self.collected_at),
+        })
+        frame["owner_at"] = pd.to_datetime(frame["owner_at"], utc=True)
+        return frame.drop_duplicates(["owner_at", "entry_hash"], keep="last").reset_index(drop=True)
 
 
 # Reports are sized to hold about this many entries: a day of a large center's `user_status` is ~700,000
@@ -105,6 +126,17 @@ MAX_CHUNK = timedelta(days=30)  # plus the contact margin, still one report unde
 
 def _sizer(max_chunk: timedelta, target_entries: int) -> windows.ChunkSizer:
     return windows.ChunkSizer(initial=INITIAL_CHUNK, maximum=max_chunk, target_entries=target_entries)
+
+
+def _fetch(run_report: ReportRunner, result: CollectionResult, sizer: windows.ChunkSizer, report_type: str,
+           start: datetime, end: datetime) -> list[dict]:
+    """One report, counted in the result and in the sizer's entry rate."""
+    entries = run_report(report_type, start, end)
+    result.reports_requested += 1
+    result.windows_fetched.append((start, end))
+    result.entries_received += len(entries)
+    sizer.observe(len(entries), end - start)
+    return entries
 
 
 def _split_window(parsed: parsing.ParsedReport, start: datetime, end: datetime) -> tuple[parsing.ParsedReport, parsing.ParsedReport]:
@@ -131,6 +163,38 @@ def _merge_parsed(first: parsing.ParsedReport, second: parsing.ParsedReport) -> 
     return parsing.ParsedReport(records, raw, malformed)
 
 
+def _timed(parsed: parsing.ParsedReport) -> int:
+    """Entries with a readable time: those that another window (or none) owns."""
+    return len(parsed.records) + int(parsed.malformed["owner_at"].notna().sum())
+
+
+@dataclass
+class _OpenChunk:
+    """A chunk of a contact collection whose contacts may still arrive with later reports."""
+
+    start: datetime
+    end: datetime
+    parsed: parsing.ParsedReport
+
+
+def _hand_over(open_chunks: list[_OpenChunk], parsed: parsing.ParsedReport) -> parsing.ParsedReport:
+    """Give each open chunk the contacts that started in it; return the rest."""
+    for chunk in open_chunks:
+        inside, parsed = _split_window(parsed, chunk.start, chunk.end)
+        chunk.parsed = _merge_parsed(chunk.parsed, inside)
+    return parsed
+
+
+def _count_unmatched(result: CollectionResult, records: pd.DataFrame, known: frozenset[str]) -> None:
+    """Contacts naming a queue that no known queue spells (renamed or deleted ring groups, odd separators)."""
+    if not known or records.empty:
+        return
+    for names, count in records["queue_ids"].value_counts().items():
+        for name in names:
+            if name not in known:
+                result.unmatched_queue_names[name] = result.unmatched_queue_names.get(name, 0) + int(count)
+
+
 def collect_contact_volume(
     run_report: ReportRunner,
     engine: Engine,
@@ -144,6 +208,7 @@ def collect_contact_volume(
     available_until: datetime | None = None,
     chunk: timedelta = MAX_CHUNK,
     target_entries: int = TARGET_ENTRIES_PER_REPORT,
+    shrink_guard: guards.ShrinkGuard | None = None,
 ) -> CollectionResult:
     """Interval volume rows for every 15-minute interval of [range_start, range_end).
 
@@ -156,57 +221,93 @@ def collect_contact_volume(
     """
     available_until = available_until or utc_now()
     collected_at = utc_now()
-    result = CollectionResult(frame=pd.DataFrame())
-    frames = []
+    result = CollectionResult(frame=pd.DataFrame(), report_window_field=window_field)
+    keeper = _ChunkKeeper(engine, report_type, result, collected_at, shrink_guard)
+    known = frozenset(queues["queue_id"].astype(str)) if len(queues) else frozenset()
+    sizer = _sizer(chunk, target_entries)
 
     def fetch(start: datetime, end: datetime) -> parsing.ParsedReport:
         end = min(end, available_until)
-        if end <= start:
-            return parsing.parse_contact_report(report_type, [])
-        entries = run_report(report_type, start, end)
-        result.reports_requested += 1
-        result.windows_fetched.append((start, end))
-        result.entries_received += len(entries)
-        sizer.observe(len(entries), end - start)
-        return parsing.parse_contact_report(report_type, entries)
+        entries = _fetch(run_report, result, sizer, report_type, start, end) if end > start else []
+        return parsing.parse_contact_report(report_type, entries, known_queues=known, window=(start, end))
 
-    def finish(chunk_start: datetime, chunk_end: datetime, parsed: parsing.ParsedReport) -> None:
-        kept, malformed = _keep_raw(engine, report_type, parsed, chunk_start, chunk_end, collected_at)
-        result.raw_kept += kept
-        _count_reasons(result, malformed)
-        frames.append(contact_volume.aggregate_contact_volume(
-            parsed.records, queues, window_start=chunk_start, window_end=chunk_end, collected_at=collected_at,
-            report_type=report_type))
+    def finish(chunk: _OpenChunk) -> pd.DataFrame:
+        keeper.keep(chunk.start, chunk.end, chunk.parsed)
+        _count_unmatched(result, chunk.parsed.records, known)
+        return contact_volume.aggregate_contact_volume(
+            chunk.parsed.records, queues, window_start=chunk.start, window_end=chunk.end, collected_at=collected_at,
+            report_type=report_type)
 
-    # Chunks whose contacts may still arrive with a later report: [start, end, parsed so far].
-    pending: list[list] = []
-
-    def absorb(parsed: parsing.ParsedReport) -> parsing.ParsedReport:
-        """Hand each unfinished chunk the contacts that started in it; return the rest."""
-        for item in pending:
-            inside, parsed = _split_window(parsed, item[0], item[1])
-            item[2] = _merge_parsed(item[2], inside)
-        return parsed
-
-    sizer = _sizer(chunk, target_entries)
+    frames = []
+    open_chunks: list[_OpenChunk] = []
     for chunk_start, chunk_end in sizer.chunks(range_start, range_end):
-        rest = absorb(fetch(chunk_start, chunk_end))
-        current, _before_the_range = _split_window(rest, chunk_start, chunk_end)
-        timeless = rest.malformed[rest.malformed["owner_at"].isna()]
-        current = parsing.ParsedReport(current.records, current.raw, pd.concat([current.malformed, timeless]))
-        pending.append([chunk_start, chunk_end, current])
+        rest = _hand_over(open_chunks, fetch(chunk_start, chunk_end))
+        own, outside = _split_window(rest, chunk_start, chunk_end)
+        timeless = outside.malformed[outside.malformed["owner_at"].isna()]
+        result.entries_outside_range += _timed(outside)
+        open_chunks.append(_OpenChunk(chunk_start, chunk_end, parsing.ParsedReport(
+            own.records, own.raw, pd.concat([own.malformed, timeless]))))
         covered = min(chunk_end, available_until)
         # A chunk is complete once the reports reach the longest contact past its end.
-        while pending and (window_field == "start" or pending[0][1] + max_contact <= covered):
-            finish(*pending.pop(0))
-    if pending:
-        absorb(fetch(range_end, range_end + max_contact))
-        for item in pending:
-            finish(*item)
+        while open_chunks and (window_field == "start" or open_chunks[0].end + max_contact <= covered):
+            frames.append(finish(open_chunks.pop(0)))
+    if open_chunks:
+        result.entries_outside_range += _timed(_hand_over(open_chunks, fetch(range_end, range_end + max_contact)))
+        frames.extend(finish(chunk) for chunk in open_chunks)
     result.frame = pd.concat(frames, ignore_index=True) if frames else contact_volume.aggregate_contact_volume(
         parsing.parse_contact_report(report_type, []).records, queues,
         window_start=range_start, window_end=range_start, collected_at=collected_at, report_type=report_type)
     return result
+
+
+class _StatusWindowFilter:
+    """Which timestamp the account's `user_status` reports filter a window on: pinned by the setting, or in
+    `auto` mode remembered in the WFM database and learned from every report. A closed record that began before
+    its window is conclusive for `end` (or overlap); `start` is taken only while `end` was never seen."""
+
+    def __init__(self, engine: Engine, window_field: str):
+        self.engine, self.window_field = engine, window_field
+        self.remembered = (report_behaviour.remembered_window_field(engine, "user_status")
+                           if window_field == "auto" else None)
+
+    @property
+    def field(self) -> str:
+        return self.window_field if self.window_field != "auto" else (self.remembered or "unknown")
+
+    def learn(self, records: pd.DataFrame, fetch_start: datetime, fetch_end: datetime) -> None:
+        if self.window_field != "auto":
+            return
+        evidence = windows.status_filter_evidence(records, fetch_start, fetch_end)
+        if evidence is None or evidence[0] == self.remembered or (evidence[0] == "start" and self.remembered == "end"):
+            return
+        log.info("user_status reports filter a window on the record's %s (%s); remembered", *evidence)
+        report_behaviour.remember_window_field(self.engine, "user_status", evidence[0], evidence[1], utc_now())
+        self.remembered = evidence[0]
+
+    def needs_lookback(self) -> bool:
+        return windows.needs_status_lookback(self.window_field, self.remembered)
+
+
+# Look-back pieces are filtered as soon as they are parsed (most of a piece is dropped at once), so one may
+# hold a few times a report's usual number of entries.
+LOOKBACK_PIECE_FACTOR = 4
+
+
+def _earlier_starts(run_report: ReportRunner, result: CollectionResult, chunk: timedelta, target_entries: int,
+                    lookback: tuple[datetime, datetime], keep_from: datetime,
+                    window_filter: _StatusWindowFilter) -> list[dict]:
+    """Status records that began in the look-back and may end in the range (end >= keep_from). Fetched in
+    pieces sized by their entry rate and filtered as they come, so memory holds one piece, not a month."""
+    kept: list[dict] = []
+    sizer = _sizer(chunk, target_entries * LOOKBACK_PIECE_FACTOR)
+    for piece_start, piece_end in sizer.chunks(*lookback):
+        piece = _fetch(run_report, result, sizer, "user_status", piece_start, piece_end)
+        parsed = parsing.parse_user_status_report(piece, window=(piece_start, piece_end))
+        window_filter.learn(parsed.records, piece_start, piece_end)
+        reaching = (parsed.raw["owner_at"] >= pd.Timestamp(keep_from)).to_numpy()
+        kept.extend(json.loads(text) for text in parsed.raw["entry"].to_numpy()[reaching])
+        result.entries_outside_range += len(piece) - int(reaching.sum())
+    return kept
 
 
 def collect_agent_state_transactions(
@@ -219,6 +320,7 @@ def collect_agent_state_transactions(
     available_until: datetime | None = None,
     chunk: timedelta = MAX_CHUNK,
     target_entries: int = TARGET_ENTRIES_PER_REPORT,
+    shrink_guard: guards.ShrinkGuard | None = None,
 ) -> CollectionResult:
     """One row per Talkdesk status record that ended in [range_start, range_end).
 
@@ -229,45 +331,44 @@ def collect_agent_state_transactions(
     available_until = available_until or utc_now()
     collected_at = utc_now()
     result = CollectionResult(frame=pd.DataFrame())
+    keeper = _ChunkKeeper(engine, "user_status", result, collected_at, shrink_guard)
+    window_filter = _StatusWindowFilter(engine, window_field)
     frames = []
     carry: list[str] = []
-    first_fetch = True
+    carried_keys: set[str] = set()
+    looked_back = False
     sizer = _sizer(chunk, target_entries)
     for chunk_start, chunk_end in sizer.chunks(range_start, range_end):
         fetch = windows.status_fetch_window(chunk_start, chunk_end, available_until=available_until)
         entries: list[dict] = [json.loads(text) for text in carry]
         if fetch is not None:
-            fetched = run_report("user_status", *fetch)
-            result.reports_requested += 1
-            result.windows_fetched.append(fetch)
-            result.entries_received += len(fetched)
-            sizer.observe(len(fetched), fetch[1] - fetch[0])
-            entries.extend(fetched)
-            del fetched
-        parsed = parsing.parse_user_status_report(entries)
-        if first_fetch and fetch is not None:
-            first_fetch = False
+            entries.extend(_fetch(run_report, result, sizer, "user_status", *fetch))
+        parsed = parsing.parse_user_status_report(entries, window=(chunk_start, chunk_end))
+        if fetch is not None:
+            # Carried records began in an earlier chunk: they say nothing about this report's filter.
+            window_filter.learn(parsed.records[~parsed.records["entry_key"].isin(carried_keys)], *fetch)
+        if fetch is not None and not looked_back:
+            looked_back = True
             lookback = windows.status_lookback_window(chunk_start)
-            if lookback is not None and windows.needs_status_lookback(window_field, parsed.records, fetch[0]):
-                log.info("user_status window %s..%s: fetching earlier starts %s..%s (report may filter on start)",
+            if lookback is not None and window_filter.needs_lookback():
+                log.info("user_status window %s..%s: fetching earlier starts %s..%s (reports may filter on start)",
                          fetch[0], fetch[1], *lookback)
-                earlier = run_report("user_status", *lookback)
-                result.reports_requested += 1
-                result.windows_fetched.append(lookback)
-                result.entries_received += len(earlier)
-                entries.extend(earlier)
-                del earlier
-                parsed = parsing.parse_user_status_report(entries)
+                entries.extend(_earlier_starts(run_report, result, chunk, target_entries, lookback, chunk_start,
+                                               window_filter))
+                parsed = parsing.parse_user_status_report(entries, window=(chunk_start, chunk_end))
         del entries
-        kept, malformed = _keep_raw(engine, "user_status", parsed, chunk_start, chunk_end, collected_at)
-        result.raw_kept += kept
-        _count_reasons(result, malformed)
-        later = parsed.raw["owner_at"] >= pd.Timestamp(chunk_end)
+        keeper.keep(chunk_start, chunk_end, parsed)
+        owner = parsed.raw["owner_at"]
+        later = owner >= pd.Timestamp(chunk_end)
+        result.entries_outside_range += int((owner < pd.Timestamp(chunk_start)).sum())
         carry = parsed.raw.loc[later, "entry"].tolist()
+        carried_keys = set(parsed.raw.loc[later, "entry_key"])
         frames.append(_share_strings(agent_states.agent_state_transactions(
             parsed.records, window_start=chunk_start, window_end=chunk_end, collected_at=collected_at),
             ["agent_id", "state"]))
         del parsed
+    result.entries_outside_range += len(carry)  # ended after the range: a later run owns them
+    result.report_window_field = window_filter.field
     frames = [f for f in frames if len(f)] or frames[:1]
     result.frame = pd.concat(frames, ignore_index=True) if frames else agent_states.agent_state_transactions(
         parsing.parse_user_status_report([]).records, window_start=range_start, window_end=range_start,

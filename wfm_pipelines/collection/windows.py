@@ -8,8 +8,9 @@ own contacts by their START and status records by their END, so:
   keeps each chunk open until the reports have reached that far). Filtered on start, the extra report only
   adds records we drop; filtered on end, it brings every contact that started in the range and has ended.
 * status records: fetch [start, end). Filtered on end, that is exact. Filtered on start, records that
-  began before the range and ended inside it are missing; `needs_status_lookback` tells from the entries
-  which case we are in, and `status_lookback_window` covers the earlier starts. Talkdesk splits status
+  began before the range and ended inside it are missing; `status_filter_evidence` tells from the entries
+  which case we are in (the collector remembers it per account, so a quiet window that shows nothing does
+  not look back again), and `status_lookback_window` covers the earlier starts. Talkdesk splits status
   records at month changes, so none started before the month of the range began.
 """
 
@@ -75,19 +76,28 @@ def status_lookback_window(owned_start: datetime) -> tuple[datetime, datetime] |
     return month_start, owned_start
 
 
-def needs_status_lookback(window_field: str, records: pd.DataFrame, fetch_start: datetime) -> bool:
-    """Whether the status records of a window fetched on [fetch_start, ...) may be incomplete.
+def status_filter_evidence(records: pd.DataFrame, fetch_start: datetime, fetch_end: datetime) -> tuple[str, str] | None:
+    """What a `user_status` report over [fetch_start, fetch_end) shows about the timestamp its window filters
+    on: ("end", why), ("start", why) or None when its records show neither (a quiet window).
 
-    `end`: never. `start`: always. `auto`: only if nothing shows the window was filtered on end: a record
-    that started before the window can only have come back if Talkdesk filtered on end (or on overlap).
-    """
-    if window_field == "end":
-        return False
-    if window_field == "start":
-        return True
+    A closed record that began before the window can only come back if Talkdesk filters on the end (or on
+    overlap, which needs no look-back either). A record that ends after the window, or is still open, can only
+    come back if it filters on the start."""
     if records.empty:
-        return True
-    return not bool((records["state_start"] < pd.Timestamp(fetch_start)).any())
+        return None
+    began, ended = records["state_start"], records["state_end"]
+    if (ended.notna() & (began < pd.Timestamp(fetch_start))).any():
+        return "end", "a record that began before the report window came back"
+    if (ended.isna() | (ended >= pd.Timestamp(fetch_end))).any():
+        return "start", "a record that ends after the report window (or is still open) came back"
+    return None
+
+
+def needs_status_lookback(window_field: str, remembered: str | None) -> bool:
+    """Whether earlier starts must be fetched: `end` never, `start` always; `auto` follows what the account
+    was seen to do (`remembered`) and, while that is unknown, looks back to be safe."""
+    field = remembered if window_field == "auto" else window_field
+    return field != "end"
 
 
 def floor_to_interval(moment: datetime, minutes: int = 15) -> datetime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -22,7 +23,7 @@ MIGRATION_LOCK_KEY = 0x57464D4442
 
 _at_head: set[str] = set()
 _at_head_lock = threading.Lock()
-_engines: dict[str, Engine] = {}
+_engines: dict[tuple[str, "DatabaseTimeouts"], Engine] = {}
 _engines_lock = threading.Lock()
 
 
@@ -46,18 +47,33 @@ def safe_url(url: str | URL) -> str:
     return sa.make_url(url).render_as_string(hide_password=True)
 
 
-def create_wfm_engine(url: str | URL) -> Engine:
+@dataclass(frozen=True)
+class DatabaseTimeouts:
+    """Nothing waits on the database forever: a connection, one statement (PostgreSQL: `statement_timeout`,
+    which also bounds waiting for another writer's lock) and SQLite's wait for the write lock."""
+
+    connect_s: int = 10
+    statement_s: int = 900
+    sqlite_busy_s: int = SQLITE_BUSY_TIMEOUT_S
+
+
+def create_wfm_engine(url: str | URL, timeouts: DatabaseTimeouts = DatabaseTimeouts()) -> Engine:
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _create_sqlite_engine(parsed)
-    return sa.create_engine(parsed, pool_pre_ping=True)
+        return _create_sqlite_engine(parsed, timeouts)
+    return sa.create_engine(parsed, pool_pre_ping=True, connect_args={
+        "connect_timeout": timeouts.connect_s,
+        # A session left idle inside a transaction (a killed worker's) must not hold its locks for ever.
+        "options": f"-c statement_timeout={timeouts.statement_s * 1000} "
+                   f"-c idle_in_transaction_session_timeout={timeouts.statement_s * 1000}",
+    })
 
 
-def _create_sqlite_engine(url: URL) -> Engine:
+def _create_sqlite_engine(url: URL, timeouts: DatabaseTimeouts) -> Engine:
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+    engine = sa.create_engine(url, connect_args={"timeout": timeouts.sqlite_busy_s})
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -65,7 +81,7 @@ def _create_sqlite_engine(url: URL) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+        cursor.execute(f"PRAGMA busy_timeout={timeouts.sqlite_busy_s * 1000}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -130,13 +146,13 @@ def ensure_schema(engine: Engine) -> None:
         _at_head.add(key)
 
 
-def get_engine(url: str | URL) -> Engine:
-    """The process-wide engine for `url`, with the schema at head."""
+def get_engine(url: str | URL, timeouts: DatabaseTimeouts = DatabaseTimeouts()) -> Engine:
+    """The process-wide engine for `url` (and timeouts), with the schema at head."""
     key = normalise_url(url).render_as_string(hide_password=False)
     with _engines_lock:
-        engine = _engines.get(key)
+        engine = _engines.get((key, timeouts))
         if engine is None:
-            engine = create_wfm_engine(key)
-            _engines[key] = engine
+            engine = create_wfm_engine(key, timeouts)
+            _engines[(key, timeouts)] = engine
     ensure_schema(engine)
     return engine

@@ -48,9 +48,10 @@ wfm_agent = sa.Table(
     "wfm_agent",
     metadata,
     sa.Column("agent_id", sa.Text, primary_key=True),
-    sa.Column("name", sa.Text),
-    sa.Column("email", sa.Text),
-    sa.Column("extension", sa.Text),
+    # Personal data: never shown in error texts or run metadata (db/validation.py, the IO manager).
+    sa.Column("name", sa.Text, info={"personal": True}),
+    sa.Column("email", sa.Text, info={"personal": True}),
+    sa.Column("extension", sa.Text, info={"personal": True}),
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("source_created_at", UtcDateTime()),
     *_seen_columns(),
@@ -121,7 +122,10 @@ wfm_agent_state_current = sa.Table(
     sa.Column("agent_id", sa.Text, primary_key=True),
     sa.Column("state", sa.Text, nullable=False),
     sa.Column("since", UtcDateTime(), nullable=False),
+    # The collection that last saw the agent; `stale` once the last N collections did not (the agent left
+    # the active list, or Talkdesk stopped answering for it): its state is no longer shown as current.
     sa.Column("snapshot_at", UtcDateTime(), nullable=False),
+    sa.Column("stale", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 # Every Talkdesk report entry as received, so an interval can be re-aggregated after Talkdesk has
@@ -144,8 +148,22 @@ talkdesk_malformed_entry = sa.Table(
     sa.Column("owner_at", UtcDateTime(), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("entry", sa.Text),
+    # blake2b of `entry`: the same entry is kept once per owning time, however often it was fetched.
+    sa.Column("entry_hash", sa.Text, nullable=False),
     sa.Column("collected_at", UtcDateTime(), nullable=False),
-    sa.Index(None, "report_type", "owner_at"),
+    sa.Index(None, "report_type", "owner_at", "entry_hash", unique=True),
+)
+
+# What the account's Explore reports were seen to filter a window on, per report type (`end` or `start`):
+# remembered so that a quiet window, which shows no evidence, does not trigger the month look-back again.
+talkdesk_report_behaviour = sa.Table(
+    "talkdesk_report_behaviour",
+    metadata,
+    sa.Column("report_type", sa.Text, primary_key=True),
+    sa.Column("window_field", sa.Text, nullable=False),
+    sa.Column("evidence", sa.Text, nullable=False),
+    sa.Column("observed_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("window_field IN ('end', 'start')", name="window_field"),
 )
 
 # The exact column sets of the CommunityWFM Talkdesk integration spec.
@@ -157,7 +175,11 @@ VIEWS: dict[str, str] = {
         'abandoned_count AS "abandonedCount" '
         "FROM wfm_contact_volume_interval"
     ),
-    "community_realtime": "SELECT agent_id, state AS agent_status, since FROM wfm_agent_state_current",
+    # Stale states are left out: an agent no collection confirms is not shown "On a Call" hours later.
+    "community_realtime": (
+        "SELECT agent_id, state AS agent_status, since, snapshot_at "
+        "FROM wfm_agent_state_current WHERE NOT stale"
+    ),
 }
 
 # Columns the configuration upsert maintains (a frame may carry `active`, the source's own flag).

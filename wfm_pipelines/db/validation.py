@@ -29,9 +29,13 @@ class FrameValidationError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
-def _example(values: pd.Series) -> str:
-    first = values.iloc[0]
-    return f"{first!r} (row {values.index[0]!r}; {len(values)} such row{'s' if len(values) != 1 else ''})"
+def _example(values: pd.Series, table: sa.Table, column: str) -> str:
+    """The first offending value and how many there are; a value that describes a person (a name, an
+    e-mail: `info={"personal": True}` in the schema) is never shown, since errors reach the event log."""
+    count = f"{len(values)} such row{'s' if len(values) != 1 else ''}"
+    if column in table.c and table.c[column].info.get("personal"):
+        return f"<not shown: personal data> (row {values.index[0]!r}; {count})"
+    return f"{values.iloc[0]!r} (row {values.index[0]!r}; {count})"
 
 
 def is_required(column: sa.Column) -> bool:
@@ -50,7 +54,7 @@ def _coerce_timestamps(table: sa.Table, name: str, series: pd.Series) -> pd.Seri
         if present.empty:
             return series.dt.tz_localize("UTC").astype(UTC_DTYPE)
         raise FrameValidationError(
-            table, name, f"timestamps have no timezone (e.g. {_example(present)}); give UTC-aware timestamps"
+            table, name, f"timestamps have no timezone (e.g. {_example(present, table, name)}); give UTC-aware timestamps"
         )
     present = series[series.notna()]
     if not _all_timezone_aware(present):
@@ -89,11 +93,11 @@ def _numeric(table: sa.Table, name: str, series: pd.Series, kind: str) -> pd.Ser
         numbers = pd.to_numeric(series, errors="coerce")
         unreadable = series[series.notna() & numbers.isna()]
         if not unreadable.empty:
-            raise FrameValidationError(table, name, f"expected {kind} values, got {_example(unreadable)}")
+            raise FrameValidationError(table, name, f"expected {kind} values, got {_example(unreadable, table, name)}")
     as_float = numbers.astype("float64")
     infinite = series[np.isinf(as_float)]
     if not infinite.empty:
-        raise FrameValidationError(table, name, f"infinite value {_example(infinite)}")
+        raise FrameValidationError(table, name, f"infinite value {_example(infinite, table, name)}")
     return numbers
 
 
@@ -102,7 +106,7 @@ def _coerce_integers(table: sa.Table, name: str, series: pd.Series) -> pd.Series
     if pd.api.types.is_float_dtype(numbers.dtype):
         fractional = series[numbers.notna() & (numbers % 1 != 0)]
         if not fractional.empty:
-            raise FrameValidationError(table, name, f"expected integers, got fractional {_example(fractional)}")
+            raise FrameValidationError(table, name, f"expected integers, got fractional {_example(fractional, table, name)}")
     return numbers.astype("Int64")
 
 
@@ -116,7 +120,7 @@ def _coerce_booleans(table: sa.Table, name: str, series: pd.Series) -> pd.Series
     present = series[series.notna()]
     wrong = present[~present.map(lambda v: isinstance(v, (bool, np.bool_)) or (isinstance(v, (int, np.integer)) and v in (0, 1)))]
     if not wrong.empty:
-        raise FrameValidationError(table, name, f"expected booleans, got {_example(wrong)}")
+        raise FrameValidationError(table, name, f"expected booleans, got {_example(wrong, table, name)}")
     return series.astype("boolean")
 
 
@@ -135,7 +139,7 @@ def _coerce_text(table: sa.Table, name: str, series: pd.Series) -> pd.Series:
     present = series[~nulls]
     wrong = present[~present.map(lambda v: isinstance(v, (str, int, np.integer)) and not isinstance(v, (bool, np.bool_)))]
     if not wrong.empty:
-        raise FrameValidationError(table, name, f"expected text, got {_example(wrong)}")
+        raise FrameValidationError(table, name, f"expected text, got {_example(wrong, table, name)}")
     return series.map(lambda v: v if isinstance(v, str) else (None if pd.isna(v) else str(v))).astype(object)
 
 
@@ -199,7 +203,7 @@ def prepare_frame(
         if not column.nullable and name not in optional:
             nulls = frame[name][series.isna()]
             if not nulls.empty:
-                raise FrameValidationError(table, name, f"NULL in a NOT NULL column, e.g. {_example(nulls)}")
+                raise FrameValidationError(table, name, f"NULL in a NOT NULL column, e.g. {_example(nulls, table, name)}")
         coerced[name] = series
     prepared = pd.DataFrame(coerced, index=frame.index)
     for name, value in (fixed_values or {}).items():
@@ -207,7 +211,7 @@ def prepare_frame(
         disagreeing = frame[name][prepared[name] != expected]
         if not disagreeing.empty:
             raise FrameValidationError(
-                table, name, f"rows outside the scope {name}={value!r}: {_example(disagreeing)}"
+                table, name, f"rows outside the scope {name}={value!r}: {_example(disagreeing, table, name)}"
             )
     return prepared
 
@@ -227,7 +231,7 @@ def check_time_window(
     outside = times[times.isna() | (times < start) | (times >= end)]
     if not outside.empty:
         raise FrameValidationError(
-            table, time_column, f"value outside the window [{start.isoformat()}, {end.isoformat()}): {_example(outside)}"
+            table, time_column, f"value outside the window [{start.isoformat()}, {end.isoformat()}): {_example(outside, table, time_column)}"
         )
 
 

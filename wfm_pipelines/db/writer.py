@@ -6,6 +6,7 @@ transaction: a failure at any point leaves the rows that were there before.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -57,17 +58,23 @@ class SnapshotResult:
     changed: int  # agents whose state changed (a new `since`)
     unchanged: int  # agents whose state and `since` stay
     stale: int  # agents whose current row is newer than this snapshot (left as they were)
+    unconfirmed: int = 0  # agents none of the last N collections saw: their current state is marked stale
 
 
 # --- replace a time window -------------------------------------------------------------------------
 
 
-def _window_condition(table: sa.Table, time_column: str, start: datetime, end: datetime, scope: Mapping | None):
+def window_condition(table: sa.Table, time_column: str, start: datetime, end: datetime, scope: Mapping | None):
     column = table.c[time_column]
     condition = sa.and_(column >= start, column < end)
     for name, value in (scope or {}).items():
         condition = sa.and_(condition, table.c[name] == value)
     return condition
+
+
+# Called inside the write transaction, after the writers' lock and before anything is deleted:
+# (connection, table, the window's WHERE condition, the prepared new rows). Raises to refuse the write.
+WindowGuard = Callable[[Connection, sa.Table, sa.ColumnElement[bool], pd.DataFrame], None]
 
 
 def replace_window(
@@ -79,11 +86,15 @@ def replace_window(
     window_end: datetime,
     time_column: str,
     scope: Mapping[str, object] | None = None,
+    guard: WindowGuard | None = None,
     _after_delete: Callable[[Connection], None] | None = None,
 ) -> WriteResult:
     """Make the rows of `table` in [window_start, window_end) (and `scope`) exactly `frame`.
 
-    `_after_delete` is a test hook called between the delete and the insert.
+    Writers of one table and scope take turns (`lock_writers`), so two runs over overlapping windows never
+    fail on a duplicate key and the last to finish leaves a complete set. `guard` may refuse the write after
+    seeing what is stored (e.g. a shrink guard); nothing changes then. `_after_delete` is a test hook called
+    between the delete and the insert.
     """
     table = table_named(table)
     prepared = prepare_frame(table, frame, fixed_values=scope)
@@ -92,14 +103,29 @@ def replace_window(
     if all(name in prepared.columns for name in key):
         check_unique_keys(table, prepared, key)
     start, end = to_utc(window_start), to_utc(window_end)
+    condition = window_condition(table, time_column, start, end, scope)
     with write_connection(engine) as connection, connection.begin():
-        deleted = connection.execute(
-            table.delete().where(_window_condition(table, time_column, start, end, scope))
-        ).rowcount
+        lock_writers(connection, table, scope)
+        if guard is not None:
+            guard(connection, table, condition, prepared)
+        deleted = connection.execute(table.delete().where(condition)).rowcount
         if _after_delete is not None:
             _after_delete(connection)
         bulk_insert(connection, table, prepared)
     return WriteResult(deleted=deleted, inserted=len(prepared))
+
+
+def lock_writers(connection: Connection, table: sa.Table, scope: Mapping[str, object] | None = None) -> None:
+    """Make writers of one table and scope take turns until this transaction ends.
+
+    PostgreSQL: a transaction-scoped advisory lock keyed on the table and scope (windows of different runs
+    overlap, so the key is not the window). SQLite: the write transaction began IMMEDIATE and already holds
+    the database's only write lock."""
+    if connection.dialect.name != "postgresql":
+        return
+    name = table.name + "".join(f"|{column}={value}" for column, value in sorted((scope or {}).items()))
+    key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+    connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def python_values(series: pd.Series) -> list:
@@ -136,11 +162,14 @@ def upsert_configuration(
     key_columns: list[str],
     seen_at: datetime,
     deactivate_missing: bool = True,
+    deactivation_guard: Callable[[int, int], None] | None = None,
 ) -> UpsertResult:
     """Insert new keys, update and re-activate present ones, deactivate absent ones; never delete.
 
     Where the table has `active`, a present key is active unless the frame's optional `active`
     column (the source's own flag) says false; a key absent from the frame becomes inactive.
+    `deactivation_guard(active keys stored, of them still listed)` may refuse the import (it raises)
+    before anything changes, e.g. when a listing suddenly holds nobody.
     """
     table = table_named(table)
     seen_at = to_utc(seen_at, what="seen_at")
@@ -170,6 +199,10 @@ def upsert_configuration(
         selected = keys + ([table.c.active] if has_active else [])
         existing = {tuple(r[: len(keys)]): (r[-1] if has_active else True) for r in connection.execute(sa.select(*selected))}
 
+        if deactivation_guard is not None and has_active and deactivate_missing:
+            listed = {key_of(row) for row in rows}
+            active_keys = [key for key, active in existing.items() if active]
+            deactivation_guard(len(active_keys), sum(1 for key in active_keys if key in listed))
         new_rows = [row for row in rows if key_of(row) not in existing]
         present_rows = [row for row in rows if key_of(row) in existing]
         if has_active:
@@ -212,12 +245,14 @@ def upsert_configuration(
 # --- agent state snapshots -------------------------------------------------------------------------
 
 
-def append_agent_state_snapshot(engine: Engine, frame: pd.DataFrame, *, snapshot_at: datetime) -> SnapshotResult:
+def append_agent_state_snapshot(engine: Engine, frame: pd.DataFrame, *, snapshot_at: datetime,
+                                stale_after: int = 3) -> SnapshotResult:
     """Append one snapshot (agent_id, state[, since]) and move `wfm_agent_state_current` forward.
 
     An agent whose state is unchanged keeps its `since`; a new or changed one gets the frame's
     `since` where given (e.g. Talkdesk's status start), else `snapshot_at`. Writing the same
-    snapshot again replaces it.
+    snapshot again replaces it. An agent none of the last `stale_after` collections saw is marked
+    `stale` (and leaves the `community_realtime` view); seen again, it is current again.
     """
     snapshot_at = to_utc(snapshot_at, what="snapshot_at")
     table = wfm_agent_state_snapshot
@@ -275,8 +310,24 @@ def append_agent_state_snapshot(engine: Engine, frame: pd.DataFrame, *, snapshot
                         since=sa.bindparam("new_since", type_=UtcDateTime()), snapshot_at=at),
                 changes,
             )
+        unconfirmed = _mark_stale(connection, stale_after)
     return SnapshotResult(appended=len(states), new_agents=len(inserts), changed=len(changes),
-                          unchanged=len(touches), stale=stale)
+                          unchanged=len(touches), stale=stale, unconfirmed=unconfirmed)
+
+
+def _mark_stale(connection: Connection, stale_after: int) -> int:
+    """Mark stale every current state older than the `stale_after`-th newest collection; returns how many."""
+    snapshots = wfm_agent_state_snapshot.c.snapshot_at
+    oldest_confirming = connection.execute(
+        sa.select(snapshots).distinct().order_by(snapshots.desc()).offset(stale_after - 1).limit(1)).scalar()
+    c = wfm_agent_state_current.c
+    if oldest_confirming is None:  # fewer collections than that so far
+        connection.execute(wfm_agent_state_current.update().where(c.stale).values(stale=False))
+        return 0
+    is_stale = c.snapshot_at < oldest_confirming
+    connection.execute(wfm_agent_state_current.update().where(is_stale != c.stale).values(stale=is_stale))
+    return connection.execute(sa.select(sa.func.count()).select_from(wfm_agent_state_current)
+                              .where(c.stale)).scalar_one()
 
 
 # --- reads --------------------------------------------------------------------------------------------
@@ -315,7 +366,7 @@ def read_window(
     start, end = to_utc(window_start, what="window_start"), to_utc(window_end, what="window_end")
     query = (
         sa.select(table)
-        .where(_window_condition(table, time_column, start, end, scope))
+        .where(window_condition(table, time_column, start, end, scope))
         .order_by(*table.primary_key.columns)
     )
     with engine.connect() as connection:

@@ -5,12 +5,19 @@ An asset says where and how in its definition metadata:
 - `wfm/table`: the table name;
 - `wfm/write_mode`:
   - `replace_window` (partitioned assets only): the partition's (or the run's partition range's)
-    time window is replaced; needs `wfm/time_column`, optional `wfm/scope` (column -> value);
+    time window is replaced; needs `wfm/time_column`, optional `wfm/scope` (column -> value) and
+    `wfm/shrink_guard` (`{"group": column, "measure": column, "label": text}`: the write is refused when
+    the measure, per group or in all, would shrink past the shrink guard);
   - `upsert_configuration`: needs `wfm/key_columns`; optional `wfm/deactivate_missing` (default true);
-    the time of the import is the frame's single-valued `seen_at` column if present, else now;
+    the time of the import is the frame's single-valued `seen_at` column if present, else now; a listing
+    that would deactivate most active rows is refused by the shrink guard;
   - `agent_state_snapshot`: the frame is (agent_id, state[, since], snapshot_at) with one
     `snapshot_at` for all rows (an empty frame writes nothing); as an input it loads
     `wfm_agent_state_current`.
+- `wfm/personal_data`: the rows describe people (names, e-mails): no preview of them in the event log
+  unless `people_preview` is on.
+
+A run tagged `wfm/accept_shrink=true` writes without the shrink guard.
 """
 
 from __future__ import annotations
@@ -21,9 +28,10 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from wfm_pipelines.db import writer
-from wfm_pipelines.db.engine import get_engine
+from wfm_pipelines.db import guards, writer
+from wfm_pipelines.db.engine import DatabaseTimeouts, get_engine
 from wfm_pipelines.db.schema import table_named
+from wfm_pipelines.defs.database import shrink_guard_for
 
 WRITE_MODES = ("replace_window", "upsert_configuration", "agent_state_snapshot")
 PREVIEW_ROWS = 10
@@ -60,6 +68,13 @@ def _single_time(frame: pd.DataFrame, column: str, asset: str) -> datetime:
     return pd.Timestamp(values[0]).to_pydatetime()
 
 
+def _run_tags(context: dg.OutputContext) -> dict[str, str]:
+    try:
+        return dict(context.step_context.run_tags)
+    except dg.DagsterInvariantViolationError:  # an output context built outside a run (tests)
+        return {}
+
+
 def _markdown_preview(frame: pd.DataFrame) -> str:
     head = frame.head(PREVIEW_ROWS)
     if head.empty:
@@ -78,6 +93,21 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
     """Writes asset frames into the WFM database at `database_url` (see the module docstring)."""
 
     database_url: str
+    connect_timeout_s: int = DatabaseTimeouts.connect_s
+    statement_timeout_s: int = DatabaseTimeouts.statement_s
+    # WFM_SHRINK_GUARD: None switches the guard off.
+    shrink_guard_share: float | None = 0.5
+    shrink_guard_min_drop: int = 20
+    # WFM_AGENT_STATE_STALE_AFTER: collections an agent may be missing from before its state is stale.
+    agent_state_stale_after: int = 3
+    # WFM_METADATA_PEOPLE_PREVIEW: previews of rows that describe people (names, e-mails) in the event log.
+    people_preview: bool = False
+
+    def _shrink_guard(self, context: dg.OutputContext) -> guards.ShrinkGuard | None:
+        return shrink_guard_for(_run_tags(context), self.shrink_guard_share, self.shrink_guard_min_drop)
+
+    def _engine(self):
+        return get_engine(self.database_url, DatabaseTimeouts(self.connect_timeout_s, self.statement_timeout_s))
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         asset = context.asset_key.to_user_string() if context.has_asset_key else context.name
@@ -86,17 +116,41 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
         mode = _required(metadata, "wfm/write_mode", asset)
         if not isinstance(obj, pd.DataFrame):
             raise dg.DagsterInvariantViolationError(f"asset {asset}: WfmTableIOManager stores pandas DataFrames, got {type(obj).__name__}")
-        engine = get_engine(self.database_url)
+        engine = self._engine()
+        try:
+            counts = self._write(context, asset, metadata, table, mode, engine, obj)
+        except guards.ShrinkRefusedError as refused:
+            # A Failure shows its description in the UI; the next retry or healing attempt asks Talkdesk again.
+            raise dg.Failure(description=str(refused), metadata={
+                "refused_by": "shrink guard", "findings": dg.MetadataValue.md(
+                    "\n".join(f"- {finding}" for finding in refused.findings[:50])),
+                "accept_on_purpose": f"rerun with the run tag {guards.ACCEPT_SHRINK_TAG}=true",
+            }) from None
+        people = bool(metadata.get("wfm/personal_data")) and not self.people_preview
+        context.add_output_metadata({
+            "table": table.name,
+            "row_count": len(obj),
+            **counts,
+            **({} if people else {"preview": dg.MetadataValue.md(_markdown_preview(obj))}),
+        })
 
+    def _write(self, context: dg.OutputContext, asset: str, metadata: dict[str, Any], table, mode: str, engine,
+               obj: pd.DataFrame) -> dict[str, Any]:
         if mode == "replace_window":
             if not context.has_asset_partitions:
                 raise dg.DagsterInvariantViolationError(
                     f"asset {asset}: write mode replace_window needs a time-partitioned asset (the partition is the window)"
                 )
             window = context.asset_partitions_time_window
+            start, end = _utc(window.start), _utc(window.end)
+            shrink = self._shrink_guard(context)
+            rule = metadata.get("wfm/shrink_guard")
+            guard = guards.group_sum_guard(
+                shrink, f"{table.name} {guards.window_text(start, end)}", **rule) if shrink and rule else None
             result = writer.replace_window(
-                engine, table, obj, window_start=_utc(window.start), window_end=_utc(window.end),
+                engine, table, obj, window_start=start, window_end=end,
                 time_column=_required(metadata, "wfm/time_column", asset), scope=metadata.get("wfm/scope"),
+                guard=guard,
             )
             counts = {"rows_deleted": result.deleted, "rows_inserted": result.inserted,
                       "window_start": _utc(window.start).isoformat(), "window_end": _utc(window.end).isoformat()}
@@ -106,9 +160,11 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
             if "seen_at" in frame.columns:
                 seen_at = _single_time(frame, "seen_at", asset) if len(frame) else seen_at
                 frame = frame.drop(columns=["seen_at"])
+            shrink = self._shrink_guard(context)
             result = writer.upsert_configuration(
                 engine, table, frame, key_columns=list(_required(metadata, "wfm/key_columns", asset)),
                 seen_at=seen_at, deactivate_missing=bool(metadata.get("wfm/deactivate_missing", True)),
+                deactivation_guard=guards.deactivation_guard(shrink, f"the {table.name} rows") if shrink else None,
             )
             counts = {"rows_inserted": result.inserted, "rows_updated": result.updated,
                       "rows_deactivated": result.deactivated, "rows_reactivated": result.reactivated}
@@ -119,19 +175,15 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
                 result = writer.SnapshotResult(appended=0, new_agents=0, changed=0, unchanged=0, stale=0)
             else:
                 result = writer.append_agent_state_snapshot(
-                    engine, obj.drop(columns=["snapshot_at"]), snapshot_at=_single_time(obj, "snapshot_at", asset)
+                    engine, obj.drop(columns=["snapshot_at"]), snapshot_at=_single_time(obj, "snapshot_at", asset),
+                    stale_after=self.agent_state_stale_after,
                 )
             counts = {"rows_appended": result.appended, "new_agents": result.new_agents,
-                      "state_changes": result.changed, "unchanged": result.unchanged, "stale": result.stale}
+                      "state_changes": result.changed, "unchanged": result.unchanged, "stale": result.stale,
+                      "states_marked_stale": result.unconfirmed}
         else:
             raise dg.DagsterInvariantViolationError(f"asset {asset}: wfm/write_mode {mode!r} is not one of {WRITE_MODES}")
-
-        context.add_output_metadata({
-            "table": table.name,
-            "row_count": len(obj),
-            **counts,
-            "preview": dg.MetadataValue.md(_markdown_preview(obj)),
-        })
+        return counts
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         upstream = context.upstream_output
@@ -139,7 +191,7 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
         asset = context.asset_key.to_user_string() if context.has_asset_key else context.name
         table = table_named(_required(metadata, "wfm/table", asset))
         mode = metadata.get("wfm/write_mode")
-        engine = get_engine(self.database_url)
+        engine = self._engine()
         if mode == "replace_window" and context.has_asset_partitions:
             window = context.asset_partitions_time_window
             return writer.read_window(engine, table, window_start=_utc(window.start), window_end=_utc(window.end),

@@ -21,6 +21,11 @@ def collection_metadata(result: CollectionResult, report_type: str) -> dict:
         # ru_maxrss is in KiB on Linux; the run's process peak so far, which includes this step.
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "malformed_reasons": dg.MetadataValue.json(result.malformed_reasons),
+        # Received but owned by no interval of the range (before or after it, or looked back at).
+        "entries_outside_range": result.entries_outside_range,
+        "report_window_field": result.report_window_field or "auto",
+        **({"unmatched_queue_names": dg.MetadataValue.json(result.unmatched_queue_names)}
+           if result.unmatched_queue_names else {}),
         "report_windows": dg.MetadataValue.md(
             "\n".join(f"- {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC" for start, end in result.windows_fetched)
             or "none (nothing available yet)"

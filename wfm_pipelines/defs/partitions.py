@@ -36,6 +36,19 @@ def step_retry_policy() -> dg.RetryPolicy | None:
     return dg.RetryPolicy(max_retries=retries, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
+# `dagster/max_runtime` per kind of run: run monitoring (the daemon) ends a run that hangs past it, so a hung
+# Talkdesk call or database lock never holds a run slot, or the Explore pool, for good. Backfill runs use the
+# instance-wide default of dagster.yaml (run_monitoring.max_runtime_seconds).
+MAX_RUNTIME_TAG = "dagster/max_runtime"
+INTERVAL_RUN_MAX_SECONDS = 2 * 3600       # a tick, a healing range (up to a day), the nightly day
+CONFIGURATION_RUN_MAX_SECONDS = 1800
+SNAPSHOT_RUN_MAX_SECONDS = 300            # one collection of current states takes seconds
+
+
+def max_runtime_tags(seconds: int) -> dict[str, str]:
+    return {MAX_RUNTIME_TAG: str(seconds)}
+
+
 def partition_key_for(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime(PARTITION_FORMAT)
 

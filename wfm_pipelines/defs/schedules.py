@@ -13,7 +13,13 @@ import dagster as dg
 from wfm_pipelines.collection.windows import floor_to_interval
 from wfm_pipelines.defs.agent_states.assets import agent_state_transactions
 from wfm_pipelines.defs.contact_volume.assets import contact_volume
-from wfm_pipelines.defs.partitions import interval_partitions, partition_key_for, range_tags
+from wfm_pipelines.defs.partitions import (
+    INTERVAL_RUN_MAX_SECONDS,
+    interval_partitions,
+    max_runtime_tags,
+    partition_key_for,
+    range_tags,
+)
 from wfm_pipelines.settings import load_settings
 
 INTERVAL = timedelta(minutes=15)
@@ -21,12 +27,15 @@ TRAILING_RECOLLECTION = timedelta(hours=2, minutes=15)
 
 contact_volume_job = dg.define_asset_job(
     "contact_volume_job", selection=[contact_volume], partitions_def=interval_partitions,
+    tags=max_runtime_tags(INTERVAL_RUN_MAX_SECONDS),
     description="Collect 15-minute contact volume for a range of intervals.")
 agent_state_transactions_job = dg.define_asset_job(
     "agent_state_transactions_job", selection=[agent_state_transactions], partitions_def=interval_partitions,
+    tags=max_runtime_tags(INTERVAL_RUN_MAX_SECONDS),
     description="Collect agent state transactions for a range of intervals.")
 interval_collection_job = dg.define_asset_job(
     "interval_collection_job", selection=[contact_volume, agent_state_transactions], partitions_def=interval_partitions,
+    tags=max_runtime_tags(INTERVAL_RUN_MAX_SECONDS),
     description="Collect contact volume and agent state transactions for a range of intervals in one run.")
 
 

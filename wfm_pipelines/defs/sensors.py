@@ -15,7 +15,12 @@ from wfm_pipelines.defs.agent_states.assets import agent_state_snapshots, agent_
 from wfm_pipelines.defs.configuration.assets import agents, queue_memberships, queues
 from wfm_pipelines.defs.configuration.schedules import configuration_job
 from wfm_pipelines.defs.contact_volume.assets import contact_volume
-from wfm_pipelines.defs.partitions import interval_partitions, partition_key_for
+from wfm_pipelines.defs.partitions import (
+    SNAPSHOT_RUN_MAX_SECONDS,
+    interval_partitions,
+    max_runtime_tags,
+    partition_key_for,
+)
 from wfm_pipelines.defs.schedules import (
     INTERVAL,
     agent_state_transactions_job,
@@ -29,8 +34,13 @@ IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.Dag
 
 agent_state_snapshot_job = dg.define_asset_job(
     "agent_state_snapshot_job", selection=[agent_state_snapshots],
-    tags={"wfm/collection": "agent_state_snapshot"},
+    # Ahead of queued history runs when a run slot frees; ended by run monitoring if it hangs.
+    tags={"wfm/collection": "agent_state_snapshot", "dagster/priority": "10",
+          **max_runtime_tags(SNAPSHOT_RUN_MAX_SECONDS)},
     description="Collect the current state of every active agent.")
+# A collection in flight this long is hung (run monitoring ends it after SNAPSHOT_RUN_MAX_SECONDS): it no
+# longer holds back the next one.
+STUCK_SNAPSHOT_SECONDS = SNAPSHOT_RUN_MAX_SECONDS + 60
 
 HEALED_ASSETS = ((contact_volume, contact_volume_job), (agent_state_transactions, agent_state_transactions_job))
 # Backoff between attempts at one interval: 5 min, 10, 20, 40 ... (WFM_HEALING_MAX_ATTEMPTS bounds it).
@@ -45,18 +55,24 @@ _STATUS_NAMES = {
 }
 
 
-def build_agent_state_sensor(default_status: dg.DefaultSensorStatus) -> dg.SensorDefinition:
+def build_agent_state_sensor(default_status: dg.DefaultSensorStatus,
+                             stuck_after_seconds: float = STUCK_SNAPSHOT_SECONDS) -> dg.SensorDefinition:
     settings = load_settings()
 
     @dg.sensor(name="agent_state_sensor", job=agent_state_snapshot_job,
                minimum_interval_seconds=settings.agent_state_interval_seconds, default_status=default_status,
                description="Collects current agent states every WFM_AGENT_STATE_INTERVAL_SECONDS; a tick is "
-               "skipped, not queued, while the previous collection still runs.")
+               "skipped, not queued, while the previous collection still runs, unless that one is hung.")
     def agent_state_sensor(context: dg.SensorEvaluationContext):
         running = context.instance.get_run_records(
             dg.RunsFilter(job_name=agent_state_snapshot_job.name, statuses=IN_FLIGHT), limit=1)
         if running:
-            return dg.SkipReason(f"Previous collection {running[0].dagster_run.run_id} is still running.")
+            record = running[0]
+            age = time.time() - record.create_timestamp.timestamp()
+            if age < stuck_after_seconds:
+                return dg.SkipReason(f"Previous collection {record.dagster_run.run_id} is still running.")
+            context.log.warning(f"Collection {record.dagster_run.run_id} has been in flight for {age:.0f} s: "
+                                "treating it as hung (run monitoring ends it) and collecting again")
         return dg.RunRequest()
 
     return agent_state_sensor

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from wfm_pipelines.talkdesk.parsing.values import is_storable_text, repair_text
 from wfm_pipelines.transforms.contact_volume import utc_timestamp
 
 TRANSACTION_COLUMNS = ["agent_id", "state_start", "state", "state_end", "duration_s", "collected_at"]
@@ -55,10 +56,11 @@ def current_states_from_status_calls(statuses: Iterable[Mapping[str, Any]], *, s
     latest: dict[str, str] = {}
     for status in statuses:
         agent_id = status.get("id")
-        if agent_id is None or str(agent_id).strip() == "":
+        if agent_id is None or str(agent_id).strip() == "" or not is_storable_text(str(agent_id)):
             continue
         value = status.get("status")
-        latest[str(agent_id).strip()] = str(value).strip() if value not in (None, "") else UNKNOWN_STATE
+        # A NUL or a broken character in a status label must not lose the whole collection.
+        latest[str(agent_id).strip()] = repair_text(str(value).strip()) if value not in (None, "") else UNKNOWN_STATE
     frame = pd.DataFrame({"agent_id": pd.Series(list(latest), dtype=object),
                           "state": pd.Series(list(latest.values()), dtype=object)})
     frame["since"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")

@@ -170,7 +170,8 @@ def reaggregate_raw_entries(report_type: str, raw_frame: pd.DataFrame, queues: p
     the same rows as the collection did (entries that were malformed were never kept raw).
     """
     entries = [json.loads(text) for text in raw_frame["entry"]]
-    parsed = parse_contact_report(report_type, entries, tz=tz)
+    known = queues["queue_id"].astype(str) if queues is not None and len(queues) else ()
+    parsed = parse_contact_report(report_type, entries, tz=tz, known_queues=known)
     return aggregate_contact_volume(parsed.records, queues, window_start=window_start, window_end=window_end,
                                     collected_at=collected_at, interval_minutes=interval_minutes,
                                     report_type=report_type)

@@ -19,16 +19,32 @@ def test_status_lookback_reaches_the_month_start_in_any_account_zone():
     assert windows.status_lookback_window(utc(2026, 3, 17, 8)) == (utc(2026, 2, 28, 10), utc(2026, 3, 17, 8))
 
 
-def test_lookback_is_needed_only_without_evidence_of_end_filtering():
-    fetch_start = utc(2026, 3, 1, 10)
-    inside = pd.DataFrame({"state_start": pd.to_datetime(["2026-03-01 10:05"], utc=True)})
-    spanning = pd.DataFrame({"state_start": pd.to_datetime(["2026-03-01 09:55", "2026-03-01 10:05"], utc=True)})
-    empty = pd.DataFrame({"state_start": pd.to_datetime([], utc=True)})
-    assert windows.needs_status_lookback("auto", inside, fetch_start) is True
-    assert windows.needs_status_lookback("auto", spanning, fetch_start) is False
-    assert windows.needs_status_lookback("auto", empty, fetch_start) is True
-    assert windows.needs_status_lookback("end", inside, fetch_start) is False
-    assert windows.needs_status_lookback("start", spanning, fetch_start) is True
+def test_a_report_shows_which_timestamp_its_window_filters_on():
+    fetch_start, fetch_end = utc(2026, 3, 1, 10), utc(2026, 3, 1, 11)
+
+    def records(*pairs):
+        return pd.DataFrame({"state_start": pd.to_datetime([p[0] for p in pairs], utc=True),
+                             "state_end": pd.to_datetime([p[1] for p in pairs], utc=True)})
+
+    inside = records(("2026-03-01 10:05", "2026-03-01 10:20"))
+    began_before = records(("2026-03-01 09:55", "2026-03-01 10:10"), ("2026-03-01 10:05", "2026-03-01 10:20"))
+    ends_after = records(("2026-03-01 10:05", "2026-03-01 11:30"))
+    still_open = records(("2026-03-01 10:50", None))
+    both = records(("2026-03-01 09:55", "2026-03-01 10:10"), ("2026-03-01 10:50", "2026-03-01 11:10"))
+    assert windows.status_filter_evidence(inside, fetch_start, fetch_end) is None
+    assert windows.status_filter_evidence(records(), fetch_start, fetch_end) is None
+    assert windows.status_filter_evidence(began_before, fetch_start, fetch_end)[0] == "end"
+    assert windows.status_filter_evidence(ends_after, fetch_start, fetch_end)[0] == "start"
+    assert windows.status_filter_evidence(still_open, fetch_start, fetch_end)[0] == "start"
+    assert windows.status_filter_evidence(both, fetch_start, fetch_end)[0] == "end"  # overlap: no look-back needed
+
+
+def test_lookback_follows_the_setting_or_what_the_account_was_seen_to_do():
+    assert windows.needs_status_lookback("auto", None) is True  # nothing seen yet: be safe
+    assert windows.needs_status_lookback("auto", "end") is False
+    assert windows.needs_status_lookback("auto", "start") is True
+    assert windows.needs_status_lookback("end", None) is False
+    assert windows.needs_status_lookback("start", "end") is True
 
 
 def test_chunk_sizer_sizes_reports_from_the_entry_rate_seen():

@@ -16,7 +16,8 @@ from wfm_pipelines.defs.talkdesk_resources import TalkdeskRealtimeResource, Talk
 from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
 
 
-def resources_for(emulator_url: str, database_url: str, *, client_secret: str = EMULATOR_CLIENT_SECRET) -> dict:
+def resources_for(emulator_url: str, database_url: str, *, client_secret: str = EMULATOR_CLIENT_SECRET,
+                  **io_manager_settings) -> dict:
     fast = dict(max_attempts=4, backoff_base_s=0.05, backoff_max_s=0.5, report_poll_timeout_s=60)
     return {
         "talkdesk": TalkdeskResource(base_url=emulator_url, api_url=emulator_url, client_id=EMULATOR_CLIENT_ID,
@@ -24,7 +25,7 @@ def resources_for(emulator_url: str, database_url: str, *, client_secret: str = 
         "talkdesk_realtime": TalkdeskRealtimeResource(base_url=emulator_url, api_url=emulator_url,
                                                       client_id=EMULATOR_CLIENT_ID, client_secret=client_secret, **fast),
         "wfm_database": WfmDatabase(url=database_url),
-        "wfm_io_manager": WfmTableIOManager(database_url=database_url),
+        "wfm_io_manager": WfmTableIOManager(database_url=database_url, **io_manager_settings),
     }
 
 
@@ -78,3 +79,12 @@ def expected_volume(entries: list[dict], start: datetime, end: datetime) -> dict
 def yesterday_window(hours: int = 24) -> tuple[datetime, datetime]:
     today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     return today - timedelta(days=1), today - timedelta(days=1) + timedelta(hours=hours)
+
+
+def early_in_month_window(hours: int = 24) -> tuple[datetime, datetime]:
+    """The second day of the newest month whose second day is over, from midnight UTC: a start-filtered
+    account's status look-back (back to the month start) is then a day or two, whatever today's date."""
+    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    month = today.replace(day=1) if today.day > 2 else (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    start = month + timedelta(days=1)
+    return start, start + timedelta(hours=hours)

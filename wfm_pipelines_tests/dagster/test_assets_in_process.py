@@ -14,7 +14,13 @@ from wfm_pipelines.defs.agent_states.assets import agent_state_snapshots, agent_
 from wfm_pipelines.defs.configuration.assets import agents, queue_memberships, queues
 from wfm_pipelines.defs.contact_volume.assets import contact_volume
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
-from wfm_pipelines_tests.dagster.support import expected_volume, fetch_report, resources_for, yesterday_window
+from wfm_pipelines_tests.dagster.support import (
+    early_in_month_window,
+    expected_volume,
+    fetch_report,
+    resources_for,
+    yesterday_window,
+)
 
 CONFIGURATION = [agents, queues, queue_memberships]
 
@@ -112,7 +118,7 @@ def test_every_status_record_lands_whichever_timestamp_the_report_filters_on(emu
     splits its range into several reports (small reports forced here) and records span their seams."""
     monkeypatch.setenv("WFM_REPORT_TARGET_ENTRIES", "150")
     resources = resources_for(emulator.url, sqlite_url)
-    start, end = yesterday_window(hours=12)
+    start, end = early_in_month_window(hours=12)
     emulator.set_faults(report_window_field=window_field)
     result = materialize_range([agent_state_transactions], resources, start, end)
     assert result.success

@@ -135,9 +135,12 @@ def test_snapshots_move_the_current_state_forward(engine):
     )
     assert (second.appended, second.new_agents, second.changed, second.unchanged) == (3, 1, 1, 1)
     now = current(engine)
-    assert now["a1"] == {"state": "available", "since": pd.Timestamp(T1), "snapshot_at": pd.Timestamp(T2)}
-    assert now["a2"] == {"state": "on_call", "since": pd.Timestamp(talkdesk_start), "snapshot_at": pd.Timestamp(T2)}
-    assert now["a3"] == {"state": "available", "since": pd.Timestamp(T2), "snapshot_at": pd.Timestamp(T2)}
+    assert now["a1"] == {"state": "available", "since": pd.Timestamp(T1), "snapshot_at": pd.Timestamp(T2),
+                         "stale": False}
+    assert now["a2"] == {"state": "on_call", "since": pd.Timestamp(talkdesk_start), "snapshot_at": pd.Timestamp(T2),
+                         "stale": False}
+    assert now["a3"] == {"state": "available", "since": pd.Timestamp(T2), "snapshot_at": pd.Timestamp(T2),
+                         "stale": False}
 
     # a1 absent from the next snapshot: its current row is left as it was.
     append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": ["a2"], "state": ["on_call"]}), snapshot_at=T3)
@@ -156,6 +159,27 @@ def test_older_snapshot_does_not_move_current_backwards_and_rewrite_is_idempoten
     assert current(engine)["a1"]["state"] == "available"
     append_agent_state_snapshot(engine, frame, snapshot_at=T2)  # the same snapshot again
     assert len(read_table(engine, "wfm_agent_state_snapshot")) == 2
+
+
+def test_an_agent_no_recent_collection_saw_is_marked_stale_and_leaves_the_realtime_view(engine):
+    """Bug: an agent missing from every collection since kept showing "On a Call" in community_realtime."""
+    def snapshot(at, agents):
+        return append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": agents, "state": ["On a Call"] * len(agents)}),
+                                           snapshot_at=at, stale_after=2)
+
+    def realtime() -> dict:
+        with engine.connect() as connection:
+            return {r.agent_id: r.snapshot_at for r in connection.execute(sa.text("SELECT * FROM community_realtime"))}
+
+    snapshot(T0, ["a1", "a2"])
+    snapshot(T1, ["a2"])  # a1 missed one collection: still confirmed by one of the last two
+    assert not current(engine)["a1"]["stale"] and set(realtime()) == {"a1", "a2"}
+    result = snapshot(T2, ["a2"])  # a1 missed the last two: stale, out of the view, its row kept
+    assert result.unconfirmed == 1
+    assert current(engine)["a1"]["stale"] and current(engine)["a1"]["state"] == "On a Call"
+    assert set(realtime()) == {"a2"}
+    snapshot(T3, ["a1", "a2"])  # seen again: current again
+    assert not current(engine)["a1"]["stale"] and set(realtime()) == {"a1", "a2"}
 
 
 def test_snapshot_validation(engine):
@@ -182,7 +206,22 @@ def test_views_answer_with_the_community_wfm_column_names(engine):
         assert list(historical.keys()) == ["interval_start", "queue_id", "sumHandleTime", "enteredCount", "abandonedCount"]
         rows = historical.all()
         realtime = connection.execute(sa.text("SELECT * FROM community_realtime"))
-        assert list(realtime.keys()) == ["agent_id", "agent_status", "since"]
+        assert list(realtime.keys()) == ["agent_id", "agent_status", "since", "snapshot_at"]
         assert [tuple(r) for r in realtime][0][:2] == ("a1", "available")
     assert [r.enteredCount for r in rows] == list(frame["entered_count"])
     assert [r.sumHandleTime for r in rows] == pytest.approx(list(frame["sum_handle_time_s"]))
+
+
+def test_an_error_about_a_person_never_shows_the_person(engine):
+    """Errors reach Dagster's event log: a bad agent row names the column and row, not the name or e-mail."""
+    agents = pd.DataFrame({"agent_id": ["a1"], "name": [{"first": "Jordan", "last": "Smith"}],
+                           "email": ["jordan.smith@example.com"], "extension": [None], "active": [True],
+                           "source_created_at": [pd.NaT]})
+    with pytest.raises(FrameValidationError) as caught:
+        upsert_configuration(engine, "wfm_agent", agents, key_columns=["agent_id"], seen_at=T1)
+    assert "column name" in str(caught.value) and "not shown: personal data" in str(caught.value)
+    assert "Jordan" not in str(caught.value)
+    with pytest.raises(FrameValidationError) as caught:
+        upsert_configuration(engine, "wfm_agent", agents.assign(name="Jordan Smith", email=[["jordan.smith@example.com"]]),
+                             key_columns=["agent_id"], seen_at=T1)
+    assert "column email" in str(caught.value) and "jordan.smith" not in str(caught.value)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from wfm_pipelines.collection import collectors
 from wfm_pipelines.db import queries, writer
-from wfm_pipelines.defs.database import WfmDatabase
+from wfm_pipelines.defs.database import WfmDatabase, shrink_guard_for
 from wfm_pipelines.defs.metadata import collection_metadata, timed_checks
 from wfm_pipelines.defs.partitions import (
     EXPLORE_POOL,
@@ -60,11 +60,13 @@ def agent_state_transactions(context: dg.AssetExecutionContext, talkdesk: Talkde
         window_field=settings.report_window_field,
         chunk=timedelta(hours=settings.report_chunk_hours),
         target_entries=settings.report_target_entries,
+        shrink_guard=shrink_guard_for(context.run.tags, settings.shrink_guard_share, settings.shrink_guard_min_drop),
     )
     frame = result.frame
     context.log.info(
         f"user_status: {result.reports_requested} report(s), {result.entries_received} entries, "
-        f"{len(frame)} transactions, {result.malformed} malformed kept aside"
+        f"{len(frame)} transactions, {result.malformed} malformed kept aside, "
+        f"{result.entries_outside_range} outside the range; reports filter on {result.report_window_field}"
     )
     yield dg.Output(frame, metadata={
         **collection_metadata(result, "user_status"),
@@ -103,7 +105,8 @@ def transaction_checks(engine, start, end):
     kinds={"talkdesk", "sql"},
     io_manager_key="wfm_io_manager",
     deps=["agents"],
-    pool=EXPLORE_POOL,  # only its fallback creates a report job, but then it counts against the quota
+    # No Explore pool: real-time collection must never queue behind a backfill holding the pool's slots.
+    # Only its fallback creates a report job (one, briefly), which the account's 15-job quota absorbs.
     metadata={"wfm/table": "wfm_agent_state_snapshot", "wfm/write_mode": "agent_state_snapshot"},
     description="Current state of every active agent, appended at each collection; wfm_agent_state_current "
     "moves forward (a changed state starts a new `since`). From POST /ccaas/users/status (20 ids a call) "

@@ -17,7 +17,8 @@ GROUP = "configuration"
     kinds={"talkdesk", "sql"},
     io_manager_key="wfm_io_manager",
     retry_policy=step_retry_policy(),
-    metadata={"wfm/table": "wfm_agent", "wfm/write_mode": "upsert_configuration", "wfm/key_columns": ["agent_id"]},
+    metadata={"wfm/table": "wfm_agent", "wfm/write_mode": "upsert_configuration", "wfm/key_columns": ["agent_id"],
+              "wfm/personal_data": True},
     description="Talkdesk users (Users API) as WFM agents. Users gone from Talkdesk become inactive; none is deleted.",
 )
 def agents(context: dg.AssetExecutionContext, talkdesk: TalkdeskResource) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from wfm_pipelines.collection import collectors
 from wfm_pipelines.db import queries, writer
-from wfm_pipelines.defs.database import WfmDatabase
+from wfm_pipelines.defs.database import WfmDatabase, shrink_guard_for
 from wfm_pipelines.defs.metadata import collection_metadata, timed_checks
 from wfm_pipelines.defs.partitions import (
     EXPLORE_POOL,
@@ -58,7 +58,9 @@ def queue_catalogue(database: WfmDatabase, talkdesk: TalkdeskResource) -> pd.Dat
     io_manager_key="wfm_io_manager",
     deps=["queues"],
     check_specs=CHECKS,
-    metadata={"wfm/table": TABLE, "wfm/write_mode": "replace_window", "wfm/time_column": "interval_start"},
+    metadata={"wfm/table": TABLE, "wfm/write_mode": "replace_window", "wfm/time_column": "interval_start",
+              # The interval rows are refused when contacts entered would shrink past the shrink guard.
+              "wfm/shrink_guard": {"group": "queue_id", "measure": "entered_count", "label": "contacts entered"}},
     description="Contacts per queue and 15-minute UTC interval (entered, handled, abandoned, handle time, "
     "service level), counted by contact start. A run over a range asks Talkdesk for as few reports as memory allows.",
 )
@@ -80,12 +82,17 @@ def contact_volume(context: dg.AssetExecutionContext, talkdesk: TalkdeskResource
         chunk=timedelta(hours=settings.report_chunk_hours),
         target_entries=settings.report_target_entries,
         max_contact=timedelta(minutes=settings.max_contact_minutes),
+        shrink_guard=shrink_guard_for(context.run.tags, settings.shrink_guard_share, settings.shrink_guard_min_drop),
     )
     frame = result.frame
     context.log.info(
         f"{report_type}: {result.reports_requested} report(s) for {window.start:%Y-%m-%d %H:%M}..{window.end:%Y-%m-%d %H:%M}, "
-        f"{result.entries_received} entries, {result.malformed} malformed kept aside"
+        f"{result.entries_received} entries, {result.malformed} malformed kept aside, "
+        f"{result.entries_outside_range} outside the range"
     )
+    if result.unmatched_queue_names:
+        context.log.warning(f"{sum(result.unmatched_queue_names.values())} contact(s) name queues that no known queue "
+                            f"spells: {sorted(result.unmatched_queue_names)[:20]}; they get rows of their own")
     yield dg.Output(frame, metadata={
         **collection_metadata(result, report_type),
         "entered_total": int(frame["entered_count"].sum()) if len(frame) else 0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import logging
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -14,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+log = logging.getLogger("wfm_pipelines.talkdesk")
 
 UTC = "UTC"
 RECORD_COLUMNS = ["entry_key", "started_at", "ended_at", "outcome", "queue_ids",
@@ -111,21 +114,58 @@ def _clean_name(item: Any) -> str:
     return str(item).strip().strip("'\"").strip()
 
 
-def _unique_names(items: Iterable[Any]) -> tuple[str, ...]:
-    names = (_clean_name(item) for item in items if not _is_blank(item))
+def _unique_names(items: Iterable[Any], known: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    names = (_known_or_clean(item, known) for item in items if not _is_blank(item))
     return tuple(dict.fromkeys(name for name in names if name))
 
 
-def parse_ring_groups(value: Any) -> tuple[str, ...]:
+def _known_or_clean(item: Any, known: frozenset[str]) -> str:
+    """A name exactly as a known queue spells it (quotes included), else trimmed of spaces and quotes."""
+    text = str(item)
+    if text in known or text.strip() in known:
+        return text if text in known else text.strip()
+    return _clean_name(text)
+
+
+_COMMA = re.compile(r",")
+
+
+def _split_known(text: str, known: frozenset[str]) -> list[str]:
+    """Split a comma-joined list, keeping together the pieces that spell a known name containing commas
+    (`Sales, EMEA,support` -> `Sales, EMEA`, `support` when `Sales, EMEA` is a queue). Longest match first."""
+    cuts = [0] + [m.end() for m in _COMMA.finditer(text)]
+    ends = [m.start() for m in _COMMA.finditer(text)] + [len(text)]
+    names, index = [], 0
+    while index < len(cuts):
+        match = None
+        if any("," in name for name in known):
+            for last in range(len(ends) - 1, index, -1):
+                candidate = text[cuts[index]: ends[last]]
+                if candidate in known or candidate.strip() in known:
+                    match = last
+                    break
+        last = index if match is None else match
+        names.append(text[cuts[index]: ends[last]])
+        index = last + 1
+    return names
+
+
+def parse_ring_groups(value: Any, known: frozenset[str] = frozenset()) -> tuple[str, ...]:
     """Ring-group names of a report entry, in order, trimmed and deduplicated.
 
     Accepts `"agents"`, `"sales, support"`, `'["rg1", "rg2"]'`, `"['rg1']"`, a real list; blank -> ().
+    Talkdesk joins names with commas and allows commas and quotes in names, so the text is matched against
+    the `known` queue names before it is split: with `Sales, EMEA` known, `"Sales, EMEA,support"` is two
+    queues, and a queue called `'VIP'` keeps its quotes.
     """
     if _is_blank(value):
         return ()
     if isinstance(value, (list, tuple)):
-        return _unique_names(value)
-    text = str(value).strip()
+        return _unique_names(value, known)
+    text = str(value)
+    if text in known or text.strip() in known:
+        return (_known_or_clean(text, known),)
+    text = text.strip()
     if text.startswith("["):
         for loads in (json.loads, ast.literal_eval):
             try:
@@ -133,9 +173,39 @@ def parse_ring_groups(value: Any) -> tuple[str, ...]:
             except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
                 continue
             if isinstance(loaded, (list, tuple)):
-                return _unique_names(loaded)
+                return _unique_names(loaded, known)
         text = text.strip("[]")
-    return _unique_names(text.split(","))
+    return _unique_names(_split_known(text, known), known)
+
+
+# --------------------------------------------------------------------------- what the database can store
+
+# No Talkdesk duration exceeds a report's 31-day window (status records are split at month changes); a
+# longer one (1e300, an overflowed counter) is not a measurement and would poison every sum it enters.
+MAX_DURATION_S = 32 * 86400.0
+
+
+def is_storable_text(value: Any) -> bool:
+    """Whether a text value can be stored in PostgreSQL and SQLite alike: no NUL, no lone UTF-16 surrogate
+    (JSON's "\\ud800" escape decodes to one, and UTF-8 cannot encode it)."""
+    if not isinstance(value, str):
+        return True
+    if "\x00" in value:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def repair_text(value: Any) -> Any:
+    """A display text made storable: NUL dropped, lone surrogates replaced by U+FFFD."""
+    if not isinstance(value, str) or is_storable_text(value):
+        return value
+    return "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in value if char != "\x00")
 
 
 def _text_or_none(value: Any) -> str | None:
@@ -170,16 +240,24 @@ def parse_users(entries: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     `active` missing means active (the Users API lists users, deactivated ones say so).
     """
     rows: dict[str, tuple] = {}
+    unstorable = 0
     for user in entries:
         agent_id = _text_or_none(user.get("id"))
         if agent_id is None:
+            continue
+        if not is_storable_text(agent_id):
+            unstorable += 1
             continue
         try:
             created = parse_timestamp(user.get("created_at"))
         except ValueError:
             created = None
-        rows[agent_id] = (agent_id, _text_or_none(user.get("name")), _text_or_none(user.get("email")),
-                          _text_or_none(user.get("extension")), _bool(user.get("active"), True), created)
+        # A NUL or a broken surrogate in a display text must not fail the whole import: it is repaired.
+        rows[agent_id] = (agent_id, repair_text(_text_or_none(user.get("name"))),
+                          repair_text(_text_or_none(user.get("email"))),
+                          repair_text(_text_or_none(user.get("extension"))), _bool(user.get("active"), True), created)
+    if unstorable:
+        log.warning("%d Talkdesk user(s) skipped: their id holds a NUL or a broken character", unstorable)
     frame = pd.DataFrame(list(rows.values()),
                          columns=["agent_id", "name", "email", "extension", "active", "source_created_at"])
     frame["active"] = frame["active"].astype(bool)
@@ -196,12 +274,18 @@ def parse_queues(items: Iterable[Mapping[str, Any]], source_kind: str) -> pd.Dat
     if source_kind not in ("ring_group", "queue"):
         raise ValueError(f"source_kind must be 'ring_group' or 'queue', not {source_kind!r}")
     rows: dict[str, tuple] = {}
+    unstorable = 0
     for item in items:
         name = _text_or_none(item.get("name")) or _text_or_none(item.get("id"))
         if name is None:
             continue
+        if not is_storable_text(name):
+            unstorable += 1
+            continue
         rows[name] = (name, name, source_kind, _float_or_nan(item.get("wait_time_threshold")),
                       _float_or_nan(item.get("short_abandoned_threshold")))
+    if unstorable:
+        log.warning("%d Talkdesk queue(s) skipped: the name holds a NUL or a broken character", unstorable)
     frame = pd.DataFrame(list(rows.values()), columns=[
         "queue_id", "name", "source_kind", "service_level_threshold_s", "short_abandon_threshold_s"])
     return frame.astype({"queue_id": object, "name": object, "source_kind": object,

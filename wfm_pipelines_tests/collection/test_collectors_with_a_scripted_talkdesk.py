@@ -1,0 +1,127 @@
+"""The collectors driven by a scripted report runner (no HTTP) over a real SQLite WFM database: quiet ticks stay
+cheap, the status look-back holds one piece at a time, a malformed entry fetched twice is kept once
+(issue 9, items 4 and 6)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+import pytest
+
+from wfm_pipelines.collection import collectors
+from wfm_pipelines.db import report_behaviour, writer
+from wfm_pipelines.db.engine import get_engine
+
+DAY = datetime(2026, 3, 17, tzinfo=timezone.utc)  # mid-month: a look-back reaches back 16 days
+NOW = DAY + timedelta(days=2)
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ScriptedExplore:
+    """Serves fixed records for any window, filtered on the record's end, start, or overlap."""
+
+    def __init__(self, records: list[dict], start_field: str, end_field: str, window_field: str = "end"):
+        self.records, self.start_field, self.end_field = records, start_field, end_field
+        self.window_field = window_field
+        self.requests: list[tuple[str, datetime, datetime, int]] = []
+
+    def _time(self, record: dict, field: str) -> datetime | None:
+        value = record.get(field)
+        return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+    def __call__(self, report_type: str, start: datetime, end: datetime) -> list[dict]:
+        chosen = []
+        for record in self.records:
+            began, ended = self._time(record, self.start_field), self._time(record, self.end_field)
+            by_end = ended is not None and start <= ended < end
+            by_start = began is not None and start <= began < end
+            if {"end": by_end, "start": by_start, "overlap": by_end or by_start}[self.window_field]:
+                chosen.append(dict(record))
+        self.requests.append((report_type, start, end, len(chosen)))
+        return chosen
+
+
+def statuses(first: datetime, last: datetime, step: timedelta, agents: int = 3) -> list[dict]:
+    """Back-to-back status records per agent, `step` long, from `first` to `last`."""
+    records = []
+    for agent in range(agents):
+        moment = first + timedelta(minutes=7 * agent)
+        while moment < last:
+            records.append({"user_id": f"u{agent}", "status_label": "Available", "status_start_at": iso(moment),
+                            "status_end_at": iso(moment + step), "status_time": step.total_seconds()})
+            moment += step
+    return records
+
+
+@pytest.fixture
+def engine(sqlite_url):
+    return get_engine(sqlite_url)
+
+
+def collect_states(runner, engine, start, end, window_field="auto", target_entries=50_000):
+    return collectors.collect_agent_state_transactions(
+        runner, engine, range_start=start, range_end=end, window_field=window_field, available_until=NOW,
+        target_entries=target_entries)
+
+
+def test_a_quiet_tick_does_not_look_back_once_the_account_was_seen_to_filter_on_end(engine):
+    """Bug: every quiet tick (a night, a weekend) fetched the month's user_status records again."""
+    busy = ScriptedExplore(statuses(DAY + timedelta(hours=9), DAY + timedelta(hours=12), timedelta(minutes=20)),
+                           "status_start_at", "status_end_at", window_field="end")
+    result = collect_states(busy, engine, DAY + timedelta(hours=10), DAY + timedelta(hours=10, minutes=15))
+    assert len(busy.requests) == 1 and result.report_window_field == "end"
+    assert report_behaviour.remembered_window_field(engine, "user_status") == "end"
+
+    quiet = ScriptedExplore([], "status_start_at", "status_end_at", window_field="end")
+    collect_states(quiet, engine, DAY + timedelta(hours=3), DAY + timedelta(hours=3, minutes=15))
+    assert [window for _, *window, _ in quiet.requests] == [[DAY + timedelta(hours=3),
+                                                            DAY + timedelta(hours=3, minutes=15)]]
+
+
+def test_before_anything_was_seen_a_quiet_tick_looks_back_to_be_safe(engine):
+    quiet = ScriptedExplore([], "status_start_at", "status_end_at")
+    collect_states(quiet, engine, DAY + timedelta(hours=3), DAY + timedelta(hours=3, minutes=15))
+    assert len(quiet.requests) > 1 and quiet.requests[1][1] < DAY  # the look-back, back to the month start
+    assert report_behaviour.remembered_window_field(engine, "user_status") is None
+
+
+def test_a_start_filtered_account_looks_back_in_pieces_and_still_gets_every_record(engine):
+    # Five-hour records since 16 days before: each agent's record that ends in the range began before it.
+    first = DAY + timedelta(hours=10, minutes=20) - 80 * timedelta(hours=5)
+    records = statuses(first, DAY + timedelta(hours=13), timedelta(hours=5))
+    runner = ScriptedExplore(records, "status_start_at", "status_end_at", window_field="start")
+    start, end = DAY + timedelta(hours=10), DAY + timedelta(hours=11)
+    result = collect_states(runner, engine, start, end, target_entries=100)
+    assert report_behaviour.remembered_window_field(engine, "user_status") == "start"
+    lookback = [r for r in runner.requests if r[2] <= start]
+    assert len(lookback) >= 2  # in pieces, not one month-long report
+    assert max(count for *_, count in lookback) <= collectors.LOOKBACK_PIECE_FACTOR * 100 * 2
+    truth = sorted((r["user_id"], r["status_start_at"]) for r in records
+                   if start <= datetime.fromisoformat(r["status_end_at"].replace("Z", "+00:00")) < end)
+    rows = result.frame  # what the asset hands its IO manager
+    assert sorted(zip(rows["agent_id"], rows["state_start"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))) == truth
+    assert len(truth) > 0
+    assert result.entries_outside_range > 0  # the look-back's records that end before the range, counted
+
+
+def test_a_malformed_contact_fetched_twice_is_kept_once(engine):
+    """An overlap-filtering account returns a contact that spans two reports with both."""
+    start = DAY + timedelta(hours=10)
+    good = [{"call_id": f"c{i}", "type": "inbound", "start_at": iso(start + timedelta(minutes=10 * i)),
+             "end_at": iso(start + timedelta(minutes=10 * i + 3)), "ring_groups": "support", "talk_time": 100,
+             "wait_time": 5, "hold_time": 0} for i in range(6)]
+    spanning_bad = {"call_id": "bad", "type": "teleported", "start_at": iso(start + timedelta(minutes=50)),
+                    "end_at": iso(start + timedelta(minutes=75)), "ring_groups": "support"}
+    runner = ScriptedExplore(good + [spanning_bad], "start_at", "end_at", window_field="overlap")
+    queues = pd.DataFrame({"queue_id": ["support"], "active": [True]})
+    result = collectors.collect_contact_volume(
+        runner, engine, report_type="calls", queues=queues, range_start=start, range_end=start + timedelta(hours=2),
+        chunk=timedelta(hours=1), available_until=NOW, max_contact=timedelta(hours=1))
+    malformed = writer.read_table(engine, "talkdesk_malformed_entry")
+    assert len(malformed) == 1 and malformed["reason"].iloc[0] == "unknown type"
+    assert result.malformed == 1 and result.malformed_reasons == {"unknown type": 1}
+    assert result.frame["entered_count"].sum() == 6

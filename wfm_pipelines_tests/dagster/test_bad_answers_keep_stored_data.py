@@ -1,0 +1,140 @@
+"""A bad answer from Talkdesk never replaces good data (issue 9, items 1 and 2), through real Dagster runs.
+
+Collect a window, then collect it again while the report host answers badly: the run fails visibly, the
+partitions show as failed, and the stored interval rows and raw entries stay exactly as they were. A
+well-formed empty report is refused by the shrink guard unless the run is tagged `wfm/accept_shrink=true`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from wfm_pipelines.db import writer
+from wfm_pipelines.db.engine import get_engine
+from wfm_pipelines.defs.agent_states.assets import agent_state_transactions
+from wfm_pipelines.defs.configuration.assets import agents, queue_memberships, queues
+from wfm_pipelines.defs.contact_volume.assets import contact_volume
+from wfm_pipelines.defs.partitions import interval_partitions, partition_key_for, range_tags
+from wfm_pipelines_tests.dagster.support import resources_for, yesterday_window
+
+
+def busy_hour():
+    """10:00-11:00 UTC yesterday: the emulated account's busy morning, well over 20 contacts."""
+    day_start, _ = yesterday_window()
+    return day_start + timedelta(hours=10), day_start + timedelta(hours=11)
+
+
+def run(assets, resources, start, end, instance, **tags):
+    tags = {**range_tags(partition_key_for(start), partition_key_for(end - timedelta(minutes=15))), **tags}
+    return dg.materialize(assets, resources=resources, tags=tags, instance=instance, raise_on_error=False)
+
+
+def stored(database_url, table, time_column, start, end, **scope):
+    return writer.read_window(get_engine(database_url), table, window_start=start, window_end=end,
+                              time_column=time_column, scope=scope or None)
+
+
+def failure_text(result) -> str:
+    return "\n".join(event.step_failure_data.error.to_string() + str(event.step_failure_data.user_failure_data)
+                     for event in result.get_step_failure_events())
+
+
+def partition_statuses(instance, asset, start, end) -> set[str]:
+    keys = interval_partitions.get_partition_keys_in_range(
+        dg.PartitionKeyRange(partition_key_for(start), partition_key_for(end - timedelta(minutes=15))))
+    statuses = instance.get_status_by_partition(asset.key, keys, interval_partitions)
+    return {status.value for status in statuses.values()}
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as test_instance:
+        yield test_instance
+
+
+@pytest.fixture
+def collected(emulator, sqlite_url, instance):
+    """A busy hour of contact volume and agent states collected well, with its rows and raw entries."""
+    resources = resources_for(emulator.url, sqlite_url)
+    assert dg.materialize([agents, queues, queue_memberships], resources=resources, instance=instance).success
+    start, end = busy_hour()
+    assert run([contact_volume, agent_state_transactions], resources, start, end, instance).success
+    volume = stored(sqlite_url, "wfm_contact_volume_interval", "interval_start", start, end)
+    raw_calls = stored(sqlite_url, "talkdesk_raw_entry", "owner_at", start, end, report_type="calls")
+    assert volume["entered_count"].sum() > 20 and len(raw_calls) > 20
+    return resources, start, end, volume, raw_calls
+
+
+@pytest.mark.parametrize("fault, message", [
+    ("html", "an HTML or XML page came instead of a report"),
+    ("no_entries", "JSON without an entries list"),
+    ("total_mismatch", "says total="),
+    ("empty_report", "Refused to replace"),
+])
+def test_a_bad_answer_fails_the_run_and_leaves_the_stored_interval_exactly_as_it_was(
+        emulator, sqlite_url, instance, collected, fault, message):
+    """Bug: each of these answers replaced the interval rows by zeros (or fewer) and the run succeeded."""
+    resources, start, end, volume, raw_calls = collected
+    emulator.set_faults(report_file_fault=fault, report_file_fault_types=["calls"])
+    result = run([contact_volume], resources, start, end, instance)
+    assert not result.success
+    assert message in failure_text(result)
+    pd.testing.assert_frame_equal(stored(sqlite_url, "wfm_contact_volume_interval", "interval_start", start, end),
+                                  volume)
+    pd.testing.assert_frame_equal(stored(sqlite_url, "talkdesk_raw_entry", "owner_at", start, end,
+                                         report_type="calls"), raw_calls)
+    assert partition_statuses(instance, contact_volume, start, end) == {"FAILED"}
+
+
+def test_the_shrink_refusal_says_what_it_saw_and_how_to_accept_it(emulator, sqlite_url, instance, collected):
+    resources, start, end, volume, raw_calls = collected
+    emulator.set_faults(report_file_fault="empty_report")
+    result = run([contact_volume], resources, start, end, instance)
+    text = failure_text(result)
+    assert f"0 entries where {len(raw_calls)} are stored" in text
+    assert "wfm/accept_shrink=true" in text and "WFM_SHRINK_GUARD=0.5:20" in text
+
+
+def test_an_empty_report_accepted_on_purpose_replaces_the_interval(emulator, sqlite_url, instance, collected):
+    resources, start, end, volume, _ = collected
+    emulator.set_faults(report_file_fault="empty_report")
+    result = run([contact_volume], resources, start, end, instance, **{"wfm/accept_shrink": "true"})
+    assert result.success
+    after = stored(sqlite_url, "wfm_contact_volume_interval", "interval_start", start, end)
+    queues_before = volume.loc[volume["queue_id"] != "_unassigned", ["queue_id", "interval_start"]]
+    # zeros for every queue, on purpose (`_unassigned` has rows only where it has contacts)
+    pd.testing.assert_frame_equal(after[["queue_id", "interval_start"]], queues_before.reset_index(drop=True))
+    assert after["entered_count"].sum() == 0
+    assert stored(sqlite_url, "talkdesk_raw_entry", "owner_at", start, end, report_type="calls").empty
+    assert partition_statuses(instance, contact_volume, start, end) == {"MATERIALIZED"}
+
+
+def test_the_shrink_guard_can_be_switched_off(emulator, sqlite_url, instance, collected, monkeypatch):
+    _, start, end, _, _ = collected
+    monkeypatch.setenv("WFM_SHRINK_GUARD", "off")  # what build_definitions() gives the IO manager, too:
+    resources = resources_for(emulator.url, sqlite_url, shrink_guard_share=None)
+    emulator.set_faults(report_file_fault="empty_report")
+    assert run([contact_volume], resources, start, end, instance).success
+    assert stored(sqlite_url, "wfm_contact_volume_interval", "interval_start", start, end)["entered_count"].sum() == 0
+
+
+def test_an_empty_status_report_keeps_the_stored_transactions(emulator, sqlite_url, instance, collected):
+    resources, start, end, _, _ = collected
+    before = stored(sqlite_url, "wfm_agent_state_transaction", "state_end", start, end)
+    assert len(before) > 20
+    emulator.set_faults(report_file_fault="empty_report", report_file_fault_types=["user_status"])
+    result = run([agent_state_transactions], resources, start, end, instance)
+    assert not result.success and "raw 'user_status' entries" in failure_text(result)
+    pd.testing.assert_frame_equal(stored(sqlite_url, "wfm_agent_state_transaction", "state_end", start, end), before)
+    assert partition_statuses(instance, agent_state_transactions, start, end) == {"FAILED"}
+
+
+def test_a_window_never_collected_has_no_guard(emulator, sqlite_url, instance):
+    resources = resources_for(emulator.url, sqlite_url)
+    start, end = busy_hour()
+    emulator.set_faults(report_file_fault="empty_report")
+    assert run([contact_volume], resources, start, end, instance).success

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from wfm_pipelines.talkdesk.errors import TalkdeskApiError, TalkdeskAuthError
+from wfm_pipelines.talkdesk.errors import TalkdeskApiError, TalkdeskAuthError, redact_url
 
 logger = logging.getLogger("wfm_pipelines.talkdesk")
 
@@ -84,7 +84,7 @@ class TokenProvider:
             raise TalkdeskAuthError(self._refusal_message(response)) from None
         if response.status_code >= 300:
             raise TalkdeskAuthError(
-                f"Talkdesk token endpoint {conn.token_url} answered HTTP {response.status_code} after retries"
+                f"Talkdesk token endpoint {redact_url(conn.token_url)} answered HTTP {response.status_code} after retries"
             ) from None
         try:
             body = response.json()
@@ -92,7 +92,7 @@ class TokenProvider:
             expires_in = float(body.get("expires_in") or 600)
         except (ValueError, KeyError, TypeError):
             raise TalkdeskAuthError(
-                f"Talkdesk token endpoint {conn.token_url} answered HTTP {response.status_code} "
+                f"Talkdesk token endpoint {redact_url(conn.token_url)} answered HTTP {response.status_code} "
                 "without an access_token"
             ) from None
         self._token = token
@@ -125,7 +125,7 @@ class TokenProvider:
                 f"OAuth client has the scopes {' '.join(conn.scopes) or '(none requested)'}; a scope newly added "
                 "to a client takes a few minutes to become active, and until then Talkdesk refuses the token."
             )
-        return (f"Talkdesk refused a token for client id '{conn.client_id}' at {conn.token_url} "
+        return (f"Talkdesk refused a token for client id '{conn.client_id}' at {redact_url(conn.token_url)} "
                 f"(HTTP {response.status_code}, {reason}).{hint}")
 
     def _scrub(self, text: str) -> str:

@@ -115,3 +115,13 @@ def test_a_creation_refused_by_a_server_error_is_looked_up_then_made_once(emulat
     assert client.run_report("calls", start, end).entries
     set_faults(emulator.url, error_rate=0.0)
     assert len(jobs_of(emulator.url, "calls")) == 1
+
+
+def test_an_error_never_echoes_credentials_carried_by_a_url(emulator):
+    """Bug: a base URL with user-info (`https://user:password@host`) came back whole in the token error."""
+    with_credentials = emulator.url.replace("http://", "http://someone:Pw-in-the-url-77@")
+    with make_client(with_credentials, client_secret="wrong-secret") as client:
+        with pytest.raises(Exception) as caught:
+            client.list_users()
+    assert "Pw-in-the-url-77" not in str(caught.value) and "someone" not in str(caught.value)
+    assert "refused a token" in str(caught.value)

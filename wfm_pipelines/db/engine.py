@@ -61,7 +61,9 @@ def create_wfm_engine(url: str | URL, timeouts: DatabaseTimeouts = DatabaseTimeo
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _create_sqlite_engine(parsed, timeouts)
-    return sa.create_engine(parsed, pool_pre_ping=True, connect_args={
+    # hide_parameters: a database error must not carry the rows it was writing (agents' names and e-mails)
+    # into Dagster's event log.
+    return sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True, connect_args={
         "connect_timeout": timeouts.connect_s,
         # A session left idle inside a transaction (a killed worker's) must not hold its locks for ever.
         "options": f"-c statement_timeout={timeouts.statement_s * 1000} "
@@ -73,7 +75,7 @@ def _create_sqlite_engine(url: URL, timeouts: DatabaseTimeouts) -> Engine:
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"timeout": timeouts.sqlite_busy_s})
+    engine = sa.create_engine(url, hide_parameters=True, connect_args={"timeout": timeouts.sqlite_busy_s})
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

@@ -113,3 +113,34 @@ def test_people_preview_switch_puts_the_preview_and_so_names_into_the_event_log(
 
     text = run_text(instance, result)
     assert all(name in text for name in shown)
+
+
+REFUSE_AGENT_INSERTS = {
+    # A real trigger stands in for a database that refuses the write (disk full, a constraint, a failover).
+    "sqlite": ["CREATE TRIGGER refuse_agents BEFORE INSERT ON wfm_agent "
+               "BEGIN SELECT RAISE(ABORT, 'could not extend file: No space left on device'); END"],
+    "postgresql": [
+        "CREATE FUNCTION refuse_agents() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$",
+        "CREATE TRIGGER refuse_agents BEFORE INSERT ON wfm_agent FOR EACH ROW EXECUTE FUNCTION refuse_agents()",
+    ],
+}
+
+
+def test_a_failed_write_of_the_agents_keeps_names_out_of_the_event_log_too(emulator, database_url, people):
+    """The failure is recorded in the event log (as it must be), but without the rows it failed to write."""
+    engine = get_engine(database_url)  # the schema at head
+    with engine.begin() as connection:
+        for statement in REFUSE_AGENT_INSERTS[engine.dialect.name]:
+            connection.exec_driver_sql(statement)
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize([agents], resources=resources_for(emulator.url, database_url), instance=instance,
+                            raise_on_error=False)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.error.to_string()
+    assert "No space left on device" in failure  # the operator still sees why
+
+    text = run_text(instance, result)
+    assert "No space left on device" in text
+    leaked = [value for person in people for value in person if value in text]
+    assert leaked == []

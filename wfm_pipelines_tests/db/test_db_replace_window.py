@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -167,7 +168,8 @@ def test_awkward_text_round_trips(engine):
     stored = read_window(engine, "talkdesk_raw_entry", **window).sort_values("owner_at")
     assert list(stored["entry"]) == list(frame["entry"])
     malformed = pd.DataFrame({"report_type": "calls", "owner_at": [T0] * len(awkward), "reason": "bad",
-                              "entry": awkward, "collected_at": T0})
+                              "entry": awkward, "entry_hash": [f"h{i}" for i in range(len(awkward))],
+                              "collected_at": T0})
     replace_window(engine, "talkdesk_malformed_entry", malformed, **window)
     stored = read_window(engine, "talkdesk_malformed_entry", **window).sort_values("id")
     assert list(stored["entry"]) == awkward  # NULL stays NULL, "" stays "", "\N" stays text
@@ -191,30 +193,35 @@ def test_naive_window_bounds_are_refused(engine):
 
 
 def test_concurrent_writers_on_different_windows_both_land(postgres_url):
+    """Writers of one table take turns (db.writer.lock_writers): the second waits for the first to commit."""
     from wfm_pipelines.db.engine import create_wfm_engine, ensure_schema
 
     engine = create_wfm_engine(postgres_url)
     ensure_schema(engine)
     try:
-        barrier = threading.Barrier(2)
+        first_inside = threading.Event()
         errors = []
 
         def writer(offset_hours: int):
             start = T0 + timedelta(hours=offset_hours)
 
-            def wait_for_the_other(_connection):
-                barrier.wait(timeout=30)  # both deletes done, both transactions open
+            def hold(_connection):
+                if offset_hours == 0:
+                    first_inside.set()
+                    time.sleep(0.5)  # deleted, not yet inserted: the other writer arrives and waits
 
             try:
                 write_volume(engine, volume_frame(quarters(start, 4), ["q1", "q2"], seed=offset_hours),
-                             start=start, end=start + 4 * QUARTER, _after_delete=wait_for_the_other)
+                             start=start, end=start + 4 * QUARTER, _after_delete=hold)
             except Exception as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=writer, args=(h,)) for h in (0, 1)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
+        first = threading.Thread(target=writer, args=(0,))
+        first.start()
+        assert first_inside.wait(10)
+        second = threading.Thread(target=writer, args=(1,))
+        second.start()
+        for thread in (first, second):
             thread.join(timeout=60)
         assert errors == []
         assert row_count(engine) == 16

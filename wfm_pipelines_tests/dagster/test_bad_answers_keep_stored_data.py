@@ -7,6 +7,7 @@ well-formed empty report is refused by the shrink guard unless the run is tagged
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 
 import dagster as dg
@@ -19,6 +20,7 @@ from wfm_pipelines.defs.agent_states.assets import agent_state_transactions
 from wfm_pipelines.defs.configuration.assets import agents, queue_memberships, queues
 from wfm_pipelines.defs.contact_volume.assets import contact_volume
 from wfm_pipelines.defs.partitions import interval_partitions, partition_key_for, range_tags
+from wfm_pipelines.emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines_tests.dagster.support import resources_for, yesterday_window
 
 
@@ -56,13 +58,44 @@ def instance():
         yield test_instance
 
 
+@pytest.fixture(scope="module")
+def emulator():
+    """One emulator for the module (its faults reset before each test): every test starts from the same
+    collected hour, copied from one collection instead of collected again."""
+    server = EmulatorServer(EmulatorConfig(seed=7, queues=5, agents=30, contacts_per_day=3000,
+                                           report_processing_seconds=0.2)).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_faults(emulator):
+    emulator.reset()
+
+
+@pytest.fixture(scope="module")
+def collected_once(emulator, tmp_path_factory):
+    """A busy hour of contact volume and agent states collected well into a template SQLite database."""
+    path = tmp_path_factory.mktemp("template") / "wfm.db"
+    resources = resources_for(emulator.url, f"sqlite:///{path}")
+    with dg.instance_for_test() as first_instance:
+        assert dg.materialize([agents, queues, queue_memberships], resources=resources,
+                              instance=first_instance).success
+        start, end = busy_hour()
+        assert run([contact_volume, agent_state_transactions], resources, start, end, first_instance).success
+    with get_engine(f"sqlite:///{path}").connect() as connection:  # everything into the file, for copying
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path, start, end
+
+
 @pytest.fixture
-def collected(emulator, sqlite_url, instance):
-    """A busy hour of contact volume and agent states collected well, with its rows and raw entries."""
+def collected(emulator, collected_once, sqlite_url):
+    """The collected hour in this test's own database, with its rows and raw entries."""
+    template, start, end = collected_once
+    shutil.copyfile(template, sqlite_url.removeprefix("sqlite:///"))
     resources = resources_for(emulator.url, sqlite_url)
-    assert dg.materialize([agents, queues, queue_memberships], resources=resources, instance=instance).success
-    start, end = busy_hour()
-    assert run([contact_volume, agent_state_transactions], resources, start, end, instance).success
     volume = stored(sqlite_url, "wfm_contact_volume_interval", "interval_start", start, end)
     raw_calls = stored(sqlite_url, "talkdesk_raw_entry", "owner_at", start, end, report_type="calls")
     assert volume["entered_count"].sum() > 20 and len(raw_calls) > 20

@@ -3,6 +3,7 @@ agent-state collection does not hold back the next one for good, and database an
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -40,10 +41,15 @@ FEW_RETRIES = RetrySettings(max_attempts=2, backoff_base_s=0.01, backoff_max_s=0
 # -- run monitoring ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def defs():
-    from wfm_pipelines.definitions import defs
-    return defs
+@pytest.fixture
+def defs(monkeypatch):
+    """The code location's definitions as a fresh environment builds them: `wfm_pipelines.definitions.defs`
+    may have been imported by another test under its own (since removed) variables."""
+    for name in list(os.environ):
+        if name.startswith(("TALKDESK_", "WFM_")) and name not in ("WFM_STEP_RETRIES", "WFM_AUTOMATION"):
+            monkeypatch.delenv(name)
+    from wfm_pipelines.definitions import build_definitions
+    return build_definitions()
 
 
 def test_our_tag_is_the_one_dagster_run_monitoring_reads():

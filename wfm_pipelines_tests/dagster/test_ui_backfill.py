@@ -1,6 +1,7 @@
 """The UI paths of the product, through a real webserver and daemon driven over GraphQL as the UI does:
 a one-day partition backfill runs as a few batched runs and fills the tables with the emulator's data;
-a fault fails part of a backfill, and relaunching only the failed partitions gives the fault-free tables."""
+a fault fails part of a backfill, and relaunching only the failed partitions gives the fault-free tables;
+a re-collection Talkdesk answers with an empty report is refused unless launched with wfm/accept_shrink."""
 
 from __future__ import annotations
 
@@ -96,6 +97,29 @@ def test_backfill_in_batches_then_rerun_only_the_failed_partitions(postgres_url,
         for asset in ASSETS:
             statuses = deployment.partition_statuses(asset)
             assert {statuses[k] for k in keys} == {"MATERIALIZED"}
+
+        # Talkdesk now answers a busy morning with a well-formed empty report: a run launched from the
+        # Launchpad fails and the partitions show red; launched with the tag wfm/accept_shrink=true, the
+        # smaller answer is taken on purpose; a normal run then collects the morning again.
+        morning = keys[40:48]
+        shrink_tags = {**range_tags(morning[0], morning[-1])}
+        emulator.set_faults(report_file_fault="empty_report", report_file_fault_types=["calls"])
+        refused = deployment.wait_for_run(deployment.launch_run("contact_volume_job", tags=shrink_tags))
+        assert refused["status"] == "FAILURE"
+        statuses = deployment.partition_statuses("contact_volume")
+        assert {statuses[k] for k in morning} == {"FAILED"}
+        accepted = deployment.wait_for_run(deployment.launch_run(
+            "contact_volume_job", tags={**shrink_tags, "wfm/accept_shrink": "true"}))
+        assert accepted["status"] == "SUCCESS"
+        zeros = writer.read_window(get_engine(postgres_url), "wfm_contact_volume_interval",
+                                   window_start=start + timedelta(minutes=15 * 40),
+                                   window_end=start + timedelta(minutes=15 * 48), time_column="interval_start")
+        assert len(zeros) > 0 and zeros["entered_count"].sum() == 0
+        emulator.set_faults(report_file_fault=None, report_file_fault_types=None)
+        again = deployment.wait_for_run(deployment.launch_run("contact_volume_job", tags=shrink_tags))
+        assert again["status"] == "SUCCESS"
+        statuses = deployment.partition_statuses("contact_volume")
+        assert {statuses[k] for k in keys} == {"MATERIALIZED"}
     except Exception:
         print(f"Dagster home kept for inspection: {home}\n{deployment.log_tail('daemon')}")
         raise

@@ -31,6 +31,7 @@ class TalkdeskResource(dg.ConfigurableResource):
     max_attempts: int = 6
     backoff_base_s: float = 0.5
     backoff_max_s: float = 30.0
+    report_poll_initial_s: float = 1.0
     report_poll_timeout_s: float = 900.0
     quota_wait_budget_s: float = 900.0
     status_workers: int = 8
@@ -47,7 +48,8 @@ class TalkdeskResource(dg.ConfigurableResource):
                                        tuple(self.scopes)),
                     retry=RetrySettings(self.max_attempts, self.backoff_base_s, self.backoff_max_s),
                     timeouts=Timeouts(self.connect_timeout_s, self.read_timeout_s),
-                    explore=ExploreSettings(poll_timeout_s=self.report_poll_timeout_s,
+                    explore=ExploreSettings(poll_initial_s=self.report_poll_initial_s,
+                                            poll_timeout_s=self.report_poll_timeout_s,
                                             quota_wait_budget_s=self.quota_wait_budget_s),
                     status_workers=self.status_workers,
                 )

@@ -18,7 +18,9 @@ from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
 
 def resources_for(emulator_url: str, database_url: str, *, client_secret: str = EMULATOR_CLIENT_SECRET,
                   **io_manager_settings) -> dict:
-    fast = dict(max_attempts=4, backoff_base_s=0.05, backoff_max_s=0.5, report_poll_timeout_s=60)
+    # The emulator finishes a report in 0.2 s: poll it every 0.05 s at first, not every second.
+    fast = dict(max_attempts=4, backoff_base_s=0.05, backoff_max_s=0.5, report_poll_timeout_s=60,
+                report_poll_initial_s=0.05)
     return {
         "talkdesk": TalkdeskResource(base_url=emulator_url, api_url=emulator_url, client_id=EMULATOR_CLIENT_ID,
                                      client_secret=client_secret, **fast),

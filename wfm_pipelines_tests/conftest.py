@@ -81,7 +81,7 @@ def database_url(request, tmp_path) -> str:
 @pytest.fixture
 def emulator() -> Iterator["object"]:
     """A Talkdesk emulator on a free port with a small, fast configuration; its URL is `emulator.url`."""
-    from wfm_pipelines.emulator.server import EmulatorConfig, EmulatorServer
+    from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 
     server = EmulatorServer(EmulatorConfig(seed=7, queues=5, agents=30, contacts_per_day=3000,
                                            report_processing_seconds=0.2))

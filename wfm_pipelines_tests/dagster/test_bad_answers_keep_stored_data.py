@@ -20,7 +20,7 @@ from wfm_pipelines.defs.agent_states.assets import agent_state_transactions
 from wfm_pipelines.defs.configuration.assets import agents, queue_memberships, queues
 from wfm_pipelines.defs.contact_volume.assets import contact_volume
 from wfm_pipelines.defs.partitions import interval_partitions, partition_key_for, range_tags
-from wfm_pipelines.emulator.server import EmulatorConfig, EmulatorServer
+from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines_tests.dagster.support import resources_for, yesterday_window
 
 

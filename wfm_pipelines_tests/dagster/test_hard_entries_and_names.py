@@ -17,8 +17,8 @@ from wfm_pipelines.defs.agent_states.assets import agent_state_transactions
 from wfm_pipelines.defs.configuration.assets import agents, queue_memberships, queues
 from wfm_pipelines.defs.contact_volume.assets import contact_volume
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
-from wfm_pipelines.emulator.server import EmulatorConfig, EmulatorServer
-from wfm_pipelines.emulator.traffic import ABANDONED, INBOUND, MISSED, VOICEMAIL
+from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
+from talkdesk_emulator.traffic import ABANDONED, INBOUND, MISSED, VOICEMAIL
 from wfm_pipelines_tests.dagster.support import expected_volume, fetch_report, resources_for, yesterday_window
 
 CONFIGURATION = [agents, queues, queue_memberships]

@@ -9,7 +9,7 @@ import pytest
 import requests
 from wfm_pipelines_tests.talkdesk.client_support import FAST_EXPLORE, make_client, recent_window, set_faults
 
-from wfm_pipelines.emulator.server import EmulatorConfig, EmulatorServer
+from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.talkdesk import ExploreSettings, ReportFailedError, ReportTimeoutError
 from wfm_pipelines.talkdesk.explore import split_window
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 from wfm_pipelines_tests.talkdesk.client_support import make_client, recent_window, set_faults
 
-from wfm_pipelines.emulator.server import EmulatorConfig, EmulatorServer
+from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.talkdesk import RetrySettings, TalkdeskApiError, TalkdeskAuthError
 
 

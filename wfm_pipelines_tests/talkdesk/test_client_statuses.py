@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from wfm_pipelines_tests.talkdesk.client_support import make_client, recent_window, set_faults
 
-from wfm_pipelines.emulator.server import EmulatorConfig, EmulatorServer
+from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.talkdesk.client import newest_status_per_user
 
 

@@ -18,7 +18,7 @@ from wfm_pipelines.defs.talkdesk_resources import (
     TalkdeskResource,
     talkdesk_resources_from_env,
 )
-from wfm_pipelines.emulator.server import EmulatorConfig, EmulatorServer
+from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.talkdesk import TalkdeskClient
 
 CLIENT_ID = "wfm-secrets-test-client"

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wfm_pipelines.emulator.config import EmulatorConfig
-from wfm_pipelines.emulator.directory import Directory
-from wfm_pipelines.emulator.shifts import DAY, Shifts, day_shifts, demand_per_minute, preferred_shift_centres
-from wfm_pipelines.emulator.statuses import (OFFLINE, DayTimeline, Segments, day_timeline, empty_segments,
+from talkdesk_emulator.config import EmulatorConfig
+from talkdesk_emulator.directory import Directory
+from talkdesk_emulator.shifts import DAY, Shifts, day_shifts, demand_per_minute, preferred_shift_centres
+from talkdesk_emulator.statuses import (OFFLINE, DayTimeline, Segments, day_timeline, empty_segments,
                                              offline_segments, split_at_month_changes)
-from wfm_pipelines.emulator.traffic import Contacts, day_contacts
+from talkdesk_emulator.traffic import Contacts, day_contacts
 
 # A day's activity lies within [day start - 7 h, day start + 31 h] (shifts centred in the day, calls < 4 h).
 ACTIVITY_BEFORE_DAY = 7 * 3600

@@ -11,12 +11,12 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from wfm_pipelines.emulator.faults import FaultState
-from wfm_pipelines.emulator.generator import DataGenerator
-from wfm_pipelines.emulator.httputil import ApiError, base_url, int_param, json_response, page_href
-from wfm_pipelines.emulator.render import EntryRenderer
-from wfm_pipelines.emulator.report_faults import report_file_response
-from wfm_pipelines.emulator.reports import Job, JobStore, ReportError, ReportFile, check_report_type
+from talkdesk_emulator.faults import FaultState
+from talkdesk_emulator.generator import DataGenerator
+from talkdesk_emulator.httputil import ApiError, base_url, int_param, json_response, page_href
+from talkdesk_emulator.render import EntryRenderer
+from talkdesk_emulator.report_faults import report_file_response
+from talkdesk_emulator.reports import Job, JobStore, ReportError, ReportFile, check_report_type
 
 DOWNLOAD_PREFIX = "/_downloads"
 DOWNLOAD_EXPIRES_SECONDS = 300

@@ -8,12 +8,12 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from wfm_pipelines.emulator.app import EmulatorApp
-from wfm_pipelines.emulator.config import EmulatorConfig
+from talkdesk_emulator.app import EmulatorApp
+from talkdesk_emulator.config import EmulatorConfig
 
 __all__ = ["EmulatorConfig", "EmulatorServer"]
 
-request_log = logging.getLogger("wfm_pipelines.emulator.requests")
+request_log = logging.getLogger("talkdesk_emulator.requests")
 
 
 class _RequestLogHandler(WSGIRequestHandler):

@@ -14,18 +14,18 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from wfm_pipelines.emulator.auth import OAuthError, TokenIssuer
-from wfm_pipelines.emulator.config import EmulatorConfig
-from wfm_pipelines.emulator.directory import Directory
-from wfm_pipelines.emulator.directory_api import DirectoryApi
-from wfm_pipelines.emulator.explore_api import DOWNLOAD_PREFIX, ExploreApi
-from wfm_pipelines.emulator.faults import FaultState
-from wfm_pipelines.emulator.generator import DataGenerator
-from wfm_pipelines.emulator.httputil import API_AUTH_ERRORS, ApiError, json_response, server_error
-from wfm_pipelines.emulator.render import EntryRenderer
-from wfm_pipelines.emulator.reports import JobStore
+from talkdesk_emulator.auth import OAuthError, TokenIssuer
+from talkdesk_emulator.config import EmulatorConfig
+from talkdesk_emulator.directory import Directory
+from talkdesk_emulator.directory_api import DirectoryApi
+from talkdesk_emulator.explore_api import DOWNLOAD_PREFIX, ExploreApi
+from talkdesk_emulator.faults import FaultState
+from talkdesk_emulator.generator import DataGenerator
+from talkdesk_emulator.httputil import API_AUTH_ERRORS, ApiError, json_response, server_error
+from talkdesk_emulator.render import EntryRenderer
+from talkdesk_emulator.reports import JobStore
 
-log = logging.getLogger("wfm_pipelines.emulator")
+log = logging.getLogger("talkdesk_emulator")
 # GET /ring-groups/{name}/users matched on the raw request path: the name is one percent-encoded segment.
 RAW_RING_GROUP_USERS = re.compile(r"^/ring-groups/(?P<name>[^/]+)/users/?$")
 OPERATOR_MEDIA_TYPE = "application/json"

@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 import logging
 
-from wfm_pipelines.emulator.config import EmulatorConfig
-from wfm_pipelines.emulator.server import EmulatorServer
-from wfm_pipelines.settings import EMULATOR_HOST, EMULATOR_PORT
+from talkdesk_emulator.config import DEFAULT_HOST, DEFAULT_PORT, EmulatorConfig
+from talkdesk_emulator.server import EmulatorServer
 
 
 def build_parser() -> argparse.ArgumentParser:
     defaults = EmulatorConfig()
     parser = argparse.ArgumentParser(prog="talkdesk-emulator", description=__doc__)
-    parser.add_argument("--host", default=EMULATOR_HOST)
-    parser.add_argument("--port", type=int, default=EMULATOR_PORT)
+    parser.add_argument("--host", default=DEFAULT_HOST)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--queues", type=int, default=defaults.queues)
     parser.add_argument("--queue-name", action="append", dest="queue_names", default=None, metavar="NAME",
@@ -43,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     config = build_config(args)
     server = EmulatorServer(config, host=args.host, port=args.port)
-    logging.getLogger("wfm_pipelines.emulator").info(
+    logging.getLogger("talkdesk_emulator").info(
         "Talkdesk emulator on %s (token endpoint %s/oauth/token, client %s); Ctrl-C stops it",
         server.url, server.url, config.client_id)
     try:

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from wfm_pipelines.emulator.shifts import DAY, Shifts, intraday_profile
+from talkdesk_emulator.shifts import DAY, Shifts, intraday_profile
 
 STATUS_LABELS = ("Available", "On a Call", "After Call Work", "Away", "Offline", "Break", "Lunch")
 AVAILABLE, ON_A_CALL, AFTER_CALL_WORK, AWAY, OFFLINE, BREAK, LUNCH = range(len(STATUS_LABELS))

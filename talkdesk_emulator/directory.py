@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from wfm_pipelines.emulator.config import EmulatorConfig
+from talkdesk_emulator.config import EmulatorConfig
 
 FIRST_NAMES = (
     "Ana", "Bruno", "Carla", "Diego", "Elena", "Filipe", "Grace", "Hugo", "Ines", "Jonas", "Karen", "Luis",

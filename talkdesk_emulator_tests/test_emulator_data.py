@@ -12,17 +12,17 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from wfm_pipelines.emulator.config import EmulatorConfig
-from wfm_pipelines.emulator.directory import Directory
-from wfm_pipelines.emulator.generator import DataGenerator
-from wfm_pipelines.emulator.shifts import DAY
-from wfm_pipelines.emulator.traffic import CALL_TYPES
+from talkdesk_emulator.config import EmulatorConfig
+from talkdesk_emulator.directory import Directory
+from talkdesk_emulator.generator import DataGenerator
+from talkdesk_emulator.shifts import DAY
+from talkdesk_emulator.traffic import CALL_TYPES
 
 DAY_WINDOW = ("2025-06-02T00:00:00Z", "2025-06-03T00:00:00Z")  # a Monday
 
 SUBPROCESS_SCRIPT = """
 import hashlib, json, sys
-from wfm_pipelines.emulator.server import EmulatorConfig, EmulatorServer
+from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 import requests
 server = EmulatorServer(EmulatorConfig(seed=7, queues=5, agents=30, contacts_per_day=3000,
                                        report_processing_seconds=0.05)).start()

@@ -7,7 +7,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from wfm_pipelines.emulator.config import EmulatorConfig
+from talkdesk_emulator.config import EmulatorConfig
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
+# Where the emulator listens by default, and its demo OAuth client. Not secrets: they only open the local
+# emulator. The pipelines' defaults (wfm_pipelines/settings.py) name the same values; nothing imports across.
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8089
+DEMO_CLIENT_ID = "wfm-demo-client"
+DEMO_CLIENT_SECRET = "wfm-demo-secret"
 
 # Every scope an API route of the emulator checks; the demo client is granted all of them.
 ALL_SCOPES: tuple[str, ...] = (
@@ -28,8 +33,8 @@ class EmulatorConfig:
     queues: int = 8
     agents: int = 60
     contacts_per_day: int = 5000
-    client_id: str = EMULATOR_CLIENT_ID
-    client_secret: str = EMULATOR_CLIENT_SECRET
+    client_id: str = DEMO_CLIENT_ID
+    client_secret: str = DEMO_CLIENT_SECRET
     token_ttl: int = 600
     data_delay_seconds: int = 120
     report_processing_seconds: float = 1.0

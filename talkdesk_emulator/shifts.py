@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from wfm_pipelines.emulator.directory import Directory
+from talkdesk_emulator.directory import Directory
 
 DAY = 86_400
 HOUR = 3_600

@@ -9,12 +9,12 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from wfm_pipelines.emulator.directory import ACCOUNT_CREATED_AT, Agent, Directory, Queue, stable_hex
-from wfm_pipelines.emulator.faults import FaultState
-from wfm_pipelines.emulator.generator import DataGenerator
-from wfm_pipelines.emulator.httputil import (ApiError, base_url, bool_param, int_param, json_response, page_href,
+from talkdesk_emulator.directory import ACCOUNT_CREATED_AT, Agent, Directory, Queue, stable_hex
+from talkdesk_emulator.faults import FaultState
+from talkdesk_emulator.generator import DataGenerator
+from talkdesk_emulator.httputil import (ApiError, base_url, bool_param, int_param, json_response, page_href,
                                              path_segment)
-from wfm_pipelines.emulator.statuses import CCAAS_STATUS
+from talkdesk_emulator.statuses import CCAAS_STATUS
 
 USER_STATUS_LIMIT = 20
 FEW_LISTED = 2

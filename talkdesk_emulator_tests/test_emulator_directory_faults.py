@@ -10,9 +10,9 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from wfm_pipelines.emulator.cli import build_config, build_parser
-from wfm_pipelines.emulator.config import EmulatorConfig
-from wfm_pipelines.emulator.server import EmulatorServer
+from talkdesk_emulator.cli import build_config, build_parser
+from talkdesk_emulator.config import EmulatorConfig
+from talkdesk_emulator.server import EmulatorServer
 
 ODD_NAMES = ("Sales, EMEA", "'VIP'", "..", "%2F", "Support/Tier 2", "100% Care")
 WINDOW = ("2025-06-02T08:00:00Z", "2025-06-02T12:00:00Z")
@@ -104,7 +104,7 @@ def test_cli_queue_names():
 
 
 def test_generated_names_never_repeat_a_configured_one():
-    from wfm_pipelines.emulator.directory import Directory
+    from talkdesk_emulator.directory import Directory
 
     names = [q.name for q in Directory(EmulatorConfig(queues=3, agents=5, queue_names=("sales",))).queues]
     assert names == ["sales", "sales #2", "billing"]

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from wfm_pipelines.emulator.directory import Directory
-from wfm_pipelines.emulator.shifts import DAY
-from wfm_pipelines.emulator.statuses import STATUS_LABELS, Segments
-from wfm_pipelines.emulator.traffic import (ABANDONED, CALL_TYPES, INBOUND, MISSED, OUTBOUND, OUTBOUND_MISSED,
+from talkdesk_emulator.directory import Directory
+from talkdesk_emulator.shifts import DAY
+from talkdesk_emulator.statuses import STATUS_LABELS, Segments
+from talkdesk_emulator.traffic import (ABANDONED, CALL_TYPES, INBOUND, MISSED, OUTBOUND, OUTBOUND_MISSED,
                                             SHORT_ABANDONED, VOICEMAIL, Contacts)
 
 CHUNK_ROWS = 20_000

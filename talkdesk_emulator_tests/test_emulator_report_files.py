@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from wfm_pipelines.emulator.render import CALLS_COLUMNS, CALLS_LEGACY_COLUMNS, CONTACTS_COLUMNS, USER_STATUS_COLUMNS
+from talkdesk_emulator.render import CALLS_COLUMNS, CALLS_LEGACY_COLUMNS, CONTACTS_COLUMNS, USER_STATUS_COLUMNS
 
 WINDOW = ("2025-06-02T10:00:00Z", "2025-06-02T10:30:00Z")
 LONG_WINDOW = ("2025-06-02T10:00:00Z", "2025-06-02T12:00:00Z")

@@ -6,7 +6,7 @@ import math
 import threading
 from typing import Any
 
-from wfm_pipelines.emulator.config import EmulatorConfig, default_faults, validate_fault_update
+from talkdesk_emulator.config import EmulatorConfig, default_faults, validate_fault_update
 
 
 class FaultState:

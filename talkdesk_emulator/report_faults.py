@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from werkzeug.wrappers import Response
 
-from wfm_pipelines.emulator.reports import ReportFile
+from talkdesk_emulator.reports import ReportFile
 
 GATEWAY_ERROR_PAGE = ("<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
                       "<body><h1>502 Bad Gateway</h1></body></html>")

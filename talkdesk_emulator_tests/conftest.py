@@ -141,12 +141,24 @@ class TalkdeskSession:
 
 
 @pytest.fixture
+def emulator() -> Iterator[Any]:
+    """An emulator on a free port with a small, fast account; its URL is `emulator.url`."""
+    from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
+
+    server = EmulatorServer(EmulatorConfig(seed=7, queues=5, agents=30, contacts_per_day=3000,
+                                           report_processing_seconds=0.2))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
 def talkdesk(emulator, openapi) -> Iterator[TalkdeskSession]:
     session = TalkdeskSession(emulator, openapi)
     yield session
     session.http.close()
-
-
 
 
 @pytest.fixture
@@ -168,7 +180,7 @@ def session_for(openapi):
 @pytest.fixture
 def limited_emulator():
     """An emulator with an extra OAuth client granted only `queues:read` (for 403 tests)."""
-    from wfm_pipelines.emulator.server import EmulatorConfig, EmulatorServer
+    from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 
     server = EmulatorServer(EmulatorConfig(seed=7, queues=3, agents=10, contacts_per_day=500,
                                            report_processing_seconds=0.1,

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from wfm_pipelines.emulator.config import REPORT_TYPES, failure_starts_match
-from wfm_pipelines.emulator.generator import DataGenerator
-from wfm_pipelines.emulator.render import COLUMNS, EntryRenderer, chunked, corrupt, malformed_mask, poison, poison_mask
+from talkdesk_emulator.config import REPORT_TYPES, failure_starts_match
+from talkdesk_emulator.generator import DataGenerator
+from talkdesk_emulator.render import COLUMNS, EntryRenderer, chunked, corrupt, malformed_mask, poison, poison_mask
 
 # Types with emulated data; every other documented type yields an empty report.
 CONTACT_REPORTS = ("calls", "contacts", "explore_calls")

@@ -10,9 +10,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from wfm_pipelines.emulator.directory import Directory
-from wfm_pipelines.emulator.shifts import DAY, MINUTES_PER_DAY, Shifts, demand_per_minute, staffing_per_minute
-from wfm_pipelines.emulator.statuses import (CALL_INBOUND, CALL_OUTBOUND, INBOUND_ANSWERED_SHARE, INBOUND_SHARE,
+from talkdesk_emulator.directory import Directory
+from talkdesk_emulator.shifts import DAY, MINUTES_PER_DAY, Shifts, demand_per_minute, staffing_per_minute
+from talkdesk_emulator.statuses import (CALL_INBOUND, CALL_OUTBOUND, INBOUND_ANSWERED_SHARE, INBOUND_SHARE,
                                              AgentCalls)
 
 CALL_TYPES = ("inbound", "abandoned", "short_abandoned", "missed", "voicemail", "outbound", "outbound_missed")

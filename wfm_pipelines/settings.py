@@ -46,6 +46,7 @@ import ipaddress
 import math
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -92,22 +93,22 @@ def load_dotenv_once() -> None:
     load_dotenv(Path.cwd() / ".env", override=False)
 
 
-def dagster_home() -> Path:
-    return Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home")
+def dagster_home(env: Mapping[str, str] = os.environ) -> Path:
+    return Path(env.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home")
 
 
-def default_database_url() -> str:
-    return f"sqlite:///{dagster_home() / 'wfm.db'}"
+def default_database_url(env: Mapping[str, str] = os.environ) -> str:
+    return f"sqlite:///{dagster_home(env) / 'wfm.db'}"
 
 
-def _env(name: str, default: str) -> str:
+def _env(env: Mapping[str, str], name: str, default: str) -> str:
     """The variable's value without surrounding spaces; unset or blank means the default."""
-    value = (os.environ.get(name) or "").strip()
+    value = (env.get(name) or "").strip()
     return value or default
 
 
-def _is_set(name: str) -> bool:
-    return bool((os.environ.get(name) or "").strip())
+def _is_set(env: Mapping[str, str], name: str) -> bool:
+    return bool((env.get(name) or "").strip())
 
 
 def _shown(value: str) -> str:
@@ -129,9 +130,9 @@ def _range_text(low: float, high: float | None, *, low_open: bool = False) -> st
     return f"from {number(low)} to {number(high)}"
 
 
-def _int_in_range(name: str, default: int, low: int, high: int | None, meaning: str) -> int:
+def _int_in_range(env: Mapping[str, str], name: str, default: int, low: int, high: int | None, meaning: str) -> int:
     """A whole number in [low, high] (high None: no upper bound)."""
-    raw = _env(name, str(default))
+    raw = _env(env, name, str(default))
     expected = f"expected a whole number {_range_text(low, high)} ({meaning})"
     try:
         value = int(raw)
@@ -142,9 +143,9 @@ def _int_in_range(name: str, default: int, low: int, high: int | None, meaning: 
     return value
 
 
-def _float_in_range(name: str, default: float, low: float, high: float, meaning: str) -> float:
+def _float_in_range(env: Mapping[str, str], name: str, default: float, low: float, high: float, meaning: str) -> float:
     """A finite number in (low, high]."""
-    raw = _env(name, f"{default:g}")
+    raw = _env(env, name, f"{default:g}")
     expected = f"expected a number {_range_text(low, high, low_open=True)} ({meaning})"
     try:
         value = float(raw)
@@ -155,9 +156,9 @@ def _float_in_range(name: str, default: float, low: float, high: float, meaning:
     return value
 
 
-def _on_off(name: str, default: bool, meaning: str) -> bool:
+def _on_off(env: Mapping[str, str], name: str, default: bool, meaning: str) -> bool:
     """on/off and their synonyms, case-insensitive."""
-    raw = _env(name, "on" if default else "off")
+    raw = _env(env, name, "on" if default else "off")
     word = raw.lower()
     if word in ON_WORDS:
         return True
@@ -167,9 +168,9 @@ def _on_off(name: str, default: bool, meaning: str) -> bool:
                         f"{'/'.join(ON_WORDS)} or {'/'.join(OFF_WORDS)} ({meaning})")
 
 
-def _choice(name: str, default: str, choices: tuple[str, ...], meaning: str) -> str:
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...], meaning: str) -> str:
     """One of `choices`, case-insensitive; returned in the lower case the code uses."""
-    raw = _env(name, default)
+    raw = _env(env, name, default)
     if raw.lower() not in choices:
         raise SettingsError(f"{name}={_shown(raw)} is not a known value; expected one of "
                             f"{', '.join(choices)} ({meaning})")
@@ -187,12 +188,12 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def _talkdesk_url(name: str, default: str) -> str:
+def _talkdesk_url(env: Mapping[str, str], name: str, default: str) -> str:
     """A Talkdesk base or API URL: https (http only for a loopback host), a host, no credentials.
 
     A URL with `@` (user:password@host), a query or a fragment is refused without being quoted.
     """
-    raw = _env(name, default)
+    raw = _env(env, name, default)
     expected = "expected https://host, e.g. https://acme.talkdeskid.com or https://api.talkdeskapp.com"
     if "@" in raw:
         raise SettingsError(f"{name} holds credentials ('user:password@' in the URL; value not shown): {expected}, "
@@ -232,9 +233,9 @@ def _is_ip(host: str) -> bool:
         return False
 
 
-def _history_start(name: str, default: str) -> str:
+def _history_start(env: Mapping[str, str], name: str, default: str) -> str:
     """A 15-minute partition key `YYYY-MM-DD-HH:MM` (UTC) that is not in the future."""
-    raw = _env(name, default)
+    raw = _env(env, name, default)
     expected = "expected a UTC quarter hour YYYY-MM-DD-HH:MM (minutes 00, 15, 30 or 45), e.g. 2025-01-01-00:00"
     try:
         start = datetime.strptime(raw, PARTITION_FORMAT)
@@ -250,9 +251,9 @@ def _history_start(name: str, default: str) -> str:
     return raw
 
 
-def _shrink_guard(name: str, default: str) -> tuple[float | None, int]:
+def _shrink_guard(env: Mapping[str, str], name: str, default: str) -> tuple[float | None, int]:
     """`off` | `<share>` | `<share>:<min_drop>` -> (share or None when off, min_drop)."""
-    raw = _env(name, default)
+    raw = _env(env, name, default)
     expected = ("expected off, a share like 0.5, or share:min_drop like 0.5:20 (share greater than 0 and at most 1, "
                 "min_drop a whole number >= 0): a re-collection that would leave a window with fewer than share x "
                 "the stored entries and at least min_drop fewer is refused")
@@ -276,15 +277,15 @@ def _shrink_guard(name: str, default: str) -> tuple[float | None, int]:
     return share, min_drop
 
 
-def _database_url(name: str) -> str:
+def _database_url(env: Mapping[str, str], name: str) -> str:
     """A WFM database URL whose driver is supported (`wfm_pipelines.db.engine.normalise_url`).
 
     The URL is returned as given (the engine normalises it); messages show it with the password and any
     query parameters hidden, or not at all when it cannot be parsed.
     """
-    raw = _env(name, "")
+    raw = _env(env, name, "")
     if not raw:
-        return default_database_url()
+        return default_database_url(env)
     import sqlalchemy as sa  # here, not at import: the settings stay light for the CLI helpers
 
     from wfm_pipelines.db.engine import normalise_url, safe_url
@@ -308,42 +309,42 @@ def _database_url(name: str) -> str:
     return raw
 
 
-def _check_real_credentials() -> None:
+def _check_real_credentials(env: Mapping[str, str]) -> None:
     """A real OAuth client must not be sent to the emulator's default address, nor its token."""
     def real(id_name: str, secret_name: str) -> str:
         """The variables among the two that hold a real client, as the message names them ('' when none)."""
         named = []
-        if _env(id_name, EMULATOR_CLIENT_ID) != EMULATOR_CLIENT_ID:
+        if _env(env, id_name, EMULATOR_CLIENT_ID) != EMULATOR_CLIENT_ID:
             named.append(id_name)
-        if _env(secret_name, EMULATOR_CLIENT_SECRET) != EMULATOR_CLIENT_SECRET:
+        if _env(env, secret_name, EMULATOR_CLIENT_SECRET) != EMULATOR_CLIENT_SECRET:
             named.append(secret_name)
         return " and ".join(named) + (" hold" if len(named) > 1 else " holds") if named else ""
 
     def real_host(url_name: str) -> str | None:
-        host = urlsplit(_env(url_name, EMULATOR_URL)).hostname or ""
+        host = urlsplit(_env(env, url_name, EMULATOR_URL)).hostname or ""
         return None if is_loopback_host(host) else host
 
     historical = real("TALKDESK_CLIENT_ID", "TALKDESK_CLIENT_SECRET")
-    if historical and not _is_set("TALKDESK_BASE_URL"):
+    if historical and not _is_set(env, "TALKDESK_BASE_URL"):
         raise SettingsError(
             f"TALKDESK_BASE_URL is not set, but {historical} a real OAuth client (not the emulator's "
             f"demo client): its credentials would be sent to the local emulator at {EMULATOR_URL}; set "
             "TALKDESK_BASE_URL to the account's identity host, e.g. https://acme.talkdeskid.com")
     host = real_host("TALKDESK_BASE_URL")
-    if host and not _is_set("TALKDESK_API_URL"):
+    if host and not _is_set(env, "TALKDESK_API_URL"):
         raise SettingsError(
             f"TALKDESK_API_URL is not set, but TALKDESK_BASE_URL points at {host}: the account's bearer token would "
             f"be sent to the local emulator at {EMULATOR_URL}; set TALKDESK_API_URL to the account's API gateway, "
             f"e.g. {API_URL_EXAMPLES}")
     realtime = real("TALKDESK_REALTIME_CLIENT_ID", "TALKDESK_REALTIME_CLIENT_SECRET")
-    if realtime and not _is_set("TALKDESK_REALTIME_BASE_URL") and not _is_set("TALKDESK_BASE_URL"):
+    if realtime and not _is_set(env, "TALKDESK_REALTIME_BASE_URL") and not _is_set(env, "TALKDESK_BASE_URL"):
         raise SettingsError(
             f"TALKDESK_REALTIME_BASE_URL is not set (nor TALKDESK_BASE_URL), but {realtime} a real "
             f"OAuth client: its credentials would be sent to the local emulator at {EMULATOR_URL}; set "
             "TALKDESK_REALTIME_BASE_URL (or TALKDESK_BASE_URL) to the account's identity host, e.g. "
             "https://acme.talkdeskid.com")
     host = real_host("TALKDESK_REALTIME_BASE_URL")
-    if host and not _is_set("TALKDESK_REALTIME_API_URL") and not _is_set("TALKDESK_API_URL"):
+    if host and not _is_set(env, "TALKDESK_REALTIME_API_URL") and not _is_set(env, "TALKDESK_API_URL"):
         raise SettingsError(
             f"TALKDESK_REALTIME_API_URL is not set (nor TALKDESK_API_URL), but TALKDESK_REALTIME_BASE_URL points at "
             f"{host}: the real-time bearer token would be sent to the local emulator at {EMULATOR_URL}; set "
@@ -380,61 +381,91 @@ class Settings:
     # How many agent-state collections an agent may be missing from before its current state is stale.
     agent_state_stale_after: int
     metadata_people_preview: bool
+    # The variables that hold the OAuth clients (None: the emulator's demo client) and the database URL
+    # (None: the default SQLite file). Secrets reach Dagster as `EnvVar`s of these names, never as values.
+    client_id_var: str | None = None
+    client_secret_var: str | None = None
+    realtime_client_id_var: str | None = None
+    realtime_client_secret_var: str | None = None
+    database_url_var: str | None = None
 
     @property
     def history_start_datetime(self) -> datetime:
         return datetime.strptime(self.history_start, PARTITION_FORMAT).replace(tzinfo=timezone.utc)
 
 
-def load_settings() -> Settings:
-    """Read and check every setting; a bad value raises `SettingsError` naming its variable."""
-    load_dotenv_once()
-    base_url = _talkdesk_url("TALKDESK_BASE_URL", EMULATOR_URL)
-    api_url = _talkdesk_url("TALKDESK_API_URL", EMULATOR_URL)
-    realtime_base_url = _talkdesk_url("TALKDESK_REALTIME_BASE_URL", base_url)
-    realtime_api_url = _talkdesk_url("TALKDESK_REALTIME_API_URL", api_url)
-    _check_real_credentials()
-    shrink_share, shrink_min_drop = _shrink_guard("WFM_SHRINK_GUARD", DEFAULT_SHRINK_GUARD)
+def _first_set(env: Mapping[str, str], *names: str) -> str | None:
+    return next((name for name in names if _is_set(env, name)), None)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and check every setting; a bad value raises `SettingsError` naming its variable.
+
+    `environ` defaults to the process environment with `.env` read into it; tests pass a mapping instead.
+    """
+    if environ is None:
+        load_dotenv_once()
+    env = os.environ if environ is None else environ
+    base_url = _talkdesk_url(env, "TALKDESK_BASE_URL", EMULATOR_URL)
+    api_url = _talkdesk_url(env, "TALKDESK_API_URL", EMULATOR_URL)
+    realtime_base_url = _talkdesk_url(env, "TALKDESK_REALTIME_BASE_URL", base_url)
+    realtime_api_url = _talkdesk_url(env, "TALKDESK_REALTIME_API_URL", api_url)
+    _check_real_credentials(env)
+    shrink_share, shrink_min_drop = _shrink_guard(env, "WFM_SHRINK_GUARD", DEFAULT_SHRINK_GUARD)
     return Settings(
         talkdesk_base_url=base_url,
         talkdesk_api_url=api_url,
         realtime_base_url=realtime_base_url,
         realtime_api_url=realtime_api_url,
         agent_state_interval_seconds=_int_in_range(
-            "WFM_AGENT_STATE_INTERVAL_SECONDS", 30, 5, 3600, "seconds between two collections of agent states"),
-        database_url=_database_url("WFM_DATABASE_URL"),
-        history_start=_history_start("WFM_HISTORY_START", DEFAULT_HISTORY_START),
-        volume_report=_choice("WFM_VOLUME_REPORT", "calls", ("calls", "contacts"),
+            env, "WFM_AGENT_STATE_INTERVAL_SECONDS", 30, 5, 3600, "seconds between two collections of agent states"),
+        database_url=_database_url(env, "WFM_DATABASE_URL"),
+        history_start=_history_start(env, "WFM_HISTORY_START", DEFAULT_HISTORY_START),
+        volume_report=_choice(env, "WFM_VOLUME_REPORT", "calls", ("calls", "contacts"),
                               "the Explore report the interval volume is built from"),
         schedule_lag_minutes=_int_in_range(
-            "WFM_SCHEDULE_LAG_MINUTES", 5, 0, 14, "minutes after an interval closes that its tick runs"),
-        report_window_field=_choice("TALKDESK_REPORT_WINDOW_FIELD", "auto", ("auto", "start", "end"),
+            env, "WFM_SCHEDULE_LAG_MINUTES", 5, 0, 14, "minutes after an interval closes that its tick runs"),
+        report_window_field=_choice(env, "TALKDESK_REPORT_WINDOW_FIELD", "auto", ("auto", "start", "end"),
                                     "the record timestamp Explore reports filter a window on"),
         max_contact_minutes=_int_in_range(
-            "WFM_MAX_CONTACT_MINUTES", 240, 1, 24 * 60, "the longest contact to expect, in minutes"),
-        step_retries=_int_in_range("WFM_STEP_RETRIES", 2, 0, 10, "step retries; 0 means none"),
+            env, "WFM_MAX_CONTACT_MINUTES", 240, 1, 24 * 60, "the longest contact to expect, in minutes"),
+        step_retries=_int_in_range(env, "WFM_STEP_RETRIES", 2, 0, 10, "step retries; 0 means none"),
         healing_lookback_days=_float_in_range(
-            "WFM_HEALING_LOOKBACK_DAYS", 7, 0, 366, "days back self-healing looks for failed or missing intervals"),
+            env, "WFM_HEALING_LOOKBACK_DAYS", 7, 0, 366, "days back self-healing looks for failed or missing intervals"),
         healing_max_attempts=_int_in_range(
-            "WFM_HEALING_MAX_ATTEMPTS", 5, 1, 100, "self-healing attempts per interval"),
+            env, "WFM_HEALING_MAX_ATTEMPTS", 5, 1, 100, "self-healing attempts per interval"),
         healing_interval_seconds=_int_in_range(
-            "WFM_HEALING_INTERVAL_SECONDS", 120, 10, 24 * 3600, "seconds between two self-healing looks"),
-        automation_running=_on_off("WFM_AUTOMATION", True, "whether schedules and sensors start running"),
+            env, "WFM_HEALING_INTERVAL_SECONDS", 120, 10, 24 * 3600, "seconds between two self-healing looks"),
+        automation_running=_on_off(env, "WFM_AUTOMATION", True, "whether schedules and sensors start running"),
         backfill_partitions_per_run=_int_in_range(
-            "WFM_BACKFILL_PARTITIONS_PER_RUN", 7 * 96, 1, None, "15-minute partitions one backfill run covers"),
+            env, "WFM_BACKFILL_PARTITIONS_PER_RUN", 7 * 96, 1, None, "15-minute partitions one backfill run covers"),
         report_chunk_hours=_int_in_range(
-            "WFM_REPORT_CHUNK_HOURS", 30 * 24, 1, 30 * 24, "the longest span of one Explore report, in hours"),
+            env, "WFM_REPORT_CHUNK_HOURS", 30 * 24, 1, 30 * 24, "the longest span of one Explore report, in hours"),
         report_target_entries=_int_in_range(
-            "WFM_REPORT_TARGET_ENTRIES", 50_000, 100, 5_000_000, "about how many entries one Explore report holds"),
+            env, "WFM_REPORT_TARGET_ENTRIES", 50_000, 100, 5_000_000, "about how many entries one Explore report holds"),
         shrink_guard_share=shrink_share,
         shrink_guard_min_drop=shrink_min_drop,
         db_connect_timeout_s=_int_in_range(
-            "WFM_DB_CONNECT_TIMEOUT_SECONDS", 10, 1, 600, "seconds to wait for a database connection"),
+            env, "WFM_DB_CONNECT_TIMEOUT_SECONDS", 10, 1, 600, "seconds to wait for a database connection"),
         db_statement_timeout_s=_int_in_range(
-            "WFM_DB_STATEMENT_TIMEOUT_SECONDS", 900, 1, 24 * 3600, "seconds one database statement may run"),
+            env, "WFM_DB_STATEMENT_TIMEOUT_SECONDS", 900, 1, 24 * 3600, "seconds one database statement may run"),
         agent_state_stale_after=_int_in_range(
-            "WFM_AGENT_STATE_STALE_AFTER", 3, 1, 1000,
+            env, "WFM_AGENT_STATE_STALE_AFTER", 3, 1, 1000,
             "collections an agent may be missing from before its current state is stale"),
-        metadata_people_preview=_on_off("WFM_METADATA_PEOPLE_PREVIEW", False,
+        metadata_people_preview=_on_off(env, "WFM_METADATA_PEOPLE_PREVIEW", False,
                                         "whether run metadata previews people"),
+        **(_variables_of_secrets(env) if environ is None else {}),
+    )
+
+
+def _variables_of_secrets(env: Mapping[str, str]) -> dict[str, str | None]:
+    """Which process variables hold the clients and the database URL (Dagster reads them as `EnvVar`s).
+    Settings read from a given mapping name none: their resources get the emulator's demo client and the
+    mapping's database URL as plain values."""
+    return dict(
+        client_id_var=_first_set(env, "TALKDESK_CLIENT_ID"),
+        client_secret_var=_first_set(env, "TALKDESK_CLIENT_SECRET"),
+        realtime_client_id_var=_first_set(env, "TALKDESK_REALTIME_CLIENT_ID", "TALKDESK_CLIENT_ID"),
+        realtime_client_secret_var=_first_set(env, "TALKDESK_REALTIME_CLIENT_SECRET", "TALKDESK_CLIENT_SECRET"),
+        database_url_var=_first_set(env, "WFM_DATABASE_URL"),
     )

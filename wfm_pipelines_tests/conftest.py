@@ -9,8 +9,9 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-# Tests see a failure at once: step retries (30 s backoff) would only slow them down. Set before any
-# test module imports the Dagster definitions, which read it.
+# Tests build their definitions from settings objects (dagster/support.py); these two defaults are for the
+# code location's module-level `defs`, which importing `wfm_pipelines.definitions` builds from the process
+# environment, and for the subprocesses tests start: no step retries (30 s backoff), nothing running on its own.
 os.environ.setdefault("WFM_STEP_RETRIES", "0")
 os.environ.setdefault("WFM_AUTOMATION", "off")
 

@@ -31,7 +31,7 @@ import pandas as pd
 from wfm_pipelines.db import guards, writer
 from wfm_pipelines.db.engine import DatabaseTimeouts, get_engine
 from wfm_pipelines.db.schema import table_named
-from wfm_pipelines.defs.database import shrink_guard_for
+from wfm_pipelines.defs.collection_settings import shrink_guard_for
 
 WRITE_MODES = ("replace_window", "upsert_configuration", "agent_state_snapshot")
 PREVIEW_ROWS = 10
@@ -93,15 +93,15 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
     """Writes asset frames into the WFM database at `database_url` (see the module docstring)."""
 
     database_url: str
-    connect_timeout_s: int = DatabaseTimeouts.connect_s
-    statement_timeout_s: int = DatabaseTimeouts.statement_s
+    connect_timeout_s: int
+    statement_timeout_s: int
     # WFM_SHRINK_GUARD: None switches the guard off.
-    shrink_guard_share: float | None = 0.5
-    shrink_guard_min_drop: int = 20
+    shrink_guard_share: float | None
+    shrink_guard_min_drop: int
     # WFM_AGENT_STATE_STALE_AFTER: collections an agent may be missing from before its state is stale.
-    agent_state_stale_after: int = 3
+    agent_state_stale_after: int
     # WFM_METADATA_PEOPLE_PREVIEW: previews of rows that describe people (names, e-mails) in the event log.
-    people_preview: bool = False
+    people_preview: bool
 
     def _shrink_guard(self, context: dg.OutputContext) -> guards.ShrinkGuard | None:
         return shrink_guard_for(_run_tags(context), self.shrink_guard_share, self.shrink_guard_min_drop)

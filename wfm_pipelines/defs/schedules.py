@@ -11,30 +11,22 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 
 from wfm_pipelines.collection.windows import floor_to_interval
-from wfm_pipelines.defs.agent_states.assets import agent_state_transactions
-from wfm_pipelines.defs.contact_volume.assets import contact_volume
-from wfm_pipelines.defs.partitions import (
-    INTERVAL_RUN_MAX_SECONDS,
-    interval_partitions,
-    max_runtime_tags,
-    partition_key_for,
-    range_tags,
-)
-from wfm_pipelines.settings import load_settings
+from wfm_pipelines.defs.partitions import INTERVAL_RUN_MAX_SECONDS, max_runtime_tags, partition_key_for, range_tags
+from wfm_pipelines.settings import Settings
 
 INTERVAL = timedelta(minutes=15)
 TRAILING_RECOLLECTION = timedelta(hours=2, minutes=15)
 
+# The jobs name their assets; Dagster takes the partitioning from them when the definitions resolve.
 contact_volume_job = dg.define_asset_job(
-    "contact_volume_job", selection=[contact_volume], partitions_def=interval_partitions,
-    tags=max_runtime_tags(INTERVAL_RUN_MAX_SECONDS),
+    "contact_volume_job", selection=["contact_volume"], tags=max_runtime_tags(INTERVAL_RUN_MAX_SECONDS),
     description="Collect 15-minute contact volume for a range of intervals.")
 agent_state_transactions_job = dg.define_asset_job(
-    "agent_state_transactions_job", selection=[agent_state_transactions], partitions_def=interval_partitions,
+    "agent_state_transactions_job", selection=["agent_state_transactions"],
     tags=max_runtime_tags(INTERVAL_RUN_MAX_SECONDS),
     description="Collect agent state transactions for a range of intervals.")
 interval_collection_job = dg.define_asset_job(
-    "interval_collection_job", selection=[contact_volume, agent_state_transactions], partitions_def=interval_partitions,
+    "interval_collection_job", selection=["contact_volume", "agent_state_transactions"],
     tags=max_runtime_tags(INTERVAL_RUN_MAX_SECONDS),
     description="Collect contact volume and agent state transactions for a range of intervals in one run.")
 
@@ -53,8 +45,8 @@ def range_run_request(job_name: str, start: datetime, end: datetime, run_key: st
                          tags={**range_tags(first, last), "wfm/collection": "scheduled", **(extra_tags or {})})
 
 
-def _interval_schedule(name: str, job: dg.UnresolvedAssetJobDefinition, default_status) -> dg.ScheduleDefinition:
-    settings = load_settings()
+def _interval_schedule(settings: Settings, name: str, job: dg.UnresolvedAssetJobDefinition,
+                       default_status) -> dg.ScheduleDefinition:
     lag = settings.schedule_lag_minutes
     minutes = ",".join(str(m + lag) for m in (0, 15, 30, 45))
 
@@ -79,8 +71,7 @@ def nightly_range(scheduled_at: datetime, history_start: datetime) -> tuple[date
     return (start, today) if today > start else None
 
 
-def build_schedules(default_status: dg.DefaultScheduleStatus) -> list[dg.ScheduleDefinition]:
-    settings = load_settings()
+def build_schedules(settings: Settings, default_status: dg.DefaultScheduleStatus) -> list[dg.ScheduleDefinition]:
 
     @dg.schedule(name="nightly_recollection_schedule", job=interval_collection_job,
                  cron_schedule="30 2 * * *", execution_timezone="UTC", default_status=default_status,
@@ -94,7 +85,8 @@ def build_schedules(default_status: dg.DefaultScheduleStatus) -> list[dg.Schedul
                                  extra_tags={"wfm/collection": "nightly"})
 
     return [
-        _interval_schedule("contact_volume_schedule", contact_volume_job, default_status),
-        _interval_schedule("agent_state_transactions_schedule", agent_state_transactions_job, default_status),
+        _interval_schedule(settings, "contact_volume_schedule", contact_volume_job, default_status),
+        _interval_schedule(settings, "agent_state_transactions_schedule", agent_state_transactions_job,
+                           default_status),
         nightly_recollection_schedule,
     ]

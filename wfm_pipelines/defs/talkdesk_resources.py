@@ -3,11 +3,11 @@
 Client ids and secrets come in through `dagster.EnvVar`, so run config, the UI and the event log show
 only the variable's name. When a variable is unset, the emulator's demo client stands in (it opens
 only the local emulator), so the definitions load on a fresh machine with no environment at all.
+Tuning fields default to the client's own defaults (`RetrySettings`, `Timeouts`, `ExploreSettings`).
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
@@ -15,7 +15,10 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from wfm_pipelines import settings as wfm_settings
+from wfm_pipelines.settings import Settings
 from wfm_pipelines.talkdesk import ExploreSettings, RetrySettings, TalkdeskClient, TalkdeskConnection, Timeouts
+
+_RETRY, _TIMEOUTS, _EXPLORE = RetrySettings(), Timeouts(), ExploreSettings()
 
 
 class TalkdeskResource(dg.ConfigurableResource):
@@ -26,14 +29,14 @@ class TalkdeskResource(dg.ConfigurableResource):
     client_id: str
     client_secret: str = Field(repr=False, description="OAuth client secret; pass it as dagster.EnvVar")
     scopes: list[str] = Field(default_factory=lambda: list(wfm_settings.HISTORICAL_SCOPES))
-    connect_timeout_s: float = 5.0
-    read_timeout_s: float = 60.0
-    max_attempts: int = 6
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 30.0
-    report_poll_initial_s: float = 1.0
-    report_poll_timeout_s: float = 900.0
-    quota_wait_budget_s: float = 900.0
+    connect_timeout_s: float = _TIMEOUTS.connect_s
+    read_timeout_s: float = _TIMEOUTS.read_s
+    max_attempts: int = _RETRY.max_attempts
+    backoff_base_s: float = _RETRY.backoff_base_s
+    backoff_max_s: float = _RETRY.backoff_max_s
+    report_poll_initial_s: float = _EXPLORE.poll_initial_s
+    report_poll_timeout_s: float = _EXPLORE.poll_timeout_s
+    quota_wait_budget_s: float = _EXPLORE.quota_wait_budget_s
     status_workers: int = 8
 
     _client: TalkdeskClient | None = PrivateAttr(default=None)
@@ -68,31 +71,24 @@ class TalkdeskRealtimeResource(TalkdeskResource):
     scopes: list[str] = Field(default_factory=lambda: list(wfm_settings.REALTIME_SCOPES))
 
 
-def _env_or_default(names: tuple[str, ...], default: str) -> str:
-    """`EnvVar` of the first variable that is set, else the literal default (the emulator demo client)."""
-    for name in names:
-        if os.environ.get(name):
-            return dg.EnvVar(name)
-    return default
+def _secret_or_demo(variable: str | None, demo: str) -> str:
+    """`EnvVar` of the variable that holds the value, else the literal demo value (the emulator's client)."""
+    return dg.EnvVar(variable) if variable else demo
 
 
-def talkdesk_resources_from_env() -> dict[str, dg.ConfigurableResource]:
-    """`{"talkdesk": TalkdeskResource, "talkdesk_realtime": TalkdeskRealtimeResource}` from the environment."""
-    loaded = wfm_settings.load_settings()  # also reads .env, before the variables are looked at
-    historical_id = ("TALKDESK_CLIENT_ID",)
-    historical_secret = ("TALKDESK_CLIENT_SECRET",)
+def talkdesk_resources(settings: Settings) -> dict[str, TalkdeskResource]:
+    """`{"talkdesk": TalkdeskResource, "talkdesk_realtime": TalkdeskRealtimeResource}` from the settings."""
     return {
         "talkdesk": TalkdeskResource(
-            base_url=loaded.talkdesk_base_url,
-            api_url=loaded.talkdesk_api_url,
-            client_id=_env_or_default(historical_id, wfm_settings.EMULATOR_CLIENT_ID),
-            client_secret=_env_or_default(historical_secret, wfm_settings.EMULATOR_CLIENT_SECRET),
+            base_url=settings.talkdesk_base_url,
+            api_url=settings.talkdesk_api_url,
+            client_id=_secret_or_demo(settings.client_id_var, wfm_settings.EMULATOR_CLIENT_ID),
+            client_secret=_secret_or_demo(settings.client_secret_var, wfm_settings.EMULATOR_CLIENT_SECRET),
         ),
         "talkdesk_realtime": TalkdeskRealtimeResource(
-            base_url=loaded.realtime_base_url,
-            api_url=loaded.realtime_api_url,
-            client_id=_env_or_default(("TALKDESK_REALTIME_CLIENT_ID", *historical_id), wfm_settings.EMULATOR_CLIENT_ID),
-            client_secret=_env_or_default(("TALKDESK_REALTIME_CLIENT_SECRET", *historical_secret),
-                                          wfm_settings.EMULATOR_CLIENT_SECRET),
+            base_url=settings.realtime_base_url,
+            api_url=settings.realtime_api_url,
+            client_id=_secret_or_demo(settings.realtime_client_id_var, wfm_settings.EMULATOR_CLIENT_ID),
+            client_secret=_secret_or_demo(settings.realtime_client_secret_var, wfm_settings.EMULATOR_CLIENT_SECRET),
         ),
     }

@@ -7,8 +7,7 @@ import time
 import dagster as dg
 
 from wfm_pipelines.db import writer
-from wfm_pipelines.defs.contact_volume.assets import contact_volume
-from wfm_pipelines_tests.dagster.support import resources_for
+from wfm_pipelines_tests.dagster.support import contact_volume, resources_for
 
 emulator_url, database_url, ready_file, first_key, last_key = sys.argv[1:6]
 real_replace_window = writer.replace_window

@@ -10,24 +10,48 @@ from datetime import datetime, timedelta, timezone
 
 import requests
 
-from wfm_pipelines.defs.database import WfmDatabase
-from wfm_pipelines.defs.io_manager import WfmTableIOManager
+import dagster as dg
+
+from wfm_pipelines.definitions import build_definitions
+from wfm_pipelines.defs.resources import build_resources
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskRealtimeResource, TalkdeskResource
-from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
+from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, Settings, load_settings
+
+
+def settings_for_tests(**env: str) -> Settings:
+    """The settings a user would set, read from `env` instead of the process environment; no step retries, so
+    a failure shows at once."""
+    return load_settings({"WFM_STEP_RETRIES": "0", "WFM_AUTOMATION": "off", **env})
+
+
+def wfm_assets(settings: Settings | None = None) -> dict[str, dg.AssetsDefinition]:
+    """The code location's assets by name, as `build_definitions()` makes them from `settings`."""
+    defs = build_definitions(settings or settings_for_tests())
+    return {spec.key.to_user_string(): defs.get_assets_def(spec.key) for spec in defs.resolve_all_asset_specs()}
+
+
+ASSETS = wfm_assets()
+agents, queues, queue_memberships = ASSETS["agents"], ASSETS["queues"], ASSETS["queue_memberships"]
+contact_volume, agent_state_transactions = ASSETS["contact_volume"], ASSETS["agent_state_transactions"]
+agent_state_snapshots = ASSETS["agent_state_snapshots"]
+CONFIGURATION = [agents, queues, queue_memberships]
 
 
 def resources_for(emulator_url: str, database_url: str, *, client_secret: str = EMULATOR_CLIENT_SECRET,
-                  **io_manager_settings) -> dict:
+                  **env: str) -> dict:
+    """The resources `build_definitions()` gives for these settings (`env`: more variables, e.g.
+    `WFM_REPORT_TARGET_ENTRIES="150"`), with Talkdesk clients tuned for the emulator."""
+    settings = settings_for_tests(TALKDESK_BASE_URL=emulator_url, TALKDESK_API_URL=emulator_url,
+                                  WFM_DATABASE_URL=database_url, **env)
     # The emulator finishes a report in 0.2 s: poll it every 0.05 s at first, not every second.
     fast = dict(max_attempts=4, backoff_base_s=0.05, backoff_max_s=0.5, report_poll_timeout_s=60,
                 report_poll_initial_s=0.05)
     return {
+        **build_resources(settings),
         "talkdesk": TalkdeskResource(base_url=emulator_url, api_url=emulator_url, client_id=EMULATOR_CLIENT_ID,
                                      client_secret=client_secret, **fast),
         "talkdesk_realtime": TalkdeskRealtimeResource(base_url=emulator_url, api_url=emulator_url,
                                                       client_id=EMULATOR_CLIENT_ID, client_secret=client_secret, **fast),
-        "wfm_database": WfmDatabase(url=database_url),
-        "wfm_io_manager": WfmTableIOManager(database_url=database_url, **io_manager_settings),
     }
 
 

@@ -10,14 +10,17 @@ import pytest
 
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.engine import get_engine
-from wfm_pipelines.defs.agent_states.assets import agent_state_snapshots, agent_state_transactions
-from wfm_pipelines.defs.configuration.assets import agents, queue_memberships, queues
-from wfm_pipelines.defs.contact_volume.assets import contact_volume
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
 from wfm_pipelines_tests.dagster.support import (
+    agent_state_snapshots,
+    agent_state_transactions,
+    agents,
+    contact_volume,
     early_in_month_window,
     expected_volume,
     fetch_report,
+    queue_memberships,
+    queues,
     resources_for,
     yesterday_window,
 )
@@ -112,12 +115,10 @@ def test_a_failed_report_fails_the_run_loudly_and_a_rerun_heals_it(emulator, sql
 
 
 @pytest.mark.parametrize("window_field", ["end", "start"])
-def test_every_status_record_lands_whichever_timestamp_the_report_filters_on(emulator, sqlite_url, window_field,
-                                                                           monkeypatch):
+def test_every_status_record_lands_whichever_timestamp_the_report_filters_on(emulator, sqlite_url, window_field):
     """The partition that contains a record's end owns it, and none is lost either way, also when a run
     splits its range into several reports (small reports forced here) and records span their seams."""
-    monkeypatch.setenv("WFM_REPORT_TARGET_ENTRIES", "150")
-    resources = resources_for(emulator.url, sqlite_url)
+    resources = resources_for(emulator.url, sqlite_url, WFM_REPORT_TARGET_ENTRIES="150")
     start, end = early_in_month_window(hours=12)
     emulator.set_faults(report_window_field=window_field)
     result = materialize_range([agent_state_transactions], resources, start, end)
@@ -190,16 +191,16 @@ def test_malformed_entries_are_counted_kept_with_their_reason_and_the_rest_still
 
 
 @pytest.mark.parametrize("window_field", ["end", "start"])
-def test_contacts_spanning_report_seams_land_once_in_their_start_interval(emulator, sqlite_url, tmp_path, monkeypatch,
+def test_contacts_spanning_report_seams_land_once_in_their_start_interval(emulator, sqlite_url, tmp_path,
                                                                           window_field):
     """Small reports forced: the rows equal those of one big report, whichever timestamp the account filters on."""
     start, end = yesterday_window(hours=12)
     emulator.set_faults(report_window_field=window_field)
     assert materialize_range([contact_volume], resources_for(emulator.url, sqlite_url), start, end).success
     one_report = volume_rows(sqlite_url, start, end).drop(columns=["collected_at"])
-    monkeypatch.setenv("WFM_REPORT_TARGET_ENTRIES", "100")
     small_url = f"sqlite:///{tmp_path / 'small.db'}"
-    result = materialize_range([contact_volume], resources_for(emulator.url, small_url), start, end)
+    result = materialize_range([contact_volume], resources_for(emulator.url, small_url, WFM_REPORT_TARGET_ENTRIES="100"),
+                               start, end)
     assert result.success
     assert result.asset_materializations_for_node("contact_volume")[0].metadata["talkdesk_reports"].value >= 5
     pd.testing.assert_frame_equal(volume_rows(small_url, start, end).drop(columns=["collected_at"]), one_report)

@@ -13,11 +13,14 @@ from dagster._core.test_utils import create_run_for_test
 
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.engine import get_engine
-from wfm_pipelines.defs.agent_states.assets import agent_state_transactions
-from wfm_pipelines.defs.contact_volume.assets import contact_volume
 from wfm_pipelines.defs.partitions import partition_key_for
-from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
-from wfm_pipelines_tests.dagster.support import resources_for
+from wfm_pipelines.definitions import build_definitions
+from wfm_pipelines_tests.dagster.support import (
+    agent_state_transactions,
+    contact_volume,
+    resources_for,
+    settings_for_tests,
+)
 from wfm_pipelines_tests.dagster.test_assets_in_process import materialize_range
 
 UTC = timezone.utc
@@ -44,15 +47,11 @@ def test_definitions_load_with_no_env_var_set(tmp_path):
 
 
 @pytest.fixture
-def defs_for(monkeypatch, emulator, sqlite_url):
-    """The real Definitions, built from the environment a user would set, pointed at the test emulator."""
+def defs_for(emulator, sqlite_url):
+    """The real Definitions, built from the settings a user would set, pointed at the test emulator."""
     def build(**extra_env):
-        for name, value in {"TALKDESK_BASE_URL": emulator.url, "TALKDESK_API_URL": emulator.url,
-                            "TALKDESK_CLIENT_ID": EMULATOR_CLIENT_ID, "TALKDESK_CLIENT_SECRET": EMULATOR_CLIENT_SECRET,
-                            "WFM_DATABASE_URL": sqlite_url, **extra_env}.items():
-            monkeypatch.setenv(name, value)
-        from wfm_pipelines.definitions import build_definitions
-        return build_definitions()
+        return build_definitions(settings_for_tests(TALKDESK_BASE_URL=emulator.url, TALKDESK_API_URL=emulator.url,
+                                                    WFM_DATABASE_URL=sqlite_url, **extra_env))
     return build
 
 

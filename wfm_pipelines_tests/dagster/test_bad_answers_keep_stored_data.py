@@ -16,12 +16,17 @@ import pytest
 
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.engine import get_engine
-from wfm_pipelines.defs.agent_states.assets import agent_state_transactions
-from wfm_pipelines.defs.configuration.assets import agents, queue_memberships, queues
-from wfm_pipelines.defs.contact_volume.assets import contact_volume
-from wfm_pipelines.defs.partitions import interval_partitions, partition_key_for, range_tags
+from wfm_pipelines.defs.partitions import partition_key_for, range_tags
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
-from wfm_pipelines_tests.dagster.support import resources_for, yesterday_window
+from wfm_pipelines_tests.dagster.support import (
+    agent_state_transactions,
+    agents,
+    contact_volume,
+    queue_memberships,
+    queues,
+    resources_for,
+    yesterday_window,
+)
 
 
 def busy_hour():
@@ -46,9 +51,9 @@ def failure_text(result) -> str:
 
 
 def partition_statuses(instance, asset, start, end) -> set[str]:
-    keys = interval_partitions.get_partition_keys_in_range(
+    keys = asset.partitions_def.get_partition_keys_in_range(
         dg.PartitionKeyRange(partition_key_for(start), partition_key_for(end - timedelta(minutes=15))))
-    statuses = instance.get_status_by_partition(asset.key, keys, interval_partitions)
+    statuses = instance.get_status_by_partition(asset.key, keys, asset.partitions_def)
     return {status.value for status in statuses.values()}
 
 
@@ -146,10 +151,9 @@ def test_an_empty_report_accepted_on_purpose_replaces_the_interval(emulator, sql
     assert partition_statuses(instance, contact_volume, start, end) == {"MATERIALIZED"}
 
 
-def test_the_shrink_guard_can_be_switched_off(emulator, sqlite_url, instance, collected, monkeypatch):
+def test_the_shrink_guard_can_be_switched_off(emulator, sqlite_url, instance, collected):
     _, start, end, _, _ = collected
-    monkeypatch.setenv("WFM_SHRINK_GUARD", "off")  # what build_definitions() gives the IO manager, too:
-    resources = resources_for(emulator.url, sqlite_url, shrink_guard_share=None)
+    resources = resources_for(emulator.url, sqlite_url, WFM_SHRINK_GUARD="off")
     emulator.set_faults(report_file_fault="empty_report")
     assert run([contact_volume], resources, start, end, instance).success
     assert stored(sqlite_url, "wfm_contact_volume_interval", "interval_start", start, end)["entered_count"].sum() == 0

@@ -12,12 +12,18 @@ import sqlalchemy as sa
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.db.schema import table_named
-from wfm_pipelines.defs.agent_states.assets import agent_state_transactions, transaction_checks
-from wfm_pipelines.defs.configuration.assets import agents, queue_memberships, queues
-from wfm_pipelines.defs.contact_volume.assets import contact_volume, volume_checks
+from wfm_pipelines.defs.agent_states.assets import transaction_checks
+from wfm_pipelines.defs.contact_volume.assets import volume_checks
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
-from wfm_pipelines.settings import load_settings
-from wfm_pipelines_tests.dagster.support import resources_for, yesterday_window
+from wfm_pipelines_tests.dagster.support import (
+    agent_state_transactions,
+    agents,
+    contact_volume,
+    queue_memberships,
+    queues,
+    resources_for,
+    yesterday_window,
+)
 
 VOLUME_CHECKS = {"counts_non_negative", "handled_not_above_entered", "reconciles_with_raw_entries"}
 TRANSACTION_CHECKS = {"durations_non_negative", "reconciles_with_raw_entries"}
@@ -75,7 +81,7 @@ def transactions_stored(emulator, database_url):
 def _volume_checks(engine, start, end) -> dict[str, dg.AssetCheckResult]:
     queues_frame = writer.read_table(engine, "wfm_queue")
     assert len(queues_frame) == 5
-    return _by_name(volume_checks(engine, load_settings().volume_report, queues_frame, start, end))
+    return _by_name(volume_checks(engine, "calls", queues_frame, start, end))
 
 
 def _busy_volume_row(engine, start, end):

@@ -13,13 +13,20 @@ import pytest
 
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.engine import get_engine
-from wfm_pipelines.defs.agent_states.assets import agent_state_transactions
-from wfm_pipelines.defs.configuration.assets import agents, queue_memberships, queues
-from wfm_pipelines.defs.contact_volume.assets import contact_volume
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from talkdesk_emulator.traffic import ABANDONED, INBOUND, MISSED, VOICEMAIL
-from wfm_pipelines_tests.dagster.support import expected_volume, fetch_report, resources_for, yesterday_window
+from wfm_pipelines_tests.dagster.support import (
+    agent_state_transactions,
+    agents,
+    contact_volume,
+    expected_volume,
+    fetch_report,
+    queue_memberships,
+    queues,
+    resources_for,
+    yesterday_window,
+)
 
 CONFIGURATION = [agents, queues, queue_memberships]
 
@@ -166,17 +173,18 @@ def test_a_listing_that_suddenly_holds_almost_nobody_does_not_deactivate_everyon
 
 @pytest.mark.parametrize("report_type", ["calls", "contacts"])
 def test_waits_of_unanswered_contacts_come_from_the_field_that_measures_them(emulator, sqlite_url, tmp_path,
-                                                                           monkeypatch, report_type):
+                                                                           report_type):
     """Bug: where Talkdesk leaves wait_time at 0 and fills abandon_time (or time_to_missed, ...), the abandon
     wait was counted as 0. Both readings must give the same rows."""
-    monkeypatch.setenv("WFM_VOLUME_REPORT", report_type)
     start, end = yesterday_window(hours=3)
     start, end = start + timedelta(hours=9), end + timedelta(hours=9)
-    assert materialize_range([contact_volume], resources_for(emulator.url, sqlite_url), start, end).success
+    assert materialize_range([contact_volume], resources_for(emulator.url, sqlite_url, WFM_VOLUME_REPORT=report_type),
+                             start, end).success
     in_wait_time = volume_rows(sqlite_url, start, end).drop(columns=["collected_at"])
     emulator.set_faults(wait_fields="specific_only")
     specific_url = f"sqlite:///{tmp_path / 'specific.db'}"
-    result = materialize_range([contact_volume], resources_for(emulator.url, specific_url), start, end)
+    result = materialize_range([contact_volume], resources_for(emulator.url, specific_url,
+                                                               WFM_VOLUME_REPORT=report_type), start, end)
     assert result.success and all(check.passed for check in result.get_asset_check_evaluations())
     only_specific = volume_rows(specific_url, start, end).drop(columns=["collected_at"])
     assert in_wait_time["sum_abandon_wait_s"].sum() > 0

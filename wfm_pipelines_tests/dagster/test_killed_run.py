@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from wfm_pipelines.defs.contact_volume.assets import contact_volume
 from wfm_pipelines.defs.partitions import partition_key_for
-from wfm_pipelines_tests.dagster.support import resources_for, yesterday_window
+from wfm_pipelines_tests.dagster.support import contact_volume, resources_for, yesterday_window
 from wfm_pipelines_tests.dagster.test_assets_in_process import materialize_range, volume_rows
 
 

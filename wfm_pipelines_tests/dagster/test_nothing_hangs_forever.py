@@ -3,7 +3,6 @@ agent-state collection does not hold back the next one for good, and database an
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -28,7 +27,8 @@ from wfm_pipelines.talkdesk import (
     TalkdeskError,
     Timeouts,
 )
-from wfm_pipelines_tests.dagster.support import yesterday_window
+from wfm_pipelines.definitions import build_definitions
+from wfm_pipelines_tests.dagster.support import settings_for_tests, yesterday_window
 from wfm_pipelines_tests.talkdesk.client_support import ALL_SCOPES, FAST_EXPLORE, make_client
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,14 +42,9 @@ FEW_RETRIES = RetrySettings(max_attempts=2, backoff_base_s=0.01, backoff_max_s=0
 
 
 @pytest.fixture
-def defs(monkeypatch):
-    """The code location's definitions as a fresh environment builds them: `wfm_pipelines.definitions.defs`
-    may have been imported by another test under its own (since removed) variables."""
-    for name in list(os.environ):
-        if name.startswith(("TALKDESK_", "WFM_")) and name not in ("WFM_STEP_RETRIES", "WFM_AUTOMATION"):
-            monkeypatch.delenv(name)
-    from wfm_pipelines.definitions import build_definitions
-    return build_definitions()
+def defs():
+    """The code location's definitions as the default settings build them."""
+    return build_definitions(settings_for_tests())
 
 
 def test_our_tag_is_the_one_dagster_run_monitoring_reads():
@@ -123,8 +118,8 @@ def _evaluate(sensor: dg.SensorDefinition, instance: dg.DagsterInstance):
 
 
 def test_a_hung_collection_holds_back_the_next_one_only_until_it_counts_as_stuck(defs):
-    sensor = build_agent_state_sensor(dg.DefaultSensorStatus.RUNNING, stuck_after_seconds=2)
-    default_sensor = build_agent_state_sensor(dg.DefaultSensorStatus.RUNNING)
+    sensor = build_agent_state_sensor(settings_for_tests(), dg.DefaultSensorStatus.RUNNING, stuck_after_seconds=2)
+    default_sensor = build_agent_state_sensor(settings_for_tests(), dg.DefaultSensorStatus.RUNNING)
     with dg.instance_for_test() as instance:
         # nothing in flight: collect at once
         (request,) = _evaluate(sensor, instance).run_requests

@@ -9,12 +9,11 @@ import dagster as dg
 import pytest
 import requests
 
-from wfm_pipelines.defs.configuration.assets import agents, queue_memberships, queues
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.engine import get_engine
-from wfm_pipelines.defs.io_manager import PREVIEW_ROWS, WfmTableIOManager
+from wfm_pipelines.defs.io_manager import PREVIEW_ROWS
 from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
-from wfm_pipelines_tests.dagster.support import resources_for
+from wfm_pipelines_tests.dagster.support import agents, queue_memberships, queues, resources_for
 
 CONFIGURATION = [agents, queues, queue_memberships]
 
@@ -97,8 +96,7 @@ def test_no_name_or_email_reaches_the_event_log_by_default(emulator, sqlite_url,
 
 
 def test_people_preview_switch_puts_the_preview_and_so_names_into_the_event_log(emulator, sqlite_url, people):
-    resources = resources_for(emulator.url, sqlite_url)
-    resources["wfm_io_manager"] = WfmTableIOManager(database_url=sqlite_url, people_preview=True)
+    resources = resources_for(emulator.url, sqlite_url, WFM_METADATA_PEOPLE_PREVIEW="on")
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(CONFIGURATION, resources=resources, instance=instance)
     assert result.success

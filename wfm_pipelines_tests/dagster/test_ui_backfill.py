@@ -16,13 +16,18 @@ import pytest
 
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.engine import get_engine
-from wfm_pipelines.defs.agent_states.assets import agent_state_transactions
-from wfm_pipelines.defs.contact_volume.assets import contact_volume
 from wfm_pipelines.defs.partitions import range_tags
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
 from wfm_pipelines_tests.dagster.harness import DagsterDeployment
-from wfm_pipelines_tests.dagster.support import expected_volume, fetch_report, resources_for, yesterday_window
+from wfm_pipelines_tests.dagster.support import (
+    agent_state_transactions,
+    contact_volume,
+    expected_volume,
+    fetch_report,
+    resources_for,
+    yesterday_window,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,8 @@ from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.writer import read_table
 from wfm_pipelines.defs.database import WfmDatabase
-from wfm_pipelines.defs.io_manager import WfmTableIOManager
+from wfm_pipelines.defs.resources import build_resources
+from wfm_pipelines.settings import load_settings
 
 from wfm_pipelines_tests.db.db_frames import QUARTER, T0, quarters, volume_frame
 
@@ -63,7 +64,8 @@ def unpartitioned_volume() -> pd.DataFrame:
 
 
 def resources(url: str) -> dict:
-    return {"wfm_io_manager": WfmTableIOManager(database_url=url), "mem": dg.InMemoryIOManager()}
+    return {"wfm_io_manager": build_resources(load_settings({"WFM_DATABASE_URL": url}))["wfm_io_manager"],
+            "mem": dg.InMemoryIOManager()}
 
 
 def materializations(result: dg.ExecuteInProcessResult, key: str) -> list[dg.AssetMaterialization]:
@@ -147,5 +149,6 @@ def test_database_resource_gives_a_migrated_engine(sqlite_url):
         assert len(back) == 1
 
     result = dg.materialize([through_resource], partition_key="2025-03-01-12:00",
-                            resources={"wfm_database": WfmDatabase(url=sqlite_url)})
+                            resources={"wfm_database": build_resources(
+                                load_settings({"WFM_DATABASE_URL": sqlite_url}))["wfm_database"]})
     assert result.success

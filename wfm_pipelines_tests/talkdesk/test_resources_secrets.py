@@ -13,10 +13,11 @@ import dagster as dg
 import pytest
 
 from wfm_pipelines import settings as wfm_settings
+from wfm_pipelines.settings import load_settings
 from wfm_pipelines.defs.talkdesk_resources import (
     TalkdeskRealtimeResource,
     TalkdeskResource,
-    talkdesk_resources_from_env,
+    talkdesk_resources,
 )
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.talkdesk import TalkdeskClient
@@ -52,7 +53,7 @@ def secret_emulator(clean_env, monkeypatch) -> Iterator[EmulatorServer]:
 
 
 def test_without_environment_the_resources_point_at_the_emulator_demo_client(clean_env):
-    resources = talkdesk_resources_from_env()
+    resources = talkdesk_resources(load_settings())
     historical, realtime = resources["talkdesk"], resources["talkdesk_realtime"]
     assert isinstance(historical, TalkdeskResource) and isinstance(realtime, TalkdeskRealtimeResource)
     assert historical.client_id == wfm_settings.EMULATOR_CLIENT_ID
@@ -68,7 +69,7 @@ def test_secrets_come_through_env_vars_and_realtime_falls_back_to_historical(cle
     monkeypatch.setenv("TALKDESK_CLIENT_ID", "hist-id")
     monkeypatch.setenv("TALKDESK_CLIENT_SECRET", SECRET)
     monkeypatch.setenv("TALKDESK_REALTIME_CLIENT_SECRET", WRONG_SECRET)
-    resources = talkdesk_resources_from_env()
+    resources = talkdesk_resources(load_settings())
     historical, realtime = resources["talkdesk"], resources["talkdesk_realtime"]
     assert isinstance(historical.client_secret, dg.EnvVar) and historical.client_secret.env_var_name == "TALKDESK_CLIENT_SECRET"
     assert realtime.client_id.env_var_name == "TALKDESK_CLIENT_ID"
@@ -103,7 +104,7 @@ def _materialize(monkeypatch, secret: str, seen: dict, capfd, caplog) -> tuple[d
     monkeypatch.setenv("TALKDESK_CLIENT_SECRET", secret)
     caplog.set_level(logging.DEBUG, logger="wfm_pipelines.talkdesk")
     instance = dg.DagsterInstance.ephemeral()
-    result = dg.materialize([_list_users_asset(seen)], resources=talkdesk_resources_from_env(),
+    result = dg.materialize([_list_users_asset(seen)], resources=talkdesk_resources(load_settings()),
                             instance=instance, raise_on_error=False)
     captured = capfd.readouterr()
     everything = "\n".join([_records_text(instance, result.run_id), captured.out, captured.err,

@@ -1,7 +1,6 @@
 """Agent state transactions (Explore `user_status`) and current agent-state snapshots."""
 
-
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import dagster as dg
 import pandas as pd
@@ -9,16 +8,11 @@ import sqlalchemy as sa
 
 from wfm_pipelines.collection import collectors
 from wfm_pipelines.db import queries, writer
-from wfm_pipelines.defs.database import WfmDatabase, shrink_guard_for
+from wfm_pipelines.defs.collection_settings import CollectionSettings
+from wfm_pipelines.defs.database import WfmDatabase
 from wfm_pipelines.defs.metadata import collection_metadata, timed_checks
-from wfm_pipelines.defs.partitions import (
-    EXPLORE_POOL,
-    interval_backfill_policy,
-    interval_partitions,
-    step_retry_policy,
-)
+from wfm_pipelines.defs.partitions import EXPLORE_POOL, IntervalPolicies
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskRealtimeResource, TalkdeskResource
-from wfm_pipelines.settings import load_settings
 from wfm_pipelines.talkdesk import parsing
 from wfm_pipelines.transforms import agent_states as state_rules, quality
 
@@ -33,47 +27,50 @@ CHECKS = [
 ]
 
 
-@dg.asset(
-    group_name=GROUP,
-    kinds={"talkdesk", "sql"},
-    partitions_def=interval_partitions,
-    backfill_policy=interval_backfill_policy,
-    pool=EXPLORE_POOL,
-    retry_policy=step_retry_policy(),
-    io_manager_key="wfm_io_manager",
-    check_specs=CHECKS,
-    metadata={"wfm/table": TABLE, "wfm/write_mode": "replace_window", "wfm/time_column": "state_end"},
-    description="One row per Talkdesk status record (agent, status, start, end), owned by the 15-minute "
-    "interval that contains its end. The input of schedule adherence.",
-)
-def agent_state_transactions(context: dg.AssetExecutionContext, talkdesk: TalkdeskResource,
-                             wfm_database: WfmDatabase):
-    settings = load_settings()
-    window = context.partition_time_window
-    engine = wfm_database.engine()
-    client = talkdesk.client()
-    result = collectors.collect_agent_state_transactions(
-        lambda kind, start, end: client.run_report(kind, start, end).entries,
-        engine,
-        range_start=window.start,
-        range_end=window.end,
-        window_field=settings.report_window_field,
-        chunk=timedelta(hours=settings.report_chunk_hours),
-        target_entries=settings.report_target_entries,
-        shrink_guard=shrink_guard_for(context.run.tags, settings.shrink_guard_share, settings.shrink_guard_min_drop),
+def build_agent_state_transactions(policies: IntervalPolicies) -> dg.AssetsDefinition:
+    @dg.asset(
+        name="agent_state_transactions",
+        group_name=GROUP,
+        kinds={"talkdesk", "sql"},
+        partitions_def=policies.partitions_def,
+        backfill_policy=policies.backfill_policy,
+        pool=EXPLORE_POOL,
+        retry_policy=policies.retry_policy,
+        io_manager_key="wfm_io_manager",
+        check_specs=CHECKS,
+        metadata={"wfm/table": TABLE, "wfm/write_mode": "replace_window", "wfm/time_column": "state_end"},
+        description="One row per Talkdesk status record (agent, status, start, end), owned by the 15-minute "
+        "interval that contains its end. The input of schedule adherence.",
     )
-    frame = result.frame
-    context.log.info(
-        f"user_status: {result.reports_requested} report(s), {result.entries_received} entries, "
-        f"{len(frame)} transactions, {result.malformed} malformed kept aside, "
-        f"{result.entries_outside_range} outside the range; reports filter on {result.report_window_field}"
-    )
-    yield dg.Output(frame, metadata={
-        **collection_metadata(result, "user_status"),
-        "transactions": len(frame),
-        "agents": int(frame["agent_id"].nunique()) if len(frame) else 0,
-    })
-    yield from timed_checks(transaction_checks(engine, window.start, window.end))
+    def agent_state_transactions(context: dg.AssetExecutionContext, talkdesk: TalkdeskResource,
+                                 wfm_database: WfmDatabase, wfm_collection: CollectionSettings):
+        window = context.partition_time_window
+        engine = wfm_database.engine()
+        client = talkdesk.client()
+        result = collectors.collect_agent_state_transactions(
+            lambda kind, start, end: client.run_report(kind, start, end).entries,
+            engine,
+            range_start=window.start,
+            range_end=window.end,
+            window_field=wfm_collection.report_window_field,
+            chunk=wfm_collection.chunk,
+            target_entries=wfm_collection.report_target_entries,
+            shrink_guard=wfm_collection.shrink_guard(context.run.tags),
+        )
+        frame = result.frame
+        context.log.info(
+            f"user_status: {result.reports_requested} report(s), {result.entries_received} entries, "
+            f"{len(frame)} transactions, {result.malformed} malformed kept aside, "
+            f"{result.entries_outside_range} outside the range; reports filter on {result.report_window_field}"
+        )
+        yield dg.Output(frame, metadata={
+            **collection_metadata(result, "user_status"),
+            "transactions": len(frame),
+            "agents": int(frame["agent_id"].nunique()) if len(frame) else 0,
+        })
+        yield from timed_checks(transaction_checks(engine, window.start, window.end))
+
+    return agent_state_transactions
 
 
 def transaction_checks(engine, start, end):

@@ -1,10 +1,9 @@
 """Agents, queues and queue memberships imported as configuration, keeping history (nothing deleted)."""
 
-
 import dagster as dg
 import pandas as pd
 
-from wfm_pipelines.defs.partitions import step_retry_policy
+from wfm_pipelines.defs.partitions import IntervalPolicies
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskResource
 from wfm_pipelines.talkdesk import parsing
 from wfm_pipelines.transforms import configuration
@@ -12,60 +11,65 @@ from wfm_pipelines.transforms import configuration
 GROUP = "configuration"
 
 
-@dg.asset(
-    group_name=GROUP,
-    kinds={"talkdesk", "sql"},
-    io_manager_key="wfm_io_manager",
-    retry_policy=step_retry_policy(),
-    metadata={"wfm/table": "wfm_agent", "wfm/write_mode": "upsert_configuration", "wfm/key_columns": ["agent_id"],
-              "wfm/personal_data": True},
-    description="Talkdesk users (Users API) as WFM agents. Users gone from Talkdesk become inactive; none is deleted.",
-)
-def agents(context: dg.AssetExecutionContext, talkdesk: TalkdeskResource) -> pd.DataFrame:
-    users = talkdesk.client().list_users()
-    frame = configuration.agents_frame(parsing.parse_users(users))
-    context.add_output_metadata({"talkdesk_users": len(users), "active_in_talkdesk": int(frame["active"].sum()) if len(frame) else 0})
-    return frame
+def build_configuration_assets(policies: IntervalPolicies) -> list[dg.AssetsDefinition]:
+    """`agents`, `queues` and `queue_memberships`, with the step retries of the settings."""
+
+    @dg.asset(
+        group_name=GROUP,
+        kinds={"talkdesk", "sql"},
+        io_manager_key="wfm_io_manager",
+        retry_policy=policies.retry_policy,
+        metadata={"wfm/table": "wfm_agent", "wfm/write_mode": "upsert_configuration", "wfm/key_columns": ["agent_id"],
+                  "wfm/personal_data": True},
+        description="Talkdesk users (Users API) as WFM agents. Users gone from Talkdesk become inactive; none is deleted.",
+    )
+    def agents(context: dg.AssetExecutionContext, talkdesk: TalkdeskResource) -> pd.DataFrame:
+        users = talkdesk.client().list_users()
+        frame = configuration.agents_frame(parsing.parse_users(users))
+        context.add_output_metadata({"talkdesk_users": len(users), "active_in_talkdesk": int(frame["active"].sum()) if len(frame) else 0})
+        return frame
 
 
-@dg.asset(
-    group_name=GROUP,
-    kinds={"talkdesk", "sql"},
-    io_manager_key="wfm_io_manager",
-    retry_policy=step_retry_policy(),
-    metadata={"wfm/table": "wfm_queue", "wfm/write_mode": "upsert_configuration", "wfm/key_columns": ["queue_id"]},
-    description="Talkdesk queues (Queues API where the account has it, else Ring Groups) with their "
-    "service-level and short-abandon thresholds. Queues gone from Talkdesk become inactive.",
-)
-def queues(context: dg.AssetExecutionContext, talkdesk: TalkdeskResource) -> pd.DataFrame:
-    listing = talkdesk.client().list_queues()
-    frame = configuration.queues_frame(parsing.parse_queues(listing.queues, listing.source_kind))
-    context.add_output_metadata({"source": listing.source_kind, "talkdesk_queues": len(listing.queues)})
-    return frame
+    @dg.asset(
+        group_name=GROUP,
+        kinds={"talkdesk", "sql"},
+        io_manager_key="wfm_io_manager",
+        retry_policy=policies.retry_policy,
+        metadata={"wfm/table": "wfm_queue", "wfm/write_mode": "upsert_configuration", "wfm/key_columns": ["queue_id"]},
+        description="Talkdesk queues (Queues API where the account has it, else Ring Groups) with their "
+        "service-level and short-abandon thresholds. Queues gone from Talkdesk become inactive.",
+    )
+    def queues(context: dg.AssetExecutionContext, talkdesk: TalkdeskResource) -> pd.DataFrame:
+        listing = talkdesk.client().list_queues()
+        frame = configuration.queues_frame(parsing.parse_queues(listing.queues, listing.source_kind))
+        context.add_output_metadata({"source": listing.source_kind, "talkdesk_queues": len(listing.queues)})
+        return frame
 
 
-@dg.asset(
-    group_name=GROUP,
-    kinds={"talkdesk", "sql"},
-    io_manager_key="wfm_io_manager",
-    retry_policy=step_retry_policy(),
-    deps=[queues],
-    metadata={"wfm/table": "wfm_queue_agent", "wfm/write_mode": "upsert_configuration",
-              "wfm/key_columns": ["queue_id", "agent_id"]},
-    description="Which agents belong to which queue, with when each membership was first and last seen.",
-)
-def queue_memberships(context: dg.AssetExecutionContext, talkdesk: TalkdeskResource) -> pd.DataFrame:
-    client = talkdesk.client()
-    # The Queues API lists members by the queue's id, Ring Groups by its name; the listing has both.
-    listing = client.list_queues()
-    pairs = []
-    for queue in listing.queues:
-        queue_id = parsing.parse_queues([queue], listing.source_kind)["queue_id"]
-        if queue_id.empty:  # nameless and id-less: parse_queues skips it, and so do we
-            continue
-        queue_id = queue_id.iloc[0]
-        for agent_id in client.list_queue_member_ids(queue, listing.source_kind):
-            pairs.append((queue_id, agent_id))
-    frame = configuration.memberships_frame(pairs)
-    context.add_output_metadata({"queues_listed": len(listing.queues), "source": listing.source_kind})
-    return frame
+    @dg.asset(
+        group_name=GROUP,
+        kinds={"talkdesk", "sql"},
+        io_manager_key="wfm_io_manager",
+        retry_policy=policies.retry_policy,
+        deps=[queues],
+        metadata={"wfm/table": "wfm_queue_agent", "wfm/write_mode": "upsert_configuration",
+                  "wfm/key_columns": ["queue_id", "agent_id"]},
+        description="Which agents belong to which queue, with when each membership was first and last seen.",
+    )
+    def queue_memberships(context: dg.AssetExecutionContext, talkdesk: TalkdeskResource) -> pd.DataFrame:
+        client = talkdesk.client()
+        # The Queues API lists members by the queue's id, Ring Groups by its name; the listing has both.
+        listing = client.list_queues()
+        pairs = []
+        for queue in listing.queues:
+            queue_id = parsing.parse_queues([queue], listing.source_kind)["queue_id"]
+            if queue_id.empty:  # nameless and id-less: parse_queues skips it, and so do we
+                continue
+            queue_id = queue_id.iloc[0]
+            for agent_id in client.list_queue_member_ids(queue, listing.source_kind):
+                pairs.append((queue_id, agent_id))
+        frame = configuration.memberships_frame(pairs)
+        context.add_output_metadata({"queues_listed": len(listing.queues), "source": listing.source_kind})
+        return frame
+
+    return [agents, queues, queue_memberships]

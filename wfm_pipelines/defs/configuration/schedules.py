@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from wfm_pipelines.defs.configuration.assets import agents, queue_memberships, queues
 from wfm_pipelines.defs.partitions import CONFIGURATION_RUN_MAX_SECONDS, max_runtime_tags
+
+CONFIGURATION_ASSETS = ("agents", "queues", "queue_memberships")
 
 configuration_job = dg.define_asset_job(
     "configuration_job",
-    selection=[agents, queues, queue_memberships],
+    selection=list(CONFIGURATION_ASSETS),
     tags=max_runtime_tags(CONFIGURATION_RUN_MAX_SECONDS),
     description="Import agents, queues and queue memberships from Talkdesk.",
 )

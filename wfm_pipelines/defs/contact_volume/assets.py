@@ -1,6 +1,5 @@
 """15-minute contact volume per queue, from the Explore `calls` (or `contacts`) report."""
 
-
 from datetime import timedelta
 
 import dagster as dg
@@ -9,16 +8,11 @@ import sqlalchemy as sa
 
 from wfm_pipelines.collection import collectors
 from wfm_pipelines.db import queries, writer
-from wfm_pipelines.defs.database import WfmDatabase, shrink_guard_for
+from wfm_pipelines.defs.collection_settings import CollectionSettings
+from wfm_pipelines.defs.database import WfmDatabase
 from wfm_pipelines.defs.metadata import collection_metadata, timed_checks
-from wfm_pipelines.defs.partitions import (
-    EXPLORE_POOL,
-    interval_backfill_policy,
-    interval_partitions,
-    step_retry_policy,
-)
+from wfm_pipelines.defs.partitions import EXPLORE_POOL, IntervalPolicies
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskResource
-from wfm_pipelines.settings import load_settings
 from wfm_pipelines.talkdesk import parsing
 from wfm_pipelines.talkdesk.explore import split_window
 from wfm_pipelines.transforms import configuration, contact_volume as volume_rules, quality
@@ -48,60 +42,65 @@ def queue_catalogue(database: WfmDatabase, talkdesk: TalkdeskResource) -> pd.Dat
     return frame
 
 
-@dg.asset(
-    group_name=GROUP,
-    kinds={"talkdesk", "sql"},
-    partitions_def=interval_partitions,
-    backfill_policy=interval_backfill_policy,
-    pool=EXPLORE_POOL,
-    retry_policy=step_retry_policy(),
-    io_manager_key="wfm_io_manager",
-    deps=["queues"],
-    check_specs=CHECKS,
-    metadata={"wfm/table": TABLE, "wfm/write_mode": "replace_window", "wfm/time_column": "interval_start",
-              # The interval rows are refused when contacts entered would shrink past the shrink guard.
-              "wfm/shrink_guard": {"group": "queue_id", "measure": "entered_count", "label": "contacts entered"}},
-    description="Contacts per queue and 15-minute UTC interval (entered, handled, abandoned, handle time, "
-    "service level), counted by contact start. A run over a range asks Talkdesk for as few reports as memory allows.",
-)
-def contact_volume(context: dg.AssetExecutionContext, talkdesk: TalkdeskResource, wfm_database: WfmDatabase):
-    settings = load_settings()
-    window = context.partition_time_window
-    engine = wfm_database.engine()
-    report_type = settings.volume_report
-    queues = queue_catalogue(wfm_database, talkdesk)
-    client = talkdesk.client()
-    result = collectors.collect_contact_volume(
-        lambda kind, start, end: client.run_report(kind, start, end).entries,
-        engine,
-        report_type=report_type,
-        queues=queues,
-        range_start=window.start,
-        range_end=window.end,
-        window_field=settings.report_window_field,
-        chunk=timedelta(hours=settings.report_chunk_hours),
-        target_entries=settings.report_target_entries,
-        max_contact=timedelta(minutes=settings.max_contact_minutes),
-        shrink_guard=shrink_guard_for(context.run.tags, settings.shrink_guard_share, settings.shrink_guard_min_drop),
+def build_contact_volume(policies: IntervalPolicies) -> dg.AssetsDefinition:
+    @dg.asset(
+        name="contact_volume",
+        group_name=GROUP,
+        kinds={"talkdesk", "sql"},
+        partitions_def=policies.partitions_def,
+        backfill_policy=policies.backfill_policy,
+        pool=EXPLORE_POOL,
+        retry_policy=policies.retry_policy,
+        io_manager_key="wfm_io_manager",
+        deps=["queues"],
+        check_specs=CHECKS,
+        metadata={"wfm/table": TABLE, "wfm/write_mode": "replace_window", "wfm/time_column": "interval_start",
+                  # The interval rows are refused when contacts entered would shrink past the shrink guard.
+                  "wfm/shrink_guard": {"group": "queue_id", "measure": "entered_count", "label": "contacts entered"}},
+        description="Contacts per queue and 15-minute UTC interval (entered, handled, abandoned, handle time, "
+        "service level), counted by contact start. A run over a range asks Talkdesk for as few reports as memory "
+        "allows.",
     )
-    frame = result.frame
-    context.log.info(
-        f"{report_type}: {result.reports_requested} report(s) for {window.start:%Y-%m-%d %H:%M}..{window.end:%Y-%m-%d %H:%M}, "
-        f"{result.entries_received} entries, {result.malformed} malformed kept aside, "
-        f"{result.entries_outside_range} outside the range"
-    )
-    if result.unmatched_queue_names:
-        context.log.warning(f"{sum(result.unmatched_queue_names.values())} contact(s) name queues that no known queue "
-                            f"spells: {sorted(result.unmatched_queue_names)[:20]}; they get rows of their own")
-    yield dg.Output(frame, metadata={
-        **collection_metadata(result, report_type),
-        "entered_total": int(frame["entered_count"].sum()) if len(frame) else 0,
-        "handled_total": int(frame["handled_count"].sum()) if len(frame) else 0,
-        "abandoned_total": int(frame["abandoned_count"].sum()) if len(frame) else 0,
-        "queues": int(frame["queue_id"].nunique()) if len(frame) else 0,
-    })
-    # The IO manager has written the rows when the generator resumes: the checks read what landed.
-    yield from timed_checks(volume_checks(engine, report_type, queues, window.start, window.end))
+    def contact_volume(context: dg.AssetExecutionContext, talkdesk: TalkdeskResource, wfm_database: WfmDatabase,
+                       wfm_collection: CollectionSettings):
+        window = context.partition_time_window
+        engine = wfm_database.engine()
+        report_type = wfm_collection.volume_report
+        queues = queue_catalogue(wfm_database, talkdesk)
+        client = talkdesk.client()
+        result = collectors.collect_contact_volume(
+            lambda kind, start, end: client.run_report(kind, start, end).entries,
+            engine,
+            report_type=report_type,
+            queues=queues,
+            range_start=window.start,
+            range_end=window.end,
+            window_field=wfm_collection.report_window_field,
+            chunk=wfm_collection.chunk,
+            target_entries=wfm_collection.report_target_entries,
+            max_contact=wfm_collection.max_contact,
+            shrink_guard=wfm_collection.shrink_guard(context.run.tags),
+        )
+        frame = result.frame
+        context.log.info(
+            f"{report_type}: {result.reports_requested} report(s) for {window.start:%Y-%m-%d %H:%M}.."
+            f"{window.end:%Y-%m-%d %H:%M}, {result.entries_received} entries, {result.malformed} malformed kept aside, "
+            f"{result.entries_outside_range} outside the range"
+        )
+        if result.unmatched_queue_names:
+            context.log.warning(f"{sum(result.unmatched_queue_names.values())} contact(s) name queues that no known "
+                                f"queue spells: {sorted(result.unmatched_queue_names)[:20]}; they get rows of their own")
+        yield dg.Output(frame, metadata={
+            **collection_metadata(result, report_type),
+            "entered_total": int(frame["entered_count"].sum()) if len(frame) else 0,
+            "handled_total": int(frame["handled_count"].sum()) if len(frame) else 0,
+            "abandoned_total": int(frame["abandoned_count"].sum()) if len(frame) else 0,
+            "queues": int(frame["queue_id"].nunique()) if len(frame) else 0,
+        })
+        # The IO manager has written the rows when the generator resumes: the checks read what landed.
+        yield from timed_checks(volume_checks(engine, report_type, queues, window.start, window.end))
+
+    return contact_volume
 
 
 RECONCILE_CHUNK = timedelta(hours=2)  # memory of the reconciliation: two hours of raw entries at a time

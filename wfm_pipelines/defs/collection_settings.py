@@ -1,0 +1,53 @@
+"""How the interval assets ask Talkdesk for reports, as a resource: built from the settings once, shown in
+the UI's resource view, and swapped for another in tests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+import dagster as dg
+
+from wfm_pipelines.db.guards import ShrinkGuard, accepts_shrink
+from wfm_pipelines.settings import Settings
+
+
+class CollectionSettings(dg.ConfigurableResource):
+    """WFM_VOLUME_REPORT, TALKDESK_REPORT_WINDOW_FIELD, WFM_REPORT_CHUNK_HOURS, WFM_REPORT_TARGET_ENTRIES,
+    WFM_MAX_CONTACT_MINUTES and WFM_SHRINK_GUARD, as `load_settings()` checked them (no defaults here)."""
+
+    volume_report: str
+    report_window_field: str
+    report_chunk_hours: int
+    report_target_entries: int
+    max_contact_minutes: int
+    shrink_guard_share: float | None
+    shrink_guard_min_drop: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **changes) -> CollectionSettings:
+        values = dict(
+            volume_report=settings.volume_report, report_window_field=settings.report_window_field,
+            report_chunk_hours=settings.report_chunk_hours, report_target_entries=settings.report_target_entries,
+            max_contact_minutes=settings.max_contact_minutes, shrink_guard_share=settings.shrink_guard_share,
+            shrink_guard_min_drop=settings.shrink_guard_min_drop)
+        return cls(**{**values, **changes})
+
+    @property
+    def chunk(self) -> timedelta:
+        return timedelta(hours=self.report_chunk_hours)
+
+    @property
+    def max_contact(self) -> timedelta:
+        return timedelta(minutes=self.max_contact_minutes)
+
+    def shrink_guard(self, run_tags: Mapping[str, str]) -> ShrinkGuard | None:
+        """The shrink guard a run writes under: none when switched off (WFM_SHRINK_GUARD=off) or when the run is
+        tagged `wfm/accept_shrink=true` (a re-collection that may shrink on purpose)."""
+        return shrink_guard_for(run_tags, self.shrink_guard_share, self.shrink_guard_min_drop)
+
+
+def shrink_guard_for(run_tags: Mapping[str, str], share: float | None, min_drop: int) -> ShrinkGuard | None:
+    if share is None or accepts_shrink(run_tags):
+        return None
+    return ShrinkGuard(share, min_drop)

@@ -1,0 +1,27 @@
+"""Every resource of the code location, built from the settings once."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from wfm_pipelines.defs.collection_settings import CollectionSettings
+from wfm_pipelines.defs.database import WfmDatabase
+from wfm_pipelines.defs.io_manager import WfmTableIOManager
+from wfm_pipelines.defs.talkdesk_resources import talkdesk_resources
+from wfm_pipelines.settings import Settings
+
+
+def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource | dg.ConfigurableIOManager]:
+    # The URL may hold a password: when it comes from the environment, Dagster reads it as an EnvVar and
+    # shows only the variable's name in the UI.
+    database_url = dg.EnvVar(settings.database_url_var) if settings.database_url_var else settings.database_url
+    timeouts = dict(connect_timeout_s=settings.db_connect_timeout_s, statement_timeout_s=settings.db_statement_timeout_s)
+    return {
+        **talkdesk_resources(settings),
+        "wfm_database": WfmDatabase(url=database_url, **timeouts),
+        "wfm_io_manager": WfmTableIOManager(
+            database_url=database_url, **timeouts,
+            shrink_guard_share=settings.shrink_guard_share, shrink_guard_min_drop=settings.shrink_guard_min_drop,
+            agent_state_stale_after=settings.agent_state_stale_after, people_preview=settings.metadata_people_preview),
+        "wfm_collection": CollectionSettings.from_settings(settings),
+    }

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from wfm_pipelines.talkdesk.auth import TalkdeskConnection
-from wfm_pipelines.talkdesk.errors import TalkdeskApiError
+from wfm_pipelines.talkdesk.errors import TalkdeskForbiddenError, TalkdeskNotFoundError
 from wfm_pipelines.talkdesk.explore import ExploreReports, ExploreSettings, ReportResult
 from wfm_pipelines.talkdesk.http import RetrySettings, TalkdeskHttp, Timeouts, json_body
 from wfm_pipelines.talkdesk.parsing import parse_timestamp
@@ -23,8 +23,8 @@ STATUS_BATCH_SIZE = 20  # Talkdesk's limit for POST /ccaas/users/status
 USERS_PER_PAGE = 200
 RING_GROUPS_PER_PAGE = 200
 QUEUES_PER_PAGE = 100  # the Queues API allows 1..100
-# Statuses an account cannot serve: no such endpoint / product switched off, or scope not granted.
-_UNAVAILABLE_STATUSES = (403, 404)
+# What an account without an optional API answers: no such endpoint / product off (404), or no scope (403).
+_API_NOT_OFFERED = (TalkdeskNotFoundError, TalkdeskForbiddenError)
 
 
 @dataclass(frozen=True)
@@ -72,9 +72,7 @@ class TalkdeskClient:
             return QueueListing("ring_group", self.list_ring_groups())
         try:
             thresholds = {group.get("name"): group for group in self.list_ring_groups()}
-        except TalkdeskApiError as exc:
-            if exc.status not in _UNAVAILABLE_STATUSES:
-                raise
+        except _API_NOT_OFFERED as exc:
             logger.info("Talkdesk ring groups not readable (HTTP %s); queues keep no thresholds", exc.status)
             thresholds = {}
         merged = []
@@ -90,9 +88,7 @@ class TalkdeskClient:
             return None  # a token without the scope would only earn a 403
         try:
             return list(self.http.iter_hal("/ccaas/queues", "queues", {"per_page": QUEUES_PER_PAGE}))
-        except TalkdeskApiError as exc:
-            if exc.status not in _UNAVAILABLE_STATUSES:
-                raise
+        except _API_NOT_OFFERED as exc:
             logger.info("Talkdesk Queues API unavailable (HTTP %s %s); using Ring Groups", exc.status, exc.code)
             return None
 
@@ -131,9 +127,7 @@ class TalkdeskClient:
         try:
             # The first batch alone tells whether the account has the endpoint at all.
             first = self._status_batch(batches[0])
-        except TalkdeskApiError as exc:
-            if exc.status not in _UNAVAILABLE_STATUSES:
-                raise
+        except _API_NOT_OFFERED as exc:
             logger.info("Talkdesk current agent status unavailable (HTTP %s %s)", exc.status, exc.code)
             return None
         if len(batches) == 1:

@@ -36,11 +36,14 @@ class TalkdeskError(Exception):
 
 
 class TalkdeskAuthError(TalkdeskError):
-    """The token endpoint refused the client credentials or the requested scopes."""
+    """Authentication failed: the token endpoint refused the client credentials or the requested scopes
+    (this class), or an API refused the token (`TalkdeskAuthenticationError`)."""
 
 
 class TalkdeskApiError(TalkdeskError):
-    """A Talkdesk API call answered with an error status (after retries where they apply)."""
+    """A Talkdesk API call answered with an error status (after retries where they apply), or not at all.
+    Raised as the subclass that says what kind of trouble it is (`api_error` picks it); callers catch the
+    kind they handle rather than testing status codes."""
 
     def __init__(self, status: int | None, code: str | None, message: str, method: str, url: str,
                  description: str | None = None):
@@ -54,15 +57,55 @@ class TalkdeskApiError(TalkdeskError):
         code_part = f" code {code}" if code else ""
         super().__init__(f"Talkdesk {method} {self.url} failed: HTTP {status}{code_part}: {message}{detail}")
 
-    @property
-    def is_answer_lost(self) -> bool:
-        """No answer, or a server error: the request may or may not have been carried out."""
-        return self.status is None or self.status >= 500
 
-    @property
-    def is_quota_exhausted(self) -> bool:
-        """Explore's account-wide limit of 15 simultaneous report jobs."""
-        return self.status == 429 and self.code == QUOTA_EXHAUSTED_CODE
+class TalkdeskValidationError(TalkdeskApiError):
+    """400/422: Talkdesk refused the request as malformed (a bad window, an unknown report type)."""
+
+
+class TalkdeskAuthenticationError(TalkdeskApiError, TalkdeskAuthError):
+    """401: the token was refused, even after renewing it once (a `TalkdeskAuthError` too, as is a refusal
+    at the token endpoint itself)."""
+
+
+class TalkdeskForbiddenError(TalkdeskAuthenticationError):
+    """403: the client lacks the scope, or the account the product (an Early Access API)."""
+
+
+class TalkdeskNotFoundError(TalkdeskApiError):
+    """404: no such resource, or an API the account does not have."""
+
+
+class TalkdeskRateLimitError(TalkdeskApiError):
+    """429: too many requests, still refused after the retries."""
+
+
+class TalkdeskQuotaError(TalkdeskRateLimitError):
+    """429 with code 1020017: the account's 15 simultaneous Explore report jobs are all taken."""
+
+
+class TalkdeskUnavailableError(TalkdeskApiError):
+    """5xx after the retries, or no answer at all (status None): a request that was not idempotent may or may
+    not have been carried out."""
+
+
+def api_error(status: int | None, code: str | None, message: str, method: str, url: str,
+              description: str | None = None) -> TalkdeskApiError:
+    """The TalkdeskApiError subclass for an answer's status and Talkdesk code."""
+    if status is None or status >= 500:
+        kind: type[TalkdeskApiError] = TalkdeskUnavailableError
+    elif status == 429:
+        kind = TalkdeskQuotaError if code == QUOTA_EXHAUSTED_CODE else TalkdeskRateLimitError
+    elif status == 404:
+        kind = TalkdeskNotFoundError
+    elif status == 403:
+        kind = TalkdeskForbiddenError
+    elif status == 401:
+        kind = TalkdeskAuthenticationError
+    elif status in (400, 422):
+        kind = TalkdeskValidationError
+    else:
+        kind = TalkdeskApiError
+    return kind(status, code, message, method, url, description)
 
 
 class TalkdeskPagingError(TalkdeskError):

@@ -25,6 +25,8 @@ from wfm_pipelines.talkdesk.errors import (
     ReportTimeoutError,
     ReportTotalMismatchError,
     TalkdeskApiError,
+    TalkdeskQuotaError,
+    TalkdeskUnavailableError,
 )
 from wfm_pipelines.talkdesk.http import RetrySettings, TalkdeskHttp, error_from_response, json_body
 from wfm_pipelines.talkdesk.report_files import read_report
@@ -152,23 +154,20 @@ class ExploreReports:
             try:
                 response = self.http.request("POST", self._jobs_path(report_type), json=body, idempotent=False)
                 break
-            except TalkdeskApiError as exc:
-                if exc.is_answer_lost:
-                    lost += 1
-                    found = self._find_job_named(report_type, body["name"])
-                    if found is not None:
-                        logger.warning("Talkdesk report %s [%s, %s): the answer to the job creation was lost "
-                                       "(%s); using job %s found by its name", report_type, _iso_z(start),
-                                       _iso_z(end), exc.message, found)
-                        return found
-                    if lost >= self.settings.lost_creation_attempts:
-                        raise
-                    logger.warning("Talkdesk report %s [%s, %s): the job creation got no answer (%s) and no "
-                                   "job of that name exists; creating it again", report_type, _iso_z(start),
-                                   _iso_z(end), exc.message)
-                    continue
-                if not exc.is_quota_exhausted:
+            except TalkdeskUnavailableError as exc:  # the answer was lost: the job may exist all the same
+                lost += 1
+                found = self._find_job_named(report_type, body["name"])
+                if found is not None:
+                    logger.warning("Talkdesk report %s [%s, %s): the answer to the job creation was lost (%s); "
+                                   "using job %s found by its name", report_type, _iso_z(start), _iso_z(end),
+                                   exc.message, found)
+                    return found
+                if lost >= self.settings.lost_creation_attempts:
                     raise
+                logger.warning("Talkdesk report %s [%s, %s): the job creation got no answer (%s) and no job of "
+                               "that name exists; creating it again", report_type, _iso_z(start), _iso_z(end),
+                               exc.message)
+            except TalkdeskQuotaError:
                 waits += 1
                 wait = quota.backoff(waits)
                 if waited + wait > self.settings.quota_wait_budget_s:

@@ -26,7 +26,14 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from wfm_pipelines.talkdesk.auth import TalkdeskConnection, TokenProvider
-from wfm_pipelines.talkdesk.errors import QUOTA_EXHAUSTED_CODE, TalkdeskApiError, TalkdeskPagingError, redact_url
+from wfm_pipelines.talkdesk.errors import (
+    QUOTA_EXHAUSTED_CODE,
+    TalkdeskApiError,
+    TalkdeskPagingError,
+    TalkdeskUnavailableError,
+    api_error,
+    redact_url,
+)
 
 logger = logging.getLogger("wfm_pipelines.talkdesk")
 
@@ -100,7 +107,7 @@ def error_from_response(response: requests.Response, method: str, url: str) -> T
         code = body.get("code") or body.get("error")
         message = body.get("message") or body.get("error_description")
         description = body.get("description")
-    return TalkdeskApiError(
+    return api_error(
         response.status_code,
         str(code) if code is not None else None,
         str(message) if message else (response.reason or "error"),
@@ -170,7 +177,7 @@ class TalkdeskHttp:
             return retrying(self.session.request, method, url, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:  # not retried: the answer may be lost
             # `from None`: the requests exception text may hold a presigned URL's signature.
-            raise TalkdeskApiError(None, None, f"no answer ({type(exc).__name__})", method, url) from None
+            raise TalkdeskUnavailableError(None, None, f"no answer ({type(exc).__name__})", method, url) from None
 
     def _should_retry(self, response: requests.Response) -> bool:
         return _is_retryable_status(response.status_code) and not self._is_quota_response(response)
@@ -202,7 +209,7 @@ class TalkdeskHttp:
         outcome = state.outcome
         if outcome.failed:
             # `from None`: the requests exception text may hold a presigned URL's signature.
-            raise TalkdeskApiError(None, None, f"no answer ({type(outcome.exception()).__name__}) after "
+            raise TalkdeskUnavailableError(None, None, f"no answer ({type(outcome.exception()).__name__}) after "
                                    f"{state.attempt_number} attempts", method, url) from None
         return outcome.result()
 

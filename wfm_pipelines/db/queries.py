@@ -11,39 +11,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from wfm_pipelines.db.schema import table_named
-from wfm_pipelines.db.types import to_utc
-
-
-def _in_window(table: sa.Table, time_column: str, start: datetime, end: datetime,
-               scope: Mapping[str, object] | None) -> sa.ColumnElement[bool]:
-    column = table.c[time_column]
-    condition = sa.and_(column >= to_utc(start, what="window_start"), column < to_utc(end, what="window_end"))
-    for name, value in (scope or {}).items():
-        condition = sa.and_(condition, table.c[name] == value)
-    return condition
+from wfm_pipelines.db.windows import window_condition
 
 
 def offending_rows(engine: Engine, table_name: str, predicate, *, window_start: datetime, window_end: datetime,
                    time_column: str, columns: list[str], limit: int = 50) -> tuple[int, pd.DataFrame]:
     """(how many rows of the window match `predicate(table)`, the first `limit` of them)."""
     table = table_named(table_name)
-    where = sa.and_(_in_window(table, time_column, window_start, window_end, None), predicate(table))
+    where = sa.and_(window_condition(table, time_column, window_start, window_end, None), predicate(table))
     with engine.connect() as connection:
         count = connection.execute(sa.select(sa.func.count()).select_from(table).where(where)).scalar_one()
         rows = connection.execute(
             sa.select(*(table.c[name] for name in columns)).where(where)
             .order_by(*table.primary_key.columns).limit(limit)).all()
     return int(count), pd.DataFrame([tuple(row) for row in rows], columns=columns)
-
-
-def timestamps_in_window(engine: Engine, table_name: str, column: str, *, window_start: datetime,
-                         window_end: datetime, scope: Mapping[str, object] | None = None) -> pd.Series:
-    """One timestamp column of the window's rows, UTC."""
-    table = table_named(table_name)
-    query = sa.select(table.c[column]).where(_in_window(table, column, window_start, window_end, scope))
-    with engine.connect() as connection:
-        values = connection.execute(query).scalars().all()
-    return pd.to_datetime(pd.Series(values, dtype=object), utc=True)
 
 
 def interval_counts(engine: Engine, table_name: str, column: str, *, window_start: datetime, window_end: datetime,
@@ -56,7 +37,7 @@ def interval_counts(engine: Engine, table_name: str, column: str, *, window_star
     else:  # SQLite keeps fixed-width UTC text; strftime('%s') reads its first 19 characters as UTC
         bucket = sa.cast(sa.func.strftime("%s", sa.func.substr(stamp, 1, 19)), sa.Integer) // interval_seconds
     query = (sa.select(bucket.label("bucket"), sa.func.count().label("rows"))
-             .where(_in_window(table, column, window_start, window_end, scope)).group_by(bucket))
+             .where(window_condition(table, column, window_start, window_end, scope)).group_by(bucket))
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     index = pd.to_datetime([int(b) * interval_seconds for b, _ in rows], unit="s", utc=True)

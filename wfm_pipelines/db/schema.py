@@ -67,13 +67,22 @@ wfm_queue_agent = sa.Table(
     *_seen_columns(),
 )
 
-_COUNT_COLUMNS = (
+# The measures of an interval, in table order: the transforms compute them and the checks test them.
+VOLUME_COUNT_COLUMNS = (
     "entered_count",
     "handled_count",
     "abandoned_count",
     "short_abandoned_count",
     "missed_count",
     "voicemail_count",
+)
+VOLUME_SUM_COLUMNS = (
+    "sum_handle_time_s",
+    "sum_talk_time_s",
+    "sum_hold_time_s",
+    "sum_acw_time_s",  # NULL where the report has no after-call work
+    "sum_answer_wait_s",
+    "sum_abandon_wait_s",
 )
 
 wfm_contact_volume_interval = sa.Table(
@@ -82,13 +91,8 @@ wfm_contact_volume_interval = sa.Table(
     sa.Column("queue_id", sa.Text, primary_key=True),
     sa.Column("interval_start", UtcDateTime(), primary_key=True),
     sa.Column("interval_minutes", sa.Integer, nullable=False, server_default=sa.text("15")),
-    *[sa.Column(name, sa.Integer, nullable=False) for name in _COUNT_COLUMNS],
-    sa.Column("sum_handle_time_s", Seconds, nullable=False),
-    sa.Column("sum_talk_time_s", Seconds, nullable=False),
-    sa.Column("sum_hold_time_s", Seconds, nullable=False),
-    sa.Column("sum_acw_time_s", Seconds),  # NULL where the report has no after-call work
-    sa.Column("sum_answer_wait_s", Seconds, nullable=False),
-    sa.Column("sum_abandon_wait_s", Seconds, nullable=False),
+    *[sa.Column(name, sa.Integer, nullable=False) for name in VOLUME_COUNT_COLUMNS],
+    *[sa.Column(name, Seconds, nullable=name == "sum_acw_time_s") for name in VOLUME_SUM_COLUMNS],
     sa.Column("answered_in_sl_count", sa.Integer, nullable=False),
     sa.Column("collected_at", UtcDateTime(), nullable=False),
     sa.Index(None, "interval_start"),

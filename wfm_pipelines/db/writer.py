@@ -25,6 +25,7 @@ from wfm_pipelines.db.schema import (
 )
 from wfm_pipelines.db.bulk import bulk_insert
 from wfm_pipelines.db.engine import write_connection
+from wfm_pipelines.db.windows import window_condition
 from wfm_pipelines.db.types import UtcDateTime, to_utc
 from wfm_pipelines.db.validation import (
     UTC_DTYPE,
@@ -63,15 +64,6 @@ class SnapshotResult:
 
 # --- replace a time window -------------------------------------------------------------------------
 
-
-def window_condition(table: sa.Table, time_column: str, start: datetime, end: datetime, scope: Mapping | None):
-    column = table.c[time_column]
-    condition = sa.and_(column >= start, column < end)
-    for name, value in (scope or {}).items():
-        condition = sa.and_(condition, table.c[name] == value)
-    return condition
-
-
 # Called inside the write transaction, after the writers' lock and before anything is deleted:
 # (connection, table, the window's WHERE condition, the prepared new rows). Raises to refuse the write.
 WindowGuard = Callable[[Connection, sa.Table, sa.ColumnElement[bool], pd.DataFrame], None]
@@ -102,8 +94,7 @@ def replace_window(
     key = [c.name for c in table.primary_key.columns]
     if all(name in prepared.columns for name in key):
         check_unique_keys(table, prepared, key)
-    start, end = to_utc(window_start), to_utc(window_end)
-    condition = window_condition(table, time_column, start, end, scope)
+    condition = window_condition(table, time_column, window_start, window_end, scope)
     with write_connection(engine) as connection, connection.begin():
         lock_writers(connection, table, scope)
         if guard is not None:
@@ -363,10 +354,9 @@ def read_window(
 ) -> pd.DataFrame:
     """The rows with window_start <= time_column < window_end (and `scope`), ordered by key."""
     table = table_named(table)
-    start, end = to_utc(window_start, what="window_start"), to_utc(window_end, what="window_end")
     query = (
         sa.select(table)
-        .where(window_condition(table, time_column, start, end, scope))
+        .where(window_condition(table, time_column, window_start, window_end, scope))
         .order_by(*table.primary_key.columns)
     )
     with engine.connect() as connection:

@@ -25,16 +25,15 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from wfm_pipelines.db.schema import VOLUME_COUNT_COLUMNS, VOLUME_SUM_COLUMNS, wfm_contact_volume_interval
 from wfm_pipelines.talkdesk.parsing import parse_contact_report
 
 UNASSIGNED_QUEUE = "_unassigned"
 DEFAULT_SERVICE_LEVEL_THRESHOLD_S = 20.0
-COUNT_COLUMNS = ["entered_count", "handled_count", "abandoned_count", "short_abandoned_count",
-                 "missed_count", "voicemail_count"]
-SUM_COLUMNS = ["sum_handle_time_s", "sum_talk_time_s", "sum_hold_time_s", "sum_acw_time_s",
-               "sum_answer_wait_s", "sum_abandon_wait_s"]
-VOLUME_COLUMNS = (["queue_id", "interval_start", "interval_minutes"] + COUNT_COLUMNS + SUM_COLUMNS
-                  + ["answered_in_sl_count", "collected_at"])
+COUNT_COLUMNS = list(VOLUME_COUNT_COLUMNS)
+SUM_COLUMNS = list(VOLUME_SUM_COLUMNS)
+# The columns of `wfm_contact_volume_interval`, in its order.
+VOLUME_COLUMNS = [column.name for column in wfm_contact_volume_interval.columns]
 _ENTERED_OUTCOMES = ("answered", "abandoned", "missed", "voicemail")
 _COUNTED_OUTCOMES = _ENTERED_OUTCOMES + ("short_abandoned",)
 _REPORTS_WITH_ACW = {"calls": False, "contacts": True}

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from wfm_pipelines.db.schema import VOLUME_COUNT_COLUMNS, VOLUME_SUM_COLUMNS
+
 VOLUME_KEY = ["queue_id", "interval_start"]
-VOLUME_COUNTS = [
-    "entered_count", "handled_count", "abandoned_count", "short_abandoned_count", "missed_count",
-    "voicemail_count", "answered_in_sl_count",
-]
-VOLUME_SUMS = [
-    "sum_handle_time_s", "sum_talk_time_s", "sum_hold_time_s", "sum_acw_time_s", "sum_answer_wait_s",
-    "sum_abandon_wait_s",
-]
+# Every measure of an interval row: what the checks test for negatives and reconcile.
+VOLUME_MEASURES = [*VOLUME_COUNT_COLUMNS, "answered_in_sl_count", *VOLUME_SUM_COLUMNS]
 TRANSACTION_KEY = ["agent_id", "state_start"]
-TRANSACTION_VALUES = ["state", "state_end", "duration_s"]
 
 
 def negative_values(frame: pd.DataFrame, key: list[str], columns: list[str]) -> pd.DataFrame:
@@ -22,11 +17,6 @@ def negative_values(frame: pd.DataFrame, key: list[str], columns: list[str]) -> 
     present = [c for c in columns if c in frame.columns]
     long = frame[key + present].melt(id_vars=key, var_name="column", value_name="value")
     return long[long["value"] < 0].reset_index(drop=True)
-
-
-def handled_above_entered(frame: pd.DataFrame) -> pd.DataFrame:
-    bad = frame[frame["handled_count"] > frame["entered_count"]]
-    return bad[VOLUME_KEY + ["entered_count", "handled_count"]].reset_index(drop=True)
 
 
 def frame_mismatches(stored: pd.DataFrame, expected: pd.DataFrame, key: list[str], columns: list[str],

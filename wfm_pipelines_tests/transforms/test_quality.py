@@ -20,12 +20,6 @@ def test_negative_values_name_queue_interval_and_column():
         ("support", T1, "handled_count", -1.0), ("support", T1, "sum_talk_time_s", -5.0)]
 
 
-def test_handled_above_entered_is_reported():
-    frame = volume([("sales", T0, 3, 2, 0.0), ("sales", T1, 1, 2, 0.0)])
-    bad = quality.handled_above_entered(frame)
-    assert list(zip(bad["queue_id"], bad["interval_start"])) == [("sales", T1)]
-
-
 def test_mismatches_cover_values_missing_rows_and_nulls():
     stored = volume([("sales", T0, 3, 2, 10.0), ("sales", T1, 1, 1, None), ("ghost", T0, 1, 0, 0.0)])
     expected = volume([("sales", T0, 3, 2, 10.0000001), ("sales", T1, 2, 1, None), ("late", T1, 4, 4, 1.0)])

@@ -108,7 +108,7 @@ SHOWN_ROWS = 50
 
 
 def volume_checks(engine, report_type: str, queues: pd.DataFrame, start, end):
-    columns = quality.VOLUME_COUNTS + quality.VOLUME_SUMS
+    columns = quality.VOLUME_MEASURES
     window = dict(window_start=start, window_end=end, time_column="interval_start")
     negative_count, negative = queries.offending_rows(
         engine, TABLE, lambda t: sa.or_(*(t.c[c] < 0 for c in columns)), columns=quality.VOLUME_KEY + columns, **window)

@@ -124,6 +124,21 @@ INITIAL_CHUNK = timedelta(hours=6)
 MAX_CHUNK = timedelta(days=30)  # plus the contact margin, still one report under Talkdesk's 31-day limit
 
 
+@dataclass(frozen=True)
+class CollectionOptions:
+    """How a collection asks for reports and guards what it stores (the settings' WFM_* collection values)."""
+
+    # Which record timestamp the account's reports filter a window on: auto, start or end.
+    window_field: str = "auto"
+    # The longest span of one report, and about how many entries one should hold.
+    chunk: timedelta = MAX_CHUNK
+    target_entries: int = TARGET_ENTRIES_PER_REPORT
+    # The longest contact to expect: how far past a chunk its contacts may still be reported.
+    max_contact: timedelta = timedelta(hours=4)
+    # None: write whatever Talkdesk answers (the guard is off, or the run accepts a smaller answer).
+    shrink_guard: guards.ShrinkGuard | None = None
+
+
 def _sizer(max_chunk: timedelta, target_entries: int) -> windows.ChunkSizer:
     return windows.ChunkSizer(initial=INITIAL_CHUNK, maximum=max_chunk, target_entries=target_entries)
 
@@ -195,6 +210,63 @@ def _count_unmatched(result: CollectionResult, records: pd.DataFrame, known: fro
                 result.unmatched_queue_names[name] = result.unmatched_queue_names.get(name, 0) + int(count)
 
 
+class _ContactChunks:
+    """The chunk life cycle of one contact collection: a chunk opens with the contacts that started in it,
+    takes those that later reports bring (an account that filters on the record's end sends a long contact
+    with the report of its end), and finishes once the reports have reached the longest contact past its end:
+    its raw entries are then kept and its interval rows aggregated. Finished rows collect in `frames`."""
+
+    def __init__(self, run_report: ReportRunner, engine: Engine, *, report_type: str, queues: pd.DataFrame,
+                 options: CollectionOptions, available_until: datetime):
+        self.run_report, self.report_type, self.queues = run_report, report_type, queues
+        self.options, self.available_until = options, available_until
+        self.collected_at = utc_now()
+        self.result = CollectionResult(frame=pd.DataFrame(), report_window_field=options.window_field)
+        self.keeper = _ChunkKeeper(engine, report_type, self.result, self.collected_at, options.shrink_guard)
+        self.known = frozenset(queues["queue_id"].astype(str)) if len(queues) else frozenset()
+        self.sizer = _sizer(options.chunk, options.target_entries)
+        self.open: list[_OpenChunk] = []
+        self.frames: list[pd.DataFrame] = []
+
+    def fetch(self, start: datetime, end: datetime) -> parsing.ParsedReport:
+        """One report, up to what Talkdesk can serve yet, parsed against the known queue names."""
+        end = min(end, self.available_until)
+        entries = _fetch(self.run_report, self.result, self.sizer, self.report_type, start, end) if end > start else []
+        return parsing.parse_contact_report(self.report_type, entries, known_queues=self.known, window=(start, end))
+
+    def open_chunk(self, start: datetime, end: datetime) -> None:
+        """Fetch the chunk's report: earlier open chunks take their late contacts, the chunk its own."""
+        rest = _hand_over(self.open, self.fetch(start, end))
+        own, outside = _split_window(rest, start, end)
+        timeless = outside.malformed[outside.malformed["owner_at"].isna()]
+        self.result.entries_outside_range += _timed(outside)
+        self.open.append(_OpenChunk(start, end, parsing.ParsedReport(
+            own.records, own.raw, pd.concat([own.malformed, timeless]))))
+
+    def finish_complete(self, covered: datetime) -> None:
+        """Finish the chunks no later report can add to: the reports reached `max_contact` past their end
+        (every chunk at once for an account known to filter on start)."""
+        while self.open and (self.options.window_field == "start"
+                             or self.open[0].end + self.options.max_contact <= covered):
+            self._finish(self.open.pop(0))
+
+    def finish_all(self, range_end: datetime) -> None:
+        """One report of the longest contact's length past the range brings the last stragglers."""
+        if not self.open:
+            return
+        rest = _hand_over(self.open, self.fetch(range_end, range_end + self.options.max_contact))
+        self.result.entries_outside_range += _timed(rest)
+        while self.open:
+            self._finish(self.open.pop(0))
+
+    def _finish(self, chunk: _OpenChunk) -> None:
+        self.keeper.keep(chunk.start, chunk.end, chunk.parsed)
+        _count_unmatched(self.result, chunk.parsed.records, self.known)
+        self.frames.append(contact_volume.aggregate_contact_volume(
+            chunk.parsed.records, self.queues, window_start=chunk.start, window_end=chunk.end,
+            collected_at=self.collected_at, report_type=self.report_type))
+
+
 def collect_contact_volume(
     run_report: ReportRunner,
     engine: Engine,
@@ -203,12 +275,8 @@ def collect_contact_volume(
     queues: pd.DataFrame,
     range_start: datetime,
     range_end: datetime,
-    window_field: str = "auto",
-    max_contact: timedelta = timedelta(hours=4),
+    options: CollectionOptions = CollectionOptions(),
     available_until: datetime | None = None,
-    chunk: timedelta = MAX_CHUNK,
-    target_entries: int = TARGET_ENTRIES_PER_REPORT,
-    shrink_guard: guards.ShrinkGuard | None = None,
 ) -> CollectionResult:
     """Interval volume rows for every 15-minute interval of [range_start, range_end).
 
@@ -219,44 +287,17 @@ def collect_contact_volume(
     no overlapping margins. An account known to filter on start (`window_field="start"`) finishes each chunk
     at once and skips the last report.
     """
-    available_until = available_until or utc_now()
-    collected_at = utc_now()
-    result = CollectionResult(frame=pd.DataFrame(), report_window_field=window_field)
-    keeper = _ChunkKeeper(engine, report_type, result, collected_at, shrink_guard)
-    known = frozenset(queues["queue_id"].astype(str)) if len(queues) else frozenset()
-    sizer = _sizer(chunk, target_entries)
-
-    def fetch(start: datetime, end: datetime) -> parsing.ParsedReport:
-        end = min(end, available_until)
-        entries = _fetch(run_report, result, sizer, report_type, start, end) if end > start else []
-        return parsing.parse_contact_report(report_type, entries, known_queues=known, window=(start, end))
-
-    def finish(chunk: _OpenChunk) -> pd.DataFrame:
-        keeper.keep(chunk.start, chunk.end, chunk.parsed)
-        _count_unmatched(result, chunk.parsed.records, known)
-        return contact_volume.aggregate_contact_volume(
-            chunk.parsed.records, queues, window_start=chunk.start, window_end=chunk.end, collected_at=collected_at,
-            report_type=report_type)
-
-    frames = []
-    open_chunks: list[_OpenChunk] = []
-    for chunk_start, chunk_end in sizer.chunks(range_start, range_end):
-        rest = _hand_over(open_chunks, fetch(chunk_start, chunk_end))
-        own, outside = _split_window(rest, chunk_start, chunk_end)
-        timeless = outside.malformed[outside.malformed["owner_at"].isna()]
-        result.entries_outside_range += _timed(outside)
-        open_chunks.append(_OpenChunk(chunk_start, chunk_end, parsing.ParsedReport(
-            own.records, own.raw, pd.concat([own.malformed, timeless]))))
-        covered = min(chunk_end, available_until)
-        # A chunk is complete once the reports reach the longest contact past its end.
-        while open_chunks and (window_field == "start" or open_chunks[0].end + max_contact <= covered):
-            frames.append(finish(open_chunks.pop(0)))
-    if open_chunks:
-        result.entries_outside_range += _timed(_hand_over(open_chunks, fetch(range_end, range_end + max_contact)))
-        frames.extend(finish(chunk) for chunk in open_chunks)
-    result.frame = pd.concat(frames, ignore_index=True) if frames else contact_volume.aggregate_contact_volume(
-        parsing.parse_contact_report(report_type, []).records, queues,
-        window_start=range_start, window_end=range_start, collected_at=collected_at, report_type=report_type)
+    chunks = _ContactChunks(run_report, engine, report_type=report_type, queues=queues, options=options,
+                            available_until=available_until or utc_now())
+    for chunk_start, chunk_end in chunks.sizer.chunks(range_start, range_end):
+        chunks.open_chunk(chunk_start, chunk_end)
+        chunks.finish_complete(covered=min(chunk_end, chunks.available_until))
+    chunks.finish_all(range_end)
+    result = chunks.result
+    result.frame = pd.concat(chunks.frames, ignore_index=True) if chunks.frames else (
+        contact_volume.aggregate_contact_volume(
+            parsing.parse_contact_report(report_type, []).records, queues, window_start=range_start,
+            window_end=range_start, collected_at=chunks.collected_at, report_type=report_type))
     return result
 
 
@@ -293,13 +334,13 @@ class _StatusWindowFilter:
 LOOKBACK_PIECE_FACTOR = 4
 
 
-def _earlier_starts(run_report: ReportRunner, result: CollectionResult, chunk: timedelta, target_entries: int,
+def _earlier_starts(run_report: ReportRunner, result: CollectionResult, options: CollectionOptions,
                     lookback: tuple[datetime, datetime], keep_from: datetime,
                     window_filter: _StatusWindowFilter) -> list[dict]:
     """Status records that began in the look-back and may end in the range (end >= keep_from). Fetched in
     pieces sized by their entry rate and filtered as they come, so memory holds one piece, not a month."""
     kept: list[dict] = []
-    sizer = _sizer(chunk, target_entries * LOOKBACK_PIECE_FACTOR)
+    sizer = _sizer(options.chunk, options.target_entries * LOOKBACK_PIECE_FACTOR)
     for piece_start, piece_end in sizer.chunks(*lookback):
         piece = _fetch(run_report, result, sizer, "user_status", piece_start, piece_end)
         parsed = parsing.parse_user_status_report(piece, window=(piece_start, piece_end))
@@ -316,11 +357,8 @@ def collect_agent_state_transactions(
     *,
     range_start: datetime,
     range_end: datetime,
-    window_field: str = "auto",
+    options: CollectionOptions = CollectionOptions(),
     available_until: datetime | None = None,
-    chunk: timedelta = MAX_CHUNK,
-    target_entries: int = TARGET_ENTRIES_PER_REPORT,
-    shrink_guard: guards.ShrinkGuard | None = None,
 ) -> CollectionResult:
     """One row per Talkdesk status record that ended in [range_start, range_end).
 
@@ -331,13 +369,13 @@ def collect_agent_state_transactions(
     available_until = available_until or utc_now()
     collected_at = utc_now()
     result = CollectionResult(frame=pd.DataFrame())
-    keeper = _ChunkKeeper(engine, "user_status", result, collected_at, shrink_guard)
-    window_filter = _StatusWindowFilter(engine, window_field)
+    keeper = _ChunkKeeper(engine, "user_status", result, collected_at, options.shrink_guard)
+    window_filter = _StatusWindowFilter(engine, options.window_field)
     frames = []
     carry: list[str] = []
     carried_keys: set[str] = set()
     looked_back = False
-    sizer = _sizer(chunk, target_entries)
+    sizer = _sizer(options.chunk, options.target_entries)
     for chunk_start, chunk_end in sizer.chunks(range_start, range_end):
         fetch = windows.status_fetch_window(chunk_start, chunk_end, available_until=available_until)
         entries: list[dict] = [json.loads(text) for text in carry]
@@ -353,8 +391,7 @@ def collect_agent_state_transactions(
             if lookback is not None and window_filter.needs_lookback():
                 log.info("user_status window %s..%s: fetching earlier starts %s..%s (reports may filter on start)",
                          fetch[0], fetch[1], *lookback)
-                entries.extend(_earlier_starts(run_report, result, chunk, target_entries, lookback, chunk_start,
-                                               window_filter))
+                entries.extend(_earlier_starts(run_report, result, options, lookback, chunk_start, window_filter))
                 parsed = parsing.parse_user_status_report(entries, window=(chunk_start, chunk_end))
         del entries
         keeper.keep(chunk_start, chunk_end, parsed)

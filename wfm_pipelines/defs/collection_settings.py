@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from wfm_pipelines.collection.collectors import CollectionOptions
 from wfm_pipelines.db.guards import ShrinkGuard, accepts_shrink
 from wfm_pipelines.settings import Settings
 
@@ -33,21 +34,17 @@ class CollectionSettings(dg.ConfigurableResource):
             shrink_guard_min_drop=settings.shrink_guard_min_drop)
         return cls(**{**values, **changes})
 
-    @property
-    def chunk(self) -> timedelta:
-        return timedelta(hours=self.report_chunk_hours)
-
-    @property
-    def max_contact(self) -> timedelta:
-        return timedelta(minutes=self.max_contact_minutes)
-
-    def shrink_guard(self, run_tags: Mapping[str, str]) -> ShrinkGuard | None:
-        """The shrink guard a run writes under: none when switched off (WFM_SHRINK_GUARD=off) or when the run is
-        tagged `wfm/accept_shrink=true` (a re-collection that may shrink on purpose)."""
-        return shrink_guard_for(run_tags, self.shrink_guard_share, self.shrink_guard_min_drop)
+    def options(self, run_tags: Mapping[str, str]) -> CollectionOptions:
+        """The collectors' options for a run with these tags."""
+        return CollectionOptions(
+            window_field=self.report_window_field, chunk=timedelta(hours=self.report_chunk_hours),
+            target_entries=self.report_target_entries, max_contact=timedelta(minutes=self.max_contact_minutes),
+            shrink_guard=shrink_guard_for(run_tags, self.shrink_guard_share, self.shrink_guard_min_drop))
 
 
 def shrink_guard_for(run_tags: Mapping[str, str], share: float | None, min_drop: int) -> ShrinkGuard | None:
+    """The shrink guard a run writes under: none when switched off (WFM_SHRINK_GUARD=off) or when the run is
+    tagged `wfm/accept_shrink=true` (a re-collection that may shrink on purpose)."""
     if share is None or accepts_shrink(run_tags):
         return None
     return ShrinkGuard(share, min_drop)

@@ -64,8 +64,8 @@ def engine(sqlite_url):
 
 def collect_states(runner, engine, start, end, window_field="auto", target_entries=50_000):
     return collectors.collect_agent_state_transactions(
-        runner, engine, range_start=start, range_end=end, window_field=window_field, available_until=NOW,
-        target_entries=target_entries)
+        runner, engine, range_start=start, range_end=end, available_until=NOW,
+        options=collectors.CollectionOptions(window_field=window_field, target_entries=target_entries))
 
 
 def test_a_quiet_tick_does_not_look_back_once_the_account_was_seen_to_filter_on_end(engine):
@@ -120,8 +120,45 @@ def test_a_malformed_contact_fetched_twice_is_kept_once(engine):
     queues = pd.DataFrame({"queue_id": ["support"], "active": [True]})
     result = collectors.collect_contact_volume(
         runner, engine, report_type="calls", queues=queues, range_start=start, range_end=start + timedelta(hours=2),
-        chunk=timedelta(hours=1), available_until=NOW, max_contact=timedelta(hours=1))
+        available_until=NOW, options=collectors.CollectionOptions(chunk=timedelta(hours=1),
+                                                                  max_contact=timedelta(hours=1)))
     malformed = writer.read_table(engine, "talkdesk_malformed_entry")
     assert len(malformed) == 1 and malformed["reason"].iloc[0] == "unknown type"
     assert result.malformed == 1 and result.malformed_reasons == {"unknown type": 1}
     assert result.frame["entered_count"].sum() == 6
+
+
+@pytest.mark.parametrize("window_field, tail_report", [("end", True), ("auto", True), ("start", False)])
+def test_a_contact_that_spans_a_report_seam_lands_once_in_the_chunk_it_started_in(engine, window_field,
+                                                                                 tail_report):
+    """The chunk life cycle: a chunk stays open until the reports reach the longest contact past its end, then
+    its raw entries are kept and its rows aggregated; one last report past the range brings the stragglers
+    (none is needed where the account is known to filter on start)."""
+    start = DAY + timedelta(hours=10)
+    calls = [
+        {"call_id": "early", "type": "inbound", "start_at": iso(start + timedelta(minutes=5)),
+         "end_at": iso(start + timedelta(minutes=9)), "ring_groups": "support", "talk_time": 200, "wait_time": 4},
+        # starts in the first hour, ends in the second: the report of its end brings it where filtered on end
+        {"call_id": "spanning", "type": "inbound", "start_at": iso(start + timedelta(minutes=50)),
+         "end_at": iso(start + timedelta(minutes=80)), "ring_groups": "support", "talk_time": 1700, "wait_time": 6},
+        # starts in the last hour, ends after the range: only the last report brings it (filtered on end)
+        {"call_id": "late", "type": "abandoned", "start_at": iso(start + timedelta(minutes=170)),
+         "end_at": iso(start + timedelta(minutes=190)), "ring_groups": "support", "wait_time": 40},
+    ]
+    runner = ScriptedExplore(calls, "start_at", "end_at", window_field="start" if window_field == "start" else "end")
+    queues = pd.DataFrame({"queue_id": ["support"], "active": [True]})
+    result = collectors.collect_contact_volume(
+        runner, engine, report_type="calls", queues=queues, range_start=start, range_end=start + timedelta(hours=3),
+        available_until=NOW, options=collectors.CollectionOptions(
+            window_field=window_field, chunk=timedelta(hours=1), max_contact=timedelta(hours=1)))
+    windows = [(s - start, e - start) for _, s, e, _ in runner.requests]
+    hour = timedelta(hours=1)
+    assert windows == [(0 * hour, hour), (hour, 2 * hour), (2 * hour, 3 * hour)] + (
+        [(3 * hour, 4 * hour)] if tail_report else [])
+    rows = result.frame.set_index("interval_start")
+    assert rows.loc[pd.Timestamp(start), "entered_count"] == 1
+    assert rows.loc[pd.Timestamp(start + timedelta(minutes=45)), "entered_count"] == 1  # the spanning contact
+    assert rows.loc[pd.Timestamp(start + timedelta(minutes=165)), "abandoned_count"] == 1
+    assert result.frame["entered_count"].sum() == 3
+    raw = writer.read_table(engine, "talkdesk_raw_entry")
+    assert sorted(raw["entry_key"]) == ["early", "late", "spanning"]

@@ -52,10 +52,7 @@ def build_agent_state_transactions(policies: IntervalPolicies) -> dg.AssetsDefin
             engine,
             range_start=window.start,
             range_end=window.end,
-            window_field=wfm_collection.report_window_field,
-            chunk=wfm_collection.chunk,
-            target_entries=wfm_collection.report_target_entries,
-            shrink_guard=wfm_collection.shrink_guard(context.run.tags),
+            options=wfm_collection.options(context.run.tags),
         )
         frame = result.frame
         context.log.info(

@@ -75,11 +75,7 @@ def build_contact_volume(policies: IntervalPolicies) -> dg.AssetsDefinition:
             queues=queues,
             range_start=window.start,
             range_end=window.end,
-            window_field=wfm_collection.report_window_field,
-            chunk=wfm_collection.chunk,
-            target_entries=wfm_collection.report_target_entries,
-            max_contact=wfm_collection.max_contact,
-            shrink_guard=wfm_collection.shrink_guard(context.run.tags),
+            options=wfm_collection.options(context.run.tags),
         )
         frame = result.frame
         context.log.info(

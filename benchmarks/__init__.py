@@ -1,1 +1,1 @@
-"""`make bench`: the benchmark suite of CONTRACT section 8 (`python -m benchmarks [--quick]`)."""
+"""`make bench`: the benchmark suite of `../shared/design/CONTRACT.md` section 8 (`python -m benchmarks [--quick]`)."""

@@ -1,4 +1,4 @@
-"""`make bench` (`python -m benchmarks [--quick]`): the figures of CONTRACT section 8, each with its baseline
+"""`make bench` (`python -m benchmarks [--quick]`): the figures of `../shared/design/CONTRACT.md` section 8, each with its baseline
 measured in the same run, printed and written to `benchmarks/results/<date>.md`."""
 
 from __future__ import annotations

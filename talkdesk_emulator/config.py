@@ -67,7 +67,8 @@ class EmulatorConfig:
 
 
 TIMESTAMP_FORMATS = ("iso", "legacy", "offset")
-# Report types of POST /data/reports/{type}/jobs (API-NOTES 5.1), plus the one only GET lists show.
+# Report types of POST /data/reports/{type}/jobs (the enum quoted in `../shared/talkdesk/API-NOTES.md` 5.1),
+# plus the one only GET lists show.
 REPORT_TYPES = (
     "studio_flow_execution", "ring_attempts", "contacts", "outbound_dialer_calls", "qm_evaluation_score",
     "inbound_contact_volume", "talk_time_data", "hold_time_data", "acw_time_data", "contact_online_time",

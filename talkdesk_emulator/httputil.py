@@ -8,7 +8,8 @@ from urllib.parse import quote, urlencode
 
 from werkzeug.wrappers import Request, Response
 
-# (401 code, message, description), (403 code, message, description) per API family, from the spec.
+# (401 code, message, description), (403 code, message, description) per API family, as Talkdesk's OpenAPI
+# document gives them (`../shared/talkdesk/openapi-subset.yaml`, quoted in API-NOTES.md sections 3-6).
 API_AUTH_ERRORS: dict[str, tuple[tuple[str, str, str | None], tuple[str, str, str | None]]] = {
     "account": (("0060001", "Access denied.", None), ("0060002", "Forbidden access.", None)),
     "users": (("0040002", "Unauthorized", None), ("0040003", "Forbidden access", None)),
@@ -19,7 +20,7 @@ API_AUTH_ERRORS: dict[str, tuple[tuple[str, str, str | None], tuple[str, str, st
     "explore": (("1020018", "Unauthorized", "The provided authorization is not valid."),
                 ("1020004", "Provided scopes do not allow access to the requested resource", None)),
 }
-# Server errors documented per API (others get a generic envelope).
+# Server errors documented per API in the same OpenAPI document (others get a generic envelope).
 API_SERVER_ERRORS: dict[tuple[str, int], tuple[str, str, str | None]] = {
     ("explore", 503): ("1020019", "Unable to audit operation", "The audit service could not audit the operation."),
     ("user_status", 500): ("1580007", "Internal Server Error", "Internal Server Error"),

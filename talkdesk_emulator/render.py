@@ -158,7 +158,8 @@ class EntryRenderer:
         return self._rows(CALLS_COLUMNS, columns)
 
     def calls_legacy(self, c: Contacts, style: str) -> list[dict[str, Any]]:
-        """The "Explore UI" shape of API-NOTES 5.8: durations as fractional days, `tags` joined with '+'."""
+        """The "Explore UI" shape (`../shared/talkdesk/API-NOTES.md` 5.8, "Payload-shape warning"): durations as
+        fractional days, `tags` joined with '+'."""
         agent = c.agent
         columns = [
             _hex_ids(c.id_hi, c.id_lo), np.array(CALL_TYPES, dtype=object)[c.kind].tolist(),

@@ -1,4 +1,4 @@
-"""The `wfm_pipelines` Dagster code location (CONTRACT section 6).
+"""The `wfm_pipelines` Dagster code location (the definitions of `../shared/design/CONTRACT.md` section 6).
 
 The environment is read once, here (`load_settings()` checks every variable), and the settings reach the
 assets, schedules and sensors as resources (`wfm_collection`, the IO manager, the database) or through the

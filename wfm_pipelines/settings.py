@@ -1,4 +1,5 @@
-"""Configuration from the environment (CONTRACT section 3), with the embedded defaults.
+"""Configuration from the environment (the variables of `../shared/design/CONTRACT.md` section 3 and of the
+README's configuration table), with the embedded defaults.
 
 Plain Python, no Dagster: the Dagster resources read secrets through `dagster.EnvVar` themselves;
 this module gives every other setting a typed value and a default that points at the local emulator.

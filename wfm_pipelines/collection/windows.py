@@ -1,7 +1,9 @@
 """Which Talkdesk report windows cover a range of partitions, whichever timestamp Talkdesk filters on.
 
-Talkdesk does not document which record timestamp an Explore report's `timespan` filters on (API-NOTES
-section 5.7 and unknown 4). The legacy docs say the record's end; Airbyte's cursors agree. Our partitions
+Talkdesk does not document which record timestamp an Explore report's `timespan` filters on
+(`../shared/talkdesk/API-NOTES.md` section 5.7: "Exact mapping for Explore: unconfirmed", and unknown 4 of
+section 10). The legacy docs say the record's end ("calls that ended between timespan.from and timespan.to");
+Airbyte's cursors (`end_at`, `status_end_at`) agree. Our partitions
 own contacts by their START and status records by their END, so:
 
 * contacts: fetch the range, then the longest contact's length past it (`collectors.collect_contact_volume`

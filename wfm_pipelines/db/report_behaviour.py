@@ -1,6 +1,7 @@
 """What the account's Explore reports were seen to filter a window on, remembered in the WFM database.
 
-Talkdesk does not document it (API-NOTES 5.7). The collector learns it from the records a report returns;
+Talkdesk does not document it (`../shared/talkdesk/API-NOTES.md` 5.7: "Exact mapping for Explore:
+unconfirmed"). The collector learns it from the records a report returns;
 remembering it means a quiet window (a night, a weekend, a new account), which shows no evidence, does not
 fetch a month of earlier records on every tick.
 """

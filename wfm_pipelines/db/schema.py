@@ -1,4 +1,4 @@
-"""The WFM tables (CONTRACT section 4) and the raw Talkdesk entries, as SQLAlchemy Core.
+"""The WFM tables (`../shared/design/CONTRACT.md` section 4) and the raw Talkdesk entries, as SQLAlchemy Core.
 
 All times are UTC instants (`UtcDateTime`). Counts are integers; sums of seconds are doubles because
 Talkdesk durations can be fractional. The migrations in `migrations/versions/` create exactly this;
@@ -170,7 +170,8 @@ talkdesk_report_behaviour = sa.Table(
     sa.CheckConstraint("window_field IN ('end', 'start')", name="window_field"),
 )
 
-# The exact column sets of the CommunityWFM Talkdesk integration spec.
+# The column sets of the CommunityWFM Talkdesk integration spec (`../shared/design/CONTRACT.md` section 4:
+# "community_historical (interval_start, queue_id, sumHandleTime, enteredCount, abandonedCount)").
 VIEWS: dict[str, str] = {
     "community_historical": (
         "SELECT interval_start, queue_id, "

@@ -35,6 +35,12 @@ class IntervalPolicies:
     # Step retries (WFM_STEP_RETRIES) for transient Talkdesk trouble the client's own retries could not absorb.
     retry_policy: dg.RetryPolicy | None
 
+    def interval_asset_args(self) -> dict:
+        """What every 15-minute asset's decorator shares: the partitioning, the backfill batching, the Explore
+        pool, the step retries and the WFM table IO manager."""
+        return dict(kinds={"talkdesk", "sql"}, partitions_def=self.partitions_def, backfill_policy=self.backfill_policy,
+                    pool=EXPLORE_POOL, retry_policy=self.retry_policy, io_manager_key="wfm_io_manager")
+
     @classmethod
     def from_settings(cls, settings: Settings) -> IntervalPolicies:
         retry = None

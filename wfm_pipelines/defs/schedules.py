@@ -1,7 +1,8 @@
 """The 15-minute collection schedules and the nightly re-collection of yesterday.
 
 Each 15-minute tick runs one job over a partition RANGE (one run, one report per report type), not one run
-per interval: the closed interval plus the trailing 2h15m that CommunityWFM re-reads for late data.
+per interval: the closed interval plus the trailing 2h15m that CommunityWFM re-reads for late data
+(`../shared/wfm/DOMAIN-NOTES.md` 1.1: "scheduled (every 15 minutes for last 2:15 interval) or on-demand").
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 The download host is an object store that answers 200 to almost anything: a gateway's HTML error page, an
 S3 XML error, an empty body, a truncated file. Any of these taken as "a report with no entries" would replace
-good interval rows with zeros, so only a real report is data (API-NOTES 5.4): a JSON object
-`{type, version, total, entries: [...]}` or a CSV file whose first row is the header. Everything else raises
+good interval rows with zeros, so only a real report is data: a JSON object `{type, version, total, entries:
+[...]}` ("JSON file content (format json)" in `../shared/talkdesk/API-NOTES.md` section 5.4) or a CSV file whose
+first row is the header. Everything else raises
 `ReportFileError`, naming the report, the window, the content type and the first bytes (scrubbed of anything
 credential-like).
 """
@@ -20,8 +21,9 @@ from typing import Any
 from wfm_pipelines.talkdesk.errors import ReportFileError, ReportTotalMismatchError
 
 PREVIEW_BYTES = 160
-# Columns one of which a CSV header of each report type we read must name (API-NOTES 5.8-5.10); a first row
-# without any of them is data, not a header.
+# Columns one of which a CSV header of each report type we read must name (the documented columns of `calls`,
+# `contacts` and `user_status`, `../shared/talkdesk/API-NOTES.md` sections 5.8-5.10); a first row without any
+# of them is data, not a header.
 HEADER_FIELDS = {
     "calls": frozenset({"call_id", "callsid", "type", "start_at", "interaction_id", "call_type", "start_time"}),
     "explore_calls": frozenset({"interaction_id", "call_type", "start_time", "call_id", "start_at"}),
@@ -76,7 +78,8 @@ def _json_entries(text, report_type, start, end, refuse, media_type, shown) -> l
     entries = document.get("entries")
     total = document.get("total")
     if entries is None and total == 0:
-        # Airbyte's reading of an empty report (API-NOTES 5.4): the file says it holds nothing, consistently.
+        # API-NOTES.md 5.4: "Empty report -> entries: [], total: 0 (treat missing entries as empty, as [Airbyte]
+        # does)". Taken only where the file itself says total 0: it then holds nothing, consistently.
         return []
     if not isinstance(entries, list):
         raise refuse("JSON without an entries list")

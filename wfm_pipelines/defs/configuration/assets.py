@@ -13,12 +13,11 @@ GROUP = "configuration"
 
 def build_configuration_assets(policies: IntervalPolicies) -> list[dg.AssetsDefinition]:
     """`agents`, `queues` and `queue_memberships`, with the step retries of the settings."""
+    common = dict(group_name=GROUP, kinds={"talkdesk", "sql"}, io_manager_key="wfm_io_manager",
+                  retry_policy=policies.retry_policy)
 
     @dg.asset(
-        group_name=GROUP,
-        kinds={"talkdesk", "sql"},
-        io_manager_key="wfm_io_manager",
-        retry_policy=policies.retry_policy,
+        **common,
         metadata={"wfm/table": "wfm_agent", "wfm/write_mode": "upsert_configuration", "wfm/key_columns": ["agent_id"],
                   "wfm/personal_data": True},
         description="Talkdesk users (Users API) as WFM agents. Users gone from Talkdesk become inactive; none is deleted.",
@@ -31,10 +30,7 @@ def build_configuration_assets(policies: IntervalPolicies) -> list[dg.AssetsDefi
 
 
     @dg.asset(
-        group_name=GROUP,
-        kinds={"talkdesk", "sql"},
-        io_manager_key="wfm_io_manager",
-        retry_policy=policies.retry_policy,
+        **common,
         metadata={"wfm/table": "wfm_queue", "wfm/write_mode": "upsert_configuration", "wfm/key_columns": ["queue_id"]},
         description="Talkdesk queues (Queues API where the account has it, else Ring Groups) with their "
         "service-level and short-abandon thresholds. Queues gone from Talkdesk become inactive.",
@@ -47,10 +43,7 @@ def build_configuration_assets(policies: IntervalPolicies) -> list[dg.AssetsDefi
 
 
     @dg.asset(
-        group_name=GROUP,
-        kinds={"talkdesk", "sql"},
-        io_manager_key="wfm_io_manager",
-        retry_policy=policies.retry_policy,
+        **common,
         deps=[queues],
         metadata={"wfm/table": "wfm_queue_agent", "wfm/write_mode": "upsert_configuration",
                   "wfm/key_columns": ["queue_id", "agent_id"]},

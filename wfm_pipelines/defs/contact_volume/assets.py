@@ -11,7 +11,7 @@ from wfm_pipelines.db import queries, writer
 from wfm_pipelines.defs.collection_settings import CollectionSettings
 from wfm_pipelines.defs.database import WfmDatabase
 from wfm_pipelines.defs.metadata import collection_metadata, timed_checks
-from wfm_pipelines.defs.partitions import EXPLORE_POOL, IntervalPolicies
+from wfm_pipelines.defs.partitions import IntervalPolicies
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskResource
 from wfm_pipelines.talkdesk import parsing
 from wfm_pipelines.talkdesk.explore import split_window
@@ -46,12 +46,7 @@ def build_contact_volume(policies: IntervalPolicies) -> dg.AssetsDefinition:
     @dg.asset(
         name="contact_volume",
         group_name=GROUP,
-        kinds={"talkdesk", "sql"},
-        partitions_def=policies.partitions_def,
-        backfill_policy=policies.backfill_policy,
-        pool=EXPLORE_POOL,
-        retry_policy=policies.retry_policy,
-        io_manager_key="wfm_io_manager",
+        **policies.interval_asset_args(),
         deps=["queues"],
         check_specs=CHECKS,
         metadata={"wfm/table": TABLE, "wfm/write_mode": "replace_window", "wfm/time_column": "interval_start",

@@ -6,7 +6,9 @@ import argparse
 import logging
 
 from talkdesk_emulator.config import DEFAULT_HOST, DEFAULT_PORT, EmulatorConfig
-from talkdesk_emulator.server import EmulatorServer
+
+MISSING_EXTRA = ("talkdesk-emulator needs its web server, which a production install leaves out: "
+                 "pip install 'wfm_pipelines[emulator]' (make run and make test install it)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +41,10 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    try:
+        from talkdesk_emulator.server import EmulatorServer  # werkzeug: the `emulator` extra
+    except ModuleNotFoundError as missing:
+        raise SystemExit(f"{MISSING_EXTRA} ({missing})") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     config = build_config(args)
     server = EmulatorServer(config, host=args.host, port=args.port)

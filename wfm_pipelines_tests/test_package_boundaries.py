@@ -73,3 +73,11 @@ def test_the_products_emulator_defaults_are_the_emulators_demo_client():
     assert settings.EMULATOR_CLIENT_ID == emulator_config.DEMO_CLIENT_ID
     assert settings.EMULATOR_CLIENT_SECRET == emulator_config.DEMO_CLIENT_SECRET
     assert settings.EMULATOR_URL == f"http://{emulator_config.DEFAULT_HOST}:{emulator_config.DEFAULT_PORT}"
+
+
+def test_the_emulator_command_without_its_extra_says_which_extra_to_install(tmp_path):
+    script = ("import sys\nsys.modules['werkzeug'] = None\nsys.argv = ['talkdesk-emulator']\n"
+              "from talkdesk_emulator.cli import main\nmain()\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "pip install 'wfm_pipelines[emulator]'" in result.stderr and "Traceback" not in result.stderr

@@ -116,24 +116,24 @@ class ExploreReports:
 
     def _run_one(self, report_type: str, start: datetime, end: datetime, timezone_name: str,
                  report_format: str) -> tuple[str, list[dict]]:
-        for attempt in (1, 2):
-            started = time.monotonic()
-            job_id = self._create_job(report_type, start, end, timezone_name, report_format)
-            created = time.monotonic()
-            files_url = self._wait_for_file(report_type, start, end, job_id)
-            done = time.monotonic()
-            try:
-                entries = self._download(files_url, report_type, start, end)
-            except ReportTotalMismatchError as exc:
-                if attempt == 2:
-                    raise
-                logger.warning("%s; asking Talkdesk for the report once more", exc)
-                continue
-            logger.info("Talkdesk report %s [%s, %s) job %s: created in %.2f s, ready after %.2f s, "
-                        "%d entries downloaded in %.2f s", report_type, _iso_z(start), _iso_z(end), job_id,
-                        created - started, done - created, len(entries), time.monotonic() - done)
-            return job_id, entries
-        raise AssertionError("unreachable")
+        try:
+            return self._run_job(report_type, start, end, timezone_name, report_format)
+        except ReportTotalMismatchError as exc:
+            logger.warning("%s; asking Talkdesk for the report once more", exc)
+            return self._run_job(report_type, start, end, timezone_name, report_format)
+
+    def _run_job(self, report_type: str, start: datetime, end: datetime, timezone_name: str,
+                 report_format: str) -> tuple[str, list[dict]]:
+        started = time.monotonic()
+        job_id = self._create_job(report_type, start, end, timezone_name, report_format)
+        created = time.monotonic()
+        files_url = self._wait_for_file(report_type, start, end, job_id)
+        done = time.monotonic()
+        entries = self._download(files_url, report_type, start, end)
+        logger.info("Talkdesk report %s [%s, %s) job %s: created in %.2f s, ready after %.2f s, "
+                    "%d entries downloaded in %.2f s", report_type, _iso_z(start), _iso_z(end), job_id,
+                    created - started, done - created, len(entries), time.monotonic() - done)
+        return job_id, entries
 
     def _jobs_path(self, report_type: str) -> str:
         return f"/data/reports/{quote(report_type, safe='')}/jobs"

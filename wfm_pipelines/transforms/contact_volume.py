@@ -31,8 +31,6 @@ from wfm_pipelines.talkdesk.parsing import parse_contact_report
 
 UNASSIGNED_QUEUE = "_unassigned"
 DEFAULT_SERVICE_LEVEL_THRESHOLD_S = 20.0
-COUNT_COLUMNS = list(VOLUME_COUNT_COLUMNS)
-SUM_COLUMNS = list(VOLUME_SUM_COLUMNS)
 # The columns of `wfm_contact_volume_interval`, in its order.
 VOLUME_COLUMNS = [column.name for column in wfm_contact_volume_interval.columns]
 _ENTERED_OUTCOMES = ("answered", "abandoned", "missed", "voicemail")
@@ -155,8 +153,9 @@ def aggregate_contact_volume(records: pd.DataFrame, queues: pd.DataFrame | None,
     volume["interval_minutes"] = np.int64(interval_minutes)
     volume["collected_at"] = pd.Series(utc_timestamp(collected_at, "collected_at"), index=volume.index,
                                        dtype="datetime64[ns, UTC]")
-    volume = volume.astype({column: "int64" for column in COUNT_COLUMNS + ["answered_in_sl_count", "interval_minutes"]})
-    volume = volume.astype({column: "float64" for column in SUM_COLUMNS})
+    volume = volume.astype({column: "int64" for column in
+                            [*VOLUME_COUNT_COLUMNS, "answered_in_sl_count", "interval_minutes"]})
+    volume = volume.astype({column: "float64" for column in VOLUME_SUM_COLUMNS})
     volume["queue_id"] = volume["queue_id"].astype(object)
     return volume[VOLUME_COLUMNS].sort_values(["queue_id", "interval_start"], kind="stable").reset_index(drop=True)
 

@@ -75,11 +75,13 @@ def _far_outside(window: tuple[Any, Any] | None, *stamps: pd.Series) -> np.ndarr
     return far
 
 
-def _unstorable(values: list[Any]) -> np.ndarray:
-    """Per value (a text or a tuple of texts), whether it holds a NUL or a lone surrogate."""
+def _unstorable(values: list[Any], *, repeated: bool = True) -> np.ndarray:
+    """Per value (a text or a tuple of texts), whether it holds a NUL or a lone surrogate. Values that repeat
+    (queue names, user ids, labels) are checked once each; unique ones (entry keys) straight."""
     def bad(value: Any) -> bool:
         return not all(map(is_storable_text, value)) if isinstance(value, tuple) else not is_storable_text(value)
-    return np.fromiter(_memo_map(values, bad), dtype=bool, count=len(values))
+    checked = _memo_map(values, bad) if repeated else map(bad, values)
+    return np.fromiter(checked, dtype=bool, count=len(values))
 
 
 def entry_json(entry: Mapping[str, Any]) -> str:
@@ -312,7 +314,7 @@ def _parse_shape(shape: _Shape, entries: Sequence[Mapping[str, Any]], tz: str, k
         (negative_duration, "negative duration"),
         (absurd_duration, "absurd duration (over 32 days)"),
         (_unstorable(queue_ids), f"NUL or broken character in {shape.queue_field}"),
-        (_unstorable(keys), f"NUL or broken character in {shape.key_fields[0]}"),
+        (_unstorable(keys, repeated=False), f"NUL or broken character in {shape.key_fields[0]}"),
         (_unstorable(user_ids), "NUL or broken character in user_id"),
     ], size)
     return frame, texts, reasons

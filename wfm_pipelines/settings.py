@@ -26,7 +26,7 @@ Variable: valid values (default).
 - WFM_HEALING_INTERVAL_SECONDS: integer 10..86400 (120).
 - WFM_BACKFILL_PARTITIONS_PER_RUN: integer >= 1 (672).
 - WFM_REPORT_CHUNK_HOURS: integer 1..720 (720).
-- WFM_REPORT_TARGET_ENTRIES: integer 100..5000000 (50000).
+- WFM_REPORT_TARGET_ENTRIES: integer 100..5000000 (400000).
 - WFM_DB_CONNECT_TIMEOUT_SECONDS: integer 1..600 (10).
 - WFM_DB_STATEMENT_TIMEOUT_SECONDS: integer 1..86400 (900).
 - WFM_AGENT_STATE_STALE_AFTER: integer 1..1000 (3).
@@ -35,6 +35,7 @@ Variable: valid values (default).
 - WFM_AUTOMATION (on), WFM_METADATA_PEOPLE_PREVIEW (off): on/true/yes/1/enabled or
   off/false/no/0/disabled, any case.
 - WFM_VOLUME_REPORT: calls | contacts (calls). TALKDESK_REPORT_WINDOW_FIELD: auto | start | end (auto).
+- WFM_REPORT_FORMAT: csv | json (csv).
 - WFM_SHRINK_GUARD: an off word, `<share>` or `<share>:<min_drop>`, share in (0, 1], min_drop an integer
   >= 0, 20 when omitted (0.5:20).
 - WFM_DATABASE_URL: a URL SQLAlchemy reads with a supported driver, `sqlite:///...` or
@@ -362,6 +363,7 @@ class Settings:
     database_url: str
     history_start: str
     volume_report: str
+    report_format: str
     schedule_lag_minutes: int
     report_window_field: str
     max_contact_minutes: int
@@ -424,6 +426,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         history_start=_history_start(env, "WFM_HISTORY_START", DEFAULT_HISTORY_START),
         volume_report=_choice(env, "WFM_VOLUME_REPORT", "calls", ("calls", "contacts"),
                               "the Explore report the interval volume is built from"),
+        report_format=_choice(env, "WFM_REPORT_FORMAT", "csv", ("csv", "json"),
+                              "the file format Explore reports are asked for"),
         schedule_lag_minutes=_int_in_range(
             env, "WFM_SCHEDULE_LAG_MINUTES", 5, 0, 14, "minutes after an interval closes that its tick runs"),
         report_window_field=_choice(env, "TALKDESK_REPORT_WINDOW_FIELD", "auto", ("auto", "start", "end"),
@@ -443,7 +447,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         report_chunk_hours=_int_in_range(
             env, "WFM_REPORT_CHUNK_HOURS", 30 * 24, 1, 30 * 24, "the longest span of one Explore report, in hours"),
         report_target_entries=_int_in_range(
-            env, "WFM_REPORT_TARGET_ENTRIES", 50_000, 100, 5_000_000, "about how many entries one Explore report holds"),
+            env, "WFM_REPORT_TARGET_ENTRIES", 400_000, 100, 5_000_000, "about how many entries one Explore report holds"),
         shrink_guard_share=shrink_share,
         shrink_guard_min_drop=shrink_min_drop,
         db_connect_timeout_s=_int_in_range(

@@ -1,9 +1,11 @@
 """Collect a range of partitions: fetch report windows, keep the raw entries, aggregate.
 
 One report per chunk (never one per 15 minutes), each sized to hold a bounded number of entries: a small
-center's week is one report, a large center's day a few, and memory stays that of one chunk. The raw entries (and the
-malformed ones, with their reason) are written per chunk, each chunk replacing its own window in one
-transaction; the aggregated rows are returned for the caller to write over the whole range.
+center's week is one report, a large center's day a few, and memory stays that of one chunk (entries are Arrow
+text columns, not Python objects). The next reports' jobs run while a chunk is parsed and written
+(`_ReportsAhead`), so Talkdesk's generation time hides behind ours. The raw entries of each chunk replace the
+chunk's window in the raw store (Parquet files), the malformed ones, with their reason, in the database; the
+aggregated rows are returned for the caller to write over the whole range.
 
 A bad answer never destroys what is stored: a chunk's raw entries are replaced only past the shrink guard
 (`db.guards`); an entry that cannot be stored (unreadable, a NUL or broken character where it is used, an
@@ -13,27 +15,31 @@ window; entries that belong to no interval of the range are counted, not silentl
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy.engine import Engine
 
 from wfm_pipelines.collection import windows
 from wfm_pipelines.db import guards, report_behaviour, writer
+from wfm_pipelines.raw_store import RawStore
 from wfm_pipelines.talkdesk import parsing
+from wfm_pipelines.talkdesk.report_table import KEY_COLUMN, OWNER_COLUMN
 from wfm_pipelines.transforms import agent_states, contact_volume
 
 log = logging.getLogger("wfm_pipelines.collection")
 
-RAW_TABLE = "talkdesk_raw_entry"
 MALFORMED_TABLE = "talkdesk_malformed_entry"
 
-# (report_type, start, end) -> entries. The Talkdesk client's `run_report`, or anything shaped like it.
-ReportRunner = Callable[[str, datetime, datetime], list[dict]]
+# (report_type, start, end) -> the report's entries as a table of text columns (`report_table`). The Talkdesk
+# client's `run_report(...).table`, or anything shaped like it.
+ReportRunner = Callable[[str, datetime, datetime], pa.Table]
 
 
 @dataclass
@@ -65,36 +71,60 @@ def _share_strings(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
+# --------------------------------------------------------------------------- raw tables
+
+def _owners(raw: pa.Table) -> np.ndarray:
+    """Owning times of a raw table as UTC datetime64[us] (comparable with `_bound`)."""
+    return raw.column(OWNER_COLUMN).to_numpy().astype("datetime64[us]") if raw.num_rows else np.empty(0, "datetime64[us]")
+
+
+def _bound(moment: datetime) -> np.datetime64:
+    return np.datetime64(pd.Timestamp(moment).tz_convert("UTC").tz_localize(None), "us")
+
+
+def _owned_in(raw: pa.Table, start: datetime, end: datetime) -> np.ndarray:
+    owners = _owners(raw)
+    return (owners >= _bound(start)) & (owners < _bound(end))
+
+
+def _rows(raw: pa.Table, mask: np.ndarray) -> pa.Table:
+    return raw.filter(pa.array(mask, pa.bool_()))
+
+
+def _last_of_each_key(raw: pa.Table) -> pa.Table:
+    if raw.num_rows == 0:
+        return raw
+    repeated = pd.Series(raw.column(KEY_COLUMN).to_numpy(zero_copy_only=False)).duplicated(keep="last").to_numpy()
+    return _rows(raw, ~repeated) if repeated.any() else raw
+
+
+def _concat(first: pa.Table, second: pa.Table) -> pa.Table:
+    """Two tables of one report type's entries; a field one of them lacks is null in its rows."""
+    if second.num_rows == 0 and first.num_columns:
+        return first
+    if first.num_rows == 0 and second.num_columns:
+        return second
+    return pa.concat_tables([first, second], promote_options="default")
+
+
 class _ChunkKeeper:
     """Writes a finished chunk's raw and malformed entries, each replacing the chunk's window, and counts them."""
 
-    def __init__(self, engine: Engine, report_type: str, result: CollectionResult, collected_at: datetime,
-                 shrink_guard: guards.ShrinkGuard | None):
-        self.engine, self.report_type, self.result = engine, report_type, result
+    def __init__(self, engine: Engine, raw_store: RawStore, report_type: str, result: CollectionResult,
+                 collected_at: datetime, shrink_guard: guards.ShrinkGuard | None):
+        self.engine, self.raw_store, self.report_type, self.result = engine, raw_store, report_type, result
         self.collected_at, self.shrink_guard = collected_at, shrink_guard
 
     def keep(self, chunk_start: datetime, chunk_end: datetime, parsed: parsing.ParsedReport) -> None:
         start, end = pd.Timestamp(chunk_start), pd.Timestamp(chunk_end)
-        raw = parsed.raw
-        raw = raw[(raw["owner_at"] >= start) & (raw["owner_at"] < end)].drop_duplicates("entry_key", keep="last")
-        raw_frame = pd.DataFrame({
-            "report_type": self.report_type,
-            "owner_at": pd.to_datetime(raw["owner_at"].to_numpy(), utc=True),
-            "entry_key": raw["entry_key"].to_numpy(),
-            "entry": raw["entry"].to_numpy(),
-            "collected_at": pd.Timestamp(self.collected_at),
-        })
+        raw = _last_of_each_key(_rows(parsed.raw, _owned_in(parsed.raw, chunk_start, chunk_end)))
         malformed = self._malformed_frame(parsed.malformed, start, end)
-        scope = {"report_type": self.report_type}
-        guard = None
-        if self.shrink_guard is not None:
-            guard = guards.row_count_guard(
-                self.shrink_guard, f"the raw '{self.report_type}' entries of {guards.window_text(chunk_start, chunk_end)}")
-        writer.replace_window(self.engine, RAW_TABLE, raw_frame, window_start=chunk_start, window_end=chunk_end,
-                              time_column="owner_at", scope=scope, guard=guard)
+        self.raw_store.replace_window(
+            self.engine, self.report_type, chunk_start, chunk_end, raw, collected_at=self.collected_at,
+            guard=self.shrink_guard)
         writer.replace_window(self.engine, MALFORMED_TABLE, malformed, window_start=chunk_start,
-                              window_end=chunk_end, time_column="owner_at", scope=scope)
-        self.result.raw_kept += len(raw_frame)
+                              window_end=chunk_end, time_column="owner_at", scope={"report_type": self.report_type})
+        self.result.raw_kept += raw.num_rows
         self.result.malformed += len(malformed)
         for reason, count in malformed["reason"].value_counts().items():
             self.result.malformed_reasons[str(reason)] = self.result.malformed_reasons.get(str(reason), 0) + int(count)
@@ -117,11 +147,14 @@ class _ChunkKeeper:
         return frame.drop_duplicates(["owner_at", "entry_hash"], keep="last").reset_index(drop=True)
 
 
-# Reports are sized to hold about this many entries: a day of a large center's `user_status` is ~700,000
-# records, several GiB as Python objects; 50,000 (a `calls` entry is ~45 fields) keeps a run under 1 GiB.
-TARGET_ENTRIES_PER_REPORT = 50_000
+# Reports are sized to hold about this many entries (the sizer aims at half, for peaks). Entries are Arrow text
+# columns (a `calls` entry has ~45 fields, ~400 bytes), so a report of this size stays near 200 MB.
+TARGET_ENTRIES_PER_REPORT = 400_000
 INITIAL_CHUNK = timedelta(hours=6)
 MAX_CHUNK = timedelta(days=30)  # plus the contact margin, still one report under Talkdesk's 31-day limit
+# Report jobs running while the current report is parsed and written: one hides Talkdesk's generation time behind
+# ours; with the `talkdesk_explore` pool's 4 steps that is at most 8 of the account's 15 simultaneous jobs.
+REPORTS_AHEAD = 1
 
 
 @dataclass(frozen=True)
@@ -137,33 +170,65 @@ class CollectionOptions:
     max_contact: timedelta = timedelta(hours=4)
     # None: write whatever Talkdesk answers (the guard is off, or the run accepts a smaller answer).
     shrink_guard: guards.ShrinkGuard | None = None
+    # Report jobs started before their turn (0: one job at a time).
+    reports_ahead: int = REPORTS_AHEAD
 
 
 def _sizer(max_chunk: timedelta, target_entries: int) -> windows.ChunkSizer:
     return windows.ChunkSizer(initial=INITIAL_CHUNK, maximum=max_chunk, target_entries=target_entries)
 
 
-def _fetch(run_report: ReportRunner, result: CollectionResult, sizer: windows.ChunkSizer, report_type: str,
-           start: datetime, end: datetime) -> list[dict]:
-    """One report, counted in the result and in the sizer's entry rate."""
-    entries = run_report(report_type, start, end)
+class _ReportsAhead:
+    """Report jobs for a sequence of windows, up to `ahead` of them running before their turn.
+
+    Windows are drawn from the iterator only when a slot is free, so a window sized by the chunk sizer uses what
+    the reports before it showed, less the ones still running. Results come back in window order."""
+
+    def __init__(self, run_report: ReportRunner, report_type: str, ahead: int):
+        self.run_report, self.report_type, self.ahead = run_report, report_type, ahead
+        self.pool = ThreadPoolExecutor(max_workers=max(ahead, 1), thread_name_prefix=f"talkdesk-{report_type}")
+
+    def results(self, fetches: Iterator[tuple[datetime, datetime]]) -> Iterator[tuple[datetime, datetime, pa.Table]]:
+        waiting: list[tuple[datetime, datetime, Future]] = []
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and len(waiting) <= self.ahead:
+                    window = next(fetches, None)
+                    if window is None:
+                        exhausted = True
+                        break
+                    waiting.append((*window, self.pool.submit(self.run_report, self.report_type, *window)))
+                if not waiting:
+                    return
+                start, end, future = waiting.pop(0)
+                yield start, end, future.result()
+        finally:
+            for _, _, future in waiting:
+                future.cancel()
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _count_fetch(result: CollectionResult, sizer: windows.ChunkSizer, start: datetime, end: datetime,
+                 table: pa.Table) -> pa.Table:
+    """A fetched report, counted in the result and in the sizer's entry rate."""
     result.reports_requested += 1
     result.windows_fetched.append((start, end))
-    result.entries_received += len(entries)
-    sizer.observe(len(entries), end - start)
-    return entries
+    result.entries_received += table.num_rows
+    sizer.observe(table.num_rows, end - start)
+    return table
 
 
 def _split_window(parsed: parsing.ParsedReport, start: datetime, end: datetime) -> tuple[parsing.ParsedReport, parsing.ParsedReport]:
     """(entries that started in [start, end), the rest); a malformed entry without a time is in the rest."""
     low, high = pd.Timestamp(start), pd.Timestamp(end)
     in_records = (parsed.records["started_at"] >= low) & (parsed.records["started_at"] < high)
-    in_raw = (parsed.raw["owner_at"] >= low) & (parsed.raw["owner_at"] < high)
+    in_raw = _owned_in(parsed.raw, start, end)
     owner = parsed.malformed["owner_at"]
     in_bad = owner.notna() & (owner >= low) & (owner < high)
     return (
-        parsing.ParsedReport(parsed.records[in_records], parsed.raw[in_raw], parsed.malformed[in_bad]),
-        parsing.ParsedReport(parsed.records[~in_records], parsed.raw[~in_raw], parsed.malformed[~in_bad]),
+        parsing.ParsedReport(parsed.records[in_records], _rows(parsed.raw, in_raw), parsed.malformed[in_bad]),
+        parsing.ParsedReport(parsed.records[~in_records], _rows(parsed.raw, ~in_raw), parsed.malformed[~in_bad]),
     )
 
 
@@ -172,7 +237,7 @@ def _merge_parsed(first: parsing.ParsedReport, second: parsing.ParsedReport) -> 
     if second.records.empty and second.malformed.empty:
         return first
     records = pd.concat([first.records, second.records], ignore_index=True).drop_duplicates("entry_key", keep="last")
-    raw = pd.concat([first.raw, second.raw], ignore_index=True).drop_duplicates("entry_key", keep="last")
+    raw = _last_of_each_key(_concat(first.raw, second.raw))
     malformed = pd.concat([first.malformed, second.malformed], ignore_index=True)
     records.attrs.update(first.records.attrs)
     return parsing.ParsedReport(records, raw, malformed)
@@ -216,27 +281,34 @@ class _ContactChunks:
     with the report of its end), and finishes once the reports have reached the longest contact past its end:
     its raw entries are then kept and its interval rows aggregated. Finished rows collect in `frames`."""
 
-    def __init__(self, run_report: ReportRunner, engine: Engine, *, report_type: str, queues: pd.DataFrame,
+    def __init__(self, engine: Engine, raw_store: RawStore, *, report_type: str, queues: pd.DataFrame,
                  options: CollectionOptions, available_until: datetime):
-        self.run_report, self.report_type, self.queues = run_report, report_type, queues
+        self.report_type, self.queues = report_type, queues
         self.options, self.available_until = options, available_until
         self.collected_at = utc_now()
         self.result = CollectionResult(frame=pd.DataFrame(), report_window_field=options.window_field)
-        self.keeper = _ChunkKeeper(engine, report_type, self.result, self.collected_at, options.shrink_guard)
+        self.keeper = _ChunkKeeper(engine, raw_store, report_type, self.result, self.collected_at,
+                                   options.shrink_guard)
         self.known = frozenset(queues["queue_id"].astype(str)) if len(queues) else frozenset()
         self.sizer = _sizer(options.chunk, options.target_entries)
         self.open: list[_OpenChunk] = []
         self.frames: list[pd.DataFrame] = []
 
-    def fetch(self, start: datetime, end: datetime) -> parsing.ParsedReport:
-        """One report, up to what Talkdesk can serve yet, parsed against the known queue names."""
-        end = min(end, self.available_until)
-        entries = _fetch(self.run_report, self.result, self.sizer, self.report_type, start, end) if end > start else []
-        return parsing.parse_contact_report(self.report_type, entries, known_queues=self.known, window=(start, end))
+    def fetches(self, range_start: datetime, range_end: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """The report windows of the range's chunks (up to what Talkdesk can serve yet), then the one that
+        brings the stragglers: the longest contact's length past the range (not for a start-filtered account)."""
+        for chunk_start, chunk_end in self.sizer.chunks(range_start, range_end):
+            yield chunk_start, chunk_end
+        if self.options.window_field != "start":
+            yield range_end, range_end + self.options.max_contact
 
-    def open_chunk(self, start: datetime, end: datetime) -> None:
-        """Fetch the chunk's report: earlier open chunks take their late contacts, the chunk its own."""
-        rest = _hand_over(self.open, self.fetch(start, end))
+    def parse(self, start: datetime, end: datetime, table: pa.Table) -> parsing.ParsedReport:
+        """One report, parsed against the known queue names; empty where Talkdesk can serve nothing yet."""
+        return parsing.parse_contact_report(self.report_type, table, known_queues=self.known, window=(start, end))
+
+    def open_chunk(self, start: datetime, end: datetime, parsed: parsing.ParsedReport) -> None:
+        """Earlier open chunks take their late contacts from the chunk's report, the chunk its own."""
+        rest = _hand_over(self.open, parsed)
         own, outside = _split_window(rest, start, end)
         timeless = outside.malformed[outside.malformed["owner_at"].isna()]
         self.result.entries_outside_range += _timed(outside)
@@ -250,12 +322,10 @@ class _ContactChunks:
                              or self.open[0].end + self.options.max_contact <= covered):
             self._finish(self.open.pop(0))
 
-    def finish_all(self, range_end: datetime) -> None:
-        """One report of the longest contact's length past the range brings the last stragglers."""
-        if not self.open:
-            return
-        rest = _hand_over(self.open, self.fetch(range_end, range_end + self.options.max_contact))
-        self.result.entries_outside_range += _timed(rest)
+    def finish_all(self, stragglers: parsing.ParsedReport | None) -> None:
+        """The report past the range brings the last stragglers; every chunk is finished."""
+        if stragglers is not None:
+            self.result.entries_outside_range += _timed(_hand_over(self.open, stragglers))
         while self.open:
             self._finish(self.open.pop(0))
 
@@ -270,6 +340,7 @@ class _ContactChunks:
 def collect_contact_volume(
     run_report: ReportRunner,
     engine: Engine,
+    raw_store: RawStore,
     *,
     report_type: str,
     queues: pd.DataFrame,
@@ -287,18 +358,47 @@ def collect_contact_volume(
     no overlapping margins. An account known to filter on start (`window_field="start"`) finishes each chunk
     at once and skips the last report.
     """
-    chunks = _ContactChunks(run_report, engine, report_type=report_type, queues=queues, options=options,
+    chunks = _ContactChunks(engine, raw_store, report_type=report_type, queues=queues, options=options,
                             available_until=available_until or utc_now())
-    for chunk_start, chunk_end in chunks.sizer.chunks(range_start, range_end):
-        chunks.open_chunk(chunk_start, chunk_end)
-        chunks.finish_complete(covered=min(chunk_end, chunks.available_until))
-    chunks.finish_all(range_end)
+    empty = parsing.parse_contact_report(report_type, [])
+    stragglers = None
+    for start, end, table in _ordered_fetches(chunks.fetches(range_start, range_end), chunks.available_until,
+                                              _ReportsAhead(run_report, report_type, options.reports_ahead)):
+        parsed = empty if table is None else chunks.parse(start, end, _count_fetch(
+            chunks.result, chunks.sizer, start, min(end, chunks.available_until), table))
+        if start >= range_end:
+            stragglers = parsed
+            continue
+        chunks.open_chunk(start, end, parsed)
+        chunks.finish_complete(covered=min(end, chunks.available_until))
+    chunks.finish_all(stragglers)
     result = chunks.result
     result.frame = pd.concat(chunks.frames, ignore_index=True) if chunks.frames else (
         contact_volume.aggregate_contact_volume(
-            parsing.parse_contact_report(report_type, []).records, queues, window_start=range_start,
-            window_end=range_start, collected_at=chunks.collected_at, report_type=report_type))
+            empty.records, queues, window_start=range_start, window_end=range_start,
+            collected_at=chunks.collected_at, report_type=report_type))
     return result
+
+
+def _ordered_fetches(windows_wanted: Iterator[tuple[datetime, datetime]], available_until: datetime,
+                     reports: _ReportsAhead) -> Iterator[tuple[datetime, datetime, pa.Table | None]]:
+    """(start, end, table) per wanted window in order: the table of its report (asked for up to what Talkdesk
+    can serve yet), or None where nothing of it can be served yet."""
+    wanted: list[tuple[datetime, datetime]] = []
+
+    def asked() -> Iterator[tuple[datetime, datetime]]:
+        for start, end in windows_wanted:
+            wanted.append((start, end))
+            if min(end, available_until) > start:
+                yield start, min(end, available_until)
+
+    fetched = reports.results(asked())
+    for fetch_start, _, table in fetched:
+        while wanted[0][0] != fetch_start:  # windows before it that could not be asked for
+            yield *wanted.pop(0), None
+        yield *wanted.pop(0), table
+    for start, end in wanted:
+        yield start, end, None
 
 
 class _StatusWindowFilter:
@@ -336,24 +436,26 @@ LOOKBACK_PIECE_FACTOR = 4
 
 def _earlier_starts(run_report: ReportRunner, result: CollectionResult, options: CollectionOptions,
                     lookback: tuple[datetime, datetime], keep_from: datetime,
-                    window_filter: _StatusWindowFilter) -> list[dict]:
+                    window_filter: _StatusWindowFilter) -> pa.Table:
     """Status records that began in the look-back and may end in the range (end >= keep_from). Fetched in
     pieces sized by their entry rate and filtered as they come, so memory holds one piece, not a month."""
-    kept: list[dict] = []
+    kept = pa.table({})
     sizer = _sizer(options.chunk, options.target_entries * LOOKBACK_PIECE_FACTOR)
-    for piece_start, piece_end in sizer.chunks(*lookback):
-        piece = _fetch(run_report, result, sizer, "user_status", piece_start, piece_end)
+    reports = _ReportsAhead(run_report, "user_status", options.reports_ahead)
+    for piece_start, piece_end, piece in reports.results(sizer.chunks(*lookback)):
+        _count_fetch(result, sizer, piece_start, piece_end, piece)
         parsed = parsing.parse_user_status_report(piece, window=(piece_start, piece_end))
         window_filter.learn(parsed.records, piece_start, piece_end)
-        reaching = (parsed.raw["owner_at"] >= pd.Timestamp(keep_from)).to_numpy()
-        kept.extend(json.loads(text) for text in parsed.raw["entry"].to_numpy()[reaching])
-        result.entries_outside_range += len(piece) - int(reaching.sum())
+        reaching = _owners(parsed.raw) >= _bound(keep_from)
+        kept = _concat(kept, _rows(parsed.raw, reaching))
+        result.entries_outside_range += piece.num_rows - int(reaching.sum())
     return kept
 
 
 def collect_agent_state_transactions(
     run_report: ReportRunner,
     engine: Engine,
+    raw_store: RawStore,
     *,
     range_start: datetime,
     range_end: datetime,
@@ -369,42 +471,44 @@ def collect_agent_state_transactions(
     available_until = available_until or utc_now()
     collected_at = utc_now()
     result = CollectionResult(frame=pd.DataFrame())
-    keeper = _ChunkKeeper(engine, "user_status", result, collected_at, options.shrink_guard)
+    keeper = _ChunkKeeper(engine, raw_store, "user_status", result, collected_at, options.shrink_guard)
     window_filter = _StatusWindowFilter(engine, options.window_field)
     frames = []
-    carry: list[str] = []
-    carried_keys: set[str] = set()
+    carry = pa.table({})
     looked_back = False
     sizer = _sizer(options.chunk, options.target_entries)
-    for chunk_start, chunk_end in sizer.chunks(range_start, range_end):
+    reports = _ReportsAhead(run_report, "user_status", options.reports_ahead)
+    for chunk_start, chunk_end, fetched in _ordered_fetches(sizer.chunks(range_start, range_end), available_until,
+                                                            reports):
         fetch = windows.status_fetch_window(chunk_start, chunk_end, available_until=available_until)
-        entries: list[dict] = [json.loads(text) for text in carry]
-        if fetch is not None:
-            entries.extend(_fetch(run_report, result, sizer, "user_status", *fetch))
-        parsed = parsing.parse_user_status_report(entries, window=(chunk_start, chunk_end))
-        if fetch is not None:
+        carried_keys = set(carry.column(KEY_COLUMN).to_pylist()) if carry.num_rows else set()
+        table = carry
+        if fetched is not None:
+            table = _concat(carry, _count_fetch(result, sizer, *fetch, fetched))
+        parsed = parsing.parse_user_status_report(table, window=(chunk_start, chunk_end))
+        if fetched is not None:
             # Carried records began in an earlier chunk: they say nothing about this report's filter.
             window_filter.learn(parsed.records[~parsed.records["entry_key"].isin(carried_keys)], *fetch)
-        if fetch is not None and not looked_back:
+        if fetched is not None and not looked_back:
             looked_back = True
             lookback = windows.status_lookback_window(chunk_start)
             if lookback is not None and window_filter.needs_lookback():
                 log.info("user_status window %s..%s: fetching earlier starts %s..%s (reports may filter on start)",
                          fetch[0], fetch[1], *lookback)
-                entries.extend(_earlier_starts(run_report, result, options, lookback, chunk_start, window_filter))
-                parsed = parsing.parse_user_status_report(entries, window=(chunk_start, chunk_end))
-        del entries
+                table = _concat(table, _earlier_starts(run_report, result, options, lookback, chunk_start,
+                                                       window_filter))
+                parsed = parsing.parse_user_status_report(table, window=(chunk_start, chunk_end))
+        del table
         keeper.keep(chunk_start, chunk_end, parsed)
-        owner = parsed.raw["owner_at"]
-        later = owner >= pd.Timestamp(chunk_end)
-        result.entries_outside_range += int((owner < pd.Timestamp(chunk_start)).sum())
-        carry = parsed.raw.loc[later, "entry"].tolist()
-        carried_keys = set(parsed.raw.loc[later, "entry_key"])
+        owners = _owners(parsed.raw)
+        later = owners >= _bound(chunk_end)
+        result.entries_outside_range += int((owners < _bound(chunk_start)).sum())
+        carry = _rows(parsed.raw, later)
         frames.append(_share_strings(agent_states.agent_state_transactions(
             parsed.records, window_start=chunk_start, window_end=chunk_end, collected_at=collected_at),
             ["agent_id", "state"]))
         del parsed
-    result.entries_outside_range += len(carry)  # ended after the range: a later run owns them
+    result.entries_outside_range += carry.num_rows  # ended after the range: a later run owns them
     result.report_window_field = window_filter.field
     frames = [f for f in frames if len(f)] or frames[:1]
     result.frame = pd.concat(frames, ignore_index=True) if frames else agent_states.agent_state_transactions(

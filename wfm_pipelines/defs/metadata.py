@@ -40,3 +40,13 @@ def timed_checks(results: Iterable[dg.AssetCheckResult]) -> Iterator[dg.AssetChe
     for result in results:
         yield result.with_metadata({**result.metadata, "check_seconds": round(time.monotonic() - started, 2)})
         started = time.monotonic()
+
+
+def unreadable_raw_file_result(error: Exception) -> dg.AssetCheckResult:
+    """The reconciliation's answer when a raw file cannot be read (truncated, corrupt, changed on disk): it fails,
+    naming the file; the run itself and its rows stay as they are."""
+    return dg.AssetCheckResult(
+        check_name="reconciles_with_raw_entries", passed=False,
+        metadata={"unreadable_raw_file": str(error)},
+        description=f"A raw file of this window cannot be read: {error}",
+    )

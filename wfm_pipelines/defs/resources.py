@@ -18,7 +18,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource | d
     timeouts = dict(connect_timeout_s=settings.db_connect_timeout_s, statement_timeout_s=settings.db_statement_timeout_s)
     return {
         **talkdesk_resources(settings),
-        "wfm_database": WfmDatabase(url=database_url, **timeouts),
+        "wfm_database": WfmDatabase(url=database_url, **timeouts, raw_store_root=settings.raw_store),
         "wfm_io_manager": WfmTableIOManager(
             database_url=database_url, **timeouts,
             shrink_guard_share=settings.shrink_guard_share, shrink_guard_min_drop=settings.shrink_guard_min_drop,

@@ -11,6 +11,8 @@ never leaves two live jobs for one window eating the quota. Only a real report f
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -18,7 +20,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote, urljoin
 
+import pyarrow as pa
 import requests
+import tenacity
 
 from wfm_pipelines.talkdesk.errors import (
     ReportFailedError,
@@ -29,7 +33,7 @@ from wfm_pipelines.talkdesk.errors import (
     TalkdeskUnavailableError,
 )
 from wfm_pipelines.talkdesk.http import RetrySettings, TalkdeskHttp, error_from_response, json_body
-from wfm_pipelines.talkdesk.report_files import read_report
+from wfm_pipelines.talkdesk.report_files import entries_as_dicts, read_report_file
 
 logger = logging.getLogger("wfm_pipelines.talkdesk")
 
@@ -51,14 +55,25 @@ class ExploreSettings:
     lost_creation_attempts: int = 3
     # Pages of the job listing searched (newest first) for a job whose creation answer was lost.
     job_lookup_pages: int = 3
+    # Where downloads wait to be read (None: the system's temporary directory).
+    download_dir: str | None = None
+
+
+DOWNLOAD_CHUNK_BYTES = 1 << 20
 
 
 @dataclass
 class ReportResult:
-    entries: list[dict] = field(default_factory=list)
+    # One text column per field (`report_table`), the pieces of a split window one after another.
+    table: pa.Table = field(default_factory=lambda: pa.table({}))
     jobs: list[str] = field(default_factory=list)
     # The windows actually requested (after clamping and 31-day splitting), in order.
     windows: list[tuple[datetime, datetime]] = field(default_factory=list)
+
+    @property
+    def entries(self) -> list[dict]:
+        """The entries as dicts of their non-null text fields: for small reports (the current-state fallback)."""
+        return entries_as_dicts(self.table)
 
 
 def _utc_second(value: datetime, name: str) -> datetime:
@@ -107,15 +122,18 @@ class ExploreReports:
             logger.info("Talkdesk report %s: empty window [%s, %s), nothing requested",
                         report_type, start.isoformat(), end.isoformat())
             return result
+        tables = []
         for piece_start, piece_end in split_window(start, end):
-            job_id, entries = self._run_one(report_type, piece_start, piece_end, timezone_name, report_format)
+            job_id, table = self._run_one(report_type, piece_start, piece_end, timezone_name, report_format)
             result.jobs.append(job_id)
             result.windows.append((piece_start, piece_end))
-            result.entries.extend(entries)
+            tables.append(table)
+        if tables:
+            result.table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
         return result
 
     def _run_one(self, report_type: str, start: datetime, end: datetime, timezone_name: str,
-                 report_format: str) -> tuple[str, list[dict]]:
+                 report_format: str) -> tuple[str, pa.Table]:
         try:
             return self._run_job(report_type, start, end, timezone_name, report_format)
         except ReportTotalMismatchError as exc:
@@ -123,17 +141,17 @@ class ExploreReports:
             return self._run_job(report_type, start, end, timezone_name, report_format)
 
     def _run_job(self, report_type: str, start: datetime, end: datetime, timezone_name: str,
-                 report_format: str) -> tuple[str, list[dict]]:
+                 report_format: str) -> tuple[str, pa.Table]:
         started = time.monotonic()
         job_id = self._create_job(report_type, start, end, timezone_name, report_format)
         created = time.monotonic()
         files_url = self._wait_for_file(report_type, start, end, job_id)
         done = time.monotonic()
-        entries = self._download(files_url, report_type, start, end)
+        table = self._download(files_url, report_type, start, end)
         logger.info("Talkdesk report %s [%s, %s) job %s: created in %.2f s, ready after %.2f s, "
-                    "%d entries downloaded in %.2f s", report_type, _iso_z(start), _iso_z(end), job_id,
-                    created - started, done - created, len(entries), time.monotonic() - done)
-        return job_id, entries
+                    "%d entries downloaded and read in %.2f s", report_type, _iso_z(start), _iso_z(end), job_id,
+                    created - started, done - created, table.num_rows, time.monotonic() - done)
+        return job_id, table
 
     def _jobs_path(self, report_type: str) -> str:
         return f"/data/reports/{quote(report_type, safe='')}/jobs"
@@ -223,20 +241,49 @@ class ExploreReports:
             time.sleep(interval)
             interval = min(interval * 1.5, self.settings.poll_max_s)
 
-    def _download(self, files_url: str, report_type: str, start: datetime, end: datetime) -> list[dict]:
-        response = self.http.request("GET", files_url, ok_redirect=True)
+    def _download(self, files_url: str, report_type: str, start: datetime, end: datetime) -> pa.Table:
+        """The report file, streamed to a temporary file and read column-wise from there. A body cut off
+        mid-way is asked for again from the files endpoint (a fresh presigned URL), a few times."""
+        fetch = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(max(1, self.http.retry.max_attempts)),
+            retry=tenacity.retry_if_exception_type(_DownloadCutOff),
+            wait=lambda state: self.http.retry.backoff(state.attempt_number),
+            before_sleep=lambda state: logger.warning(
+                "Talkdesk report %s [%s, %s): the download was cut off (%s); asking again", report_type,
+                _iso_z(start), _iso_z(end), state.outcome.exception()),
+            reraise=True,
+        )
+        try:
+            path, content_type = fetch(self._download_to_file, files_url, report_type)
+        except _DownloadCutOff as exc:
+            raise TalkdeskUnavailableError(None, None, f"download cut off ({exc})", "GET", files_url) from None
+        try:
+            return read_report_file(path, content_type, report_type=report_type, start=start, end=end)
+        finally:
+            os.unlink(path)
+
+    def _download_to_file(self, files_url: str, report_type: str) -> tuple[str, str]:
+        """(path of the downloaded body, its content type)."""
+        response = self.http.request("GET", files_url, ok_redirect=True, stream=True)
         if response.is_redirect:
             # The redirect target (a presigned object-store URL) must not receive the bearer token.
             location = urljoin(files_url, response.headers["Location"])
-            response = self.http.send("GET", location)
+            response.close()
+            response = self.http.send("GET", location, stream=True)
             if response.status_code >= 300:
                 raise error_from_response(response, "GET", location)
-        return read_report(_drain(response), response.headers.get("Content-Type", ""),
-                           report_type=report_type, start=start, end=end)
+        with response, tempfile.NamedTemporaryFile(prefix=f"talkdesk-{report_type}-", suffix=".report",
+                                                   dir=self.settings.download_dir, delete=False) as file:
+            try:
+                for piece in response.iter_content(chunk_size=DOWNLOAD_CHUNK_BYTES):
+                    file.write(piece)
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+                file.close()
+                os.unlink(file.name)
+                # Only the exception's type: its text may hold a presigned URL's signature.
+                raise _DownloadCutOff(type(exc).__name__) from None
+            return file.name, response.headers.get("Content-Type", "")
 
 
-def _drain(response: requests.Response) -> bytes:
-    """The body, no longer held by the response: the reader then holds the only copy and can drop it."""
-    body = response.content
-    response._content = b""
-    return body
+class _DownloadCutOff(Exception):
+    """The connection broke while the report body was being read."""

@@ -1,26 +1,37 @@
-"""What a downloaded Explore report file must look like before its entries count as data.
+"""What a downloaded Explore report file must look like before its entries count as data, and how it is read:
+column-wise, into one Arrow table of text columns (`report_table`).
 
 The download host is an object store that answers 200 to almost anything: a gateway's HTML error page, an
 S3 XML error, an empty body, a truncated file. Any of these taken as "a report with no entries" would replace
 good interval rows with zeros, so only a real report is data: a JSON object `{type, version, total, entries:
 [...]}` ("JSON file content (format json)" in `../shared/talkdesk/API-NOTES.md` section 5.4) or a CSV file whose
-first row is the header. Everything else raises
-`ReportFileError`, naming the report, the window, the content type and the first bytes (scrubbed of anything
-credential-like).
+first row is the header. Everything else raises `ReportFileError`, naming the report, the window, the content
+type and the first bytes (scrubbed of anything credential-like).
+
+CSV is read by pyarrow's CSV reader straight from the downloaded file, every column as text; a row whose field
+count differs from the header's is kept as an unreadable entry (it becomes a malformed entry), never dropped.
+JSON is decoded whole (`json.loads`): Arrow's JSON reader cannot take a value whose type changes between entries
+(`12` here, `"12"` there), which is exactly what a tolerant reader must accept. CSV is the faster of the two by
+far (`benchmarks/results`), so it is what the pipeline asks for unless `WFM_REPORT_FORMAT=json`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+import os
 import re
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
 from wfm_pipelines.talkdesk.errors import ReportFileError, ReportTotalMismatchError
+from wfm_pipelines.talkdesk.report_table import NOT_AN_OBJECT, entries_to_table
 
 PREVIEW_BYTES = 160
+SNIFF_BYTES = 4096
+UTF8_BOM = b"\xef\xbb\xbf"
 # Columns one of which a CSV header of each report type we read must name (the documented columns of `calls`,
 # `contacts` and `user_status`, `../shared/talkdesk/API-NOTES.md` sections 5.8-5.10); a first row without any
 # of them is data, not a header.
@@ -44,33 +55,66 @@ def preview(body: bytes) -> str:
     return text + ("..." if len(body) > PREVIEW_BYTES else "")
 
 
-def read_report(body: bytes, content_type: str, *, report_type: str, start: datetime,
-                end: datetime) -> list[dict[str, Any]]:
-    """Entries of a report file, or ReportFileError when the body is not a Talkdesk report."""
+class _Source:
+    """A report body held in memory or in a downloaded file, readable more than once."""
+
+    def __init__(self, body: bytes | None = None, path: str | None = None):
+        self.body, self.path = body, path
+
+    def size(self) -> int:
+        return len(self.body) if self.body is not None else os.path.getsize(self.path)
+
+    def head(self, count: int) -> bytes:
+        if self.body is not None:
+            return self.body[:count]
+        with open(self.path, "rb") as file:
+            return file.read(count)
+
+    def stream(self) -> pa.NativeFile:
+        return pa.BufferReader(self.body) if self.body is not None else pa.memory_map(self.path)
+
+    def all_bytes(self) -> bytes:
+        if self.body is not None:
+            return self.body
+        with open(self.path, "rb") as file:
+            return file.read()
+
+
+def read_report(body: bytes, content_type: str, *, report_type: str, start: datetime, end: datetime) -> pa.Table:
+    """Entries of a report body as a table of text columns, or ReportFileError when it is not a Talkdesk report."""
+    return _read(_Source(body=body), content_type, report_type, start, end)
+
+
+def read_report_file(path: str, content_type: str, *, report_type: str, start: datetime, end: datetime) -> pa.Table:
+    """`read_report` for a body downloaded to a file: a day's report is hundreds of MB, never held as text."""
+    return _read(_Source(path=path), content_type, report_type, start, end)
+
+
+def _read(source: _Source, content_type: str, report_type: str, start: datetime, end: datetime) -> pa.Table:
     media_type = content_type.split(";")[0].strip().lower()
-    shown = preview(body)
+    first = source.head(SNIFF_BYTES)
+    shown = preview(first[len(UTF8_BOM):] if first.startswith(UTF8_BOM) else first)
 
     def refuse(problem: str) -> ReportFileError:
         return ReportFileError(report_type, start, end, problem, media_type, shown)
 
+    head = first.removeprefix(UTF8_BOM).lstrip()[:1]
+    if not head:
+        if source.size() <= len(first):
+            raise refuse("the body is empty")
+        head = b" "  # only white space in the first bytes: let the format's reader judge the rest
+    if "html" in media_type or "xml" in media_type or head == b"<":
+        raise refuse("an HTML or XML page came instead of a report")
+    if "json" in media_type or ("csv" not in media_type and head in (b"{", b"[")):
+        return _json_entries(source, report_type, start, end, refuse, media_type, shown)
+    return _csv_entries(source, report_type, refuse)
+
+
+def _json_entries(source: _Source, report_type, start, end, refuse, media_type, shown) -> pa.Table:
     try:
-        text = body.decode("utf-8-sig")
+        document = json.loads(source.all_bytes())
     except UnicodeDecodeError:
         raise refuse("the body is not UTF-8 text") from None
-    del body  # a day's file is hundreds of MB: keep the text, not the bytes as well
-    head = text.lstrip()[:1]
-    if not head:
-        raise refuse("the body is empty")
-    if "html" in media_type or "xml" in media_type or head == "<":
-        raise refuse("an HTML or XML page came instead of a report")
-    if "json" in media_type or ("csv" not in media_type and head in "{["):
-        return _json_entries(text, report_type, start, end, refuse, media_type, shown)
-    return _csv_entries(text, report_type, refuse)
-
-
-def _json_entries(text, report_type, start, end, refuse, media_type, shown) -> list[dict[str, Any]]:
-    try:
-        document = json.loads(text)
     except ValueError:
         raise refuse("the body is not valid JSON (cut off?)") from None
     if not isinstance(document, dict):
@@ -80,25 +124,62 @@ def _json_entries(text, report_type, start, end, refuse, media_type, shown) -> l
     if entries is None and total == 0:
         # API-NOTES.md 5.4: "Empty report -> entries: [], total: 0 (treat missing entries as empty, as [Airbyte]
         # does)". Taken only where the file itself says total 0: it then holds nothing, consistently.
-        return []
+        return pa.table({})
     if not isinstance(entries, list):
         raise refuse("JSON without an entries list")
     if isinstance(total, int) and not isinstance(total, bool) and total != len(entries):
         raise ReportTotalMismatchError(report_type, start, end, total, len(entries), media_type, shown)
+    del document
     # An entry that is not an object cannot be read; it stays visible as a malformed entry, not a crash.
-    return [entry if isinstance(entry, dict) else {"_not_an_object": entry} for entry in entries]
+    return entries_to_table(entries)
 
 
-def _csv_entries(text: str, report_type: str, refuse) -> list[dict[str, Any]]:
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None) or []
-    names = [name.strip() for name in header]
+def _csv_entries(source: _Source, report_type: str, refuse) -> pa.Table:
+    try:
+        written = _header_names(source)
+    except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc).upper():
+            raise refuse("the body is not UTF-8 text") from None
+        written = []
+    names = [name.strip() for name in written]
     expected = HEADER_FIELDS.get(report_type)
     if not any(names) or (expected is not None and not expected.intersection(names)):
-        raise refuse("CSV without a header row")
-    rows = []
-    for row in reader:
-        if not row:
-            continue
-        rows.append(dict(zip(names, row)))
-    return rows
+        raise refuse("CSV without a header row" + (" naming a known field (are the CSV columns named differently? "
+                                                   "WFM_REPORT_FORMAT=json asks for JSON)" if any(names) else ""))
+    unreadable: list[str] = []
+
+    def keep_unreadable(row: pa_csv.InvalidRow) -> str:
+        unreadable.append(json.dumps({"csv_row": row.text, "fields": row.actual_columns,
+                                      "header_fields": row.expected_columns}, ensure_ascii=False))
+        return "skip"  # kept aside below as an unreadable entry: it becomes a malformed entry, not a loss
+
+    try:
+        table = pa_csv.read_csv(
+            source.stream(),
+            read_options=pa_csv.ReadOptions(use_threads=True, block_size=1 << 24),
+            # Talkdesk's free-text fields (notes, names) may hold line breaks inside quotes.
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True, invalid_row_handler=keep_unreadable),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={name: pa.string() for name in written},
+                strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True),
+        )
+    except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc).upper():
+            raise refuse("the body is not UTF-8 text") from None
+        raise refuse(f"the body is not valid CSV ({str(exc).splitlines()[0][:120]})") from None
+    table = table.rename_columns([name.strip() for name in table.column_names])
+    if unreadable:
+        extra = pa.table({NOT_AN_OBJECT: pa.array(unreadable, pa.string())})
+        table = pa.concat_tables([table, extra], promote_options="default")
+    return table
+
+
+def _header_names(source: _Source) -> list[str]:
+    """The header row's names exactly as written (`column_types` is keyed by them, spaces included)."""
+    first_line = source.head(SNIFF_BYTES * 16).split(b"\n", 1)[0] + b"\n"
+    return pa_csv.read_csv(pa.BufferReader(first_line)).column_names
+
+
+def entries_as_dicts(table: pa.Table) -> list[dict[str, Any]]:
+    """Rows as dicts of their non-null fields (for small reports and for tests)."""
+    return [{key: value for key, value in row.items() if value is not None} for row in table.to_pylist()]

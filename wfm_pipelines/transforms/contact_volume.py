@@ -25,6 +25,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from wfm_pipelines.db.schema import VOLUME_COUNT_COLUMNS, VOLUME_SUM_COLUMNS, wfm_contact_volume_interval
 from wfm_pipelines.talkdesk.parsing import parse_contact_report
@@ -160,17 +161,16 @@ def aggregate_contact_volume(records: pd.DataFrame, queues: pd.DataFrame | None,
     return volume[VOLUME_COLUMNS].sort_values(["queue_id", "interval_start"], kind="stable").reset_index(drop=True)
 
 
-def reaggregate_raw_entries(report_type: str, raw_frame: pd.DataFrame, queues: pd.DataFrame | None, *,
+def reaggregate_raw_entries(report_type: str, raw: pa.Table, queues: pd.DataFrame | None, *,
                             window_start, window_end, collected_at, interval_minutes: int = 15,
                             tz: str = "UTC") -> pd.DataFrame:
-    """Aggregate kept raw entries (`entry` JSON text) again, as the reconciliation check does.
+    """Aggregate kept raw entries (a raw-store table) again, as the reconciliation check does.
 
-    Parsed exactly as at collection time, so a window re-aggregated from `talkdesk_raw_entry` gives
-    the same rows as the collection did (entries that were malformed were never kept raw).
+    Parsed exactly as at collection time, so a re-aggregated window gives the same rows as the collection did
+    (entries that were malformed were never kept raw).
     """
-    entries = [json.loads(text) for text in raw_frame["entry"]]
     known = queues["queue_id"].astype(str) if queues is not None and len(queues) else ()
-    parsed = parse_contact_report(report_type, entries, tz=tz, known_queues=known)
+    parsed = parse_contact_report(report_type, raw, tz=tz, known_queues=known)
     return aggregate_contact_volume(parsed.records, queues, window_start=window_start, window_end=window_end,
                                     collected_at=collected_at, interval_minutes=interval_minutes,
                                     report_type=report_type)

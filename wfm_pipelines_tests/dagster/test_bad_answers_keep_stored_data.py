@@ -12,11 +12,13 @@ from datetime import timedelta
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
+from wfm_pipelines.raw_store import RawStore
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines_tests.dagster.support import (
     agent_state_transactions,
@@ -24,6 +26,7 @@ from wfm_pipelines_tests.dagster.support import (
     contact_volume,
     queue_memberships,
     queues,
+    raw_store_for,
     resources_for,
     yesterday_window,
 )
@@ -43,6 +46,10 @@ def run(assets, resources, start, end, instance, **tags):
 def stored(database_url, table, time_column, start, end, **scope):
     return writer.read_window(get_engine(database_url), table, window_start=start, window_end=end,
                               time_column=time_column, scope=scope or None)
+
+
+def raw_calls_of(database_url, start, end) -> pa.Table:
+    return RawStore(raw_store_for(database_url)).read_window(get_engine(database_url), "calls", start, end)
 
 
 def failure_text(result) -> str:
@@ -100,10 +107,11 @@ def collected(emulator, collected_once, sqlite_url):
     """The collected hour in this test's own database, with its rows and raw entries."""
     template, start, end = collected_once
     shutil.copyfile(template, sqlite_url.removeprefix("sqlite:///"))
+    shutil.copytree(raw_store_for(f"sqlite:///{template}"), raw_store_for(sqlite_url))  # the catalogue's files
     resources = resources_for(emulator.url, sqlite_url)
     volume = stored(sqlite_url, "wfm_contact_volume_interval", "interval_start", start, end)
-    raw_calls = stored(sqlite_url, "talkdesk_raw_entry", "owner_at", start, end, report_type="calls")
-    assert volume["entered_count"].sum() > 20 and len(raw_calls) > 20
+    raw_calls = raw_calls_of(sqlite_url, start, end)
+    assert volume["entered_count"].sum() > 20 and raw_calls.num_rows > 20
     return resources, start, end, volume, raw_calls
 
 
@@ -123,8 +131,7 @@ def test_a_bad_answer_fails_the_run_and_leaves_the_stored_interval_exactly_as_it
     assert message in failure_text(result)
     pd.testing.assert_frame_equal(stored(sqlite_url, "wfm_contact_volume_interval", "interval_start", start, end),
                                   volume)
-    pd.testing.assert_frame_equal(stored(sqlite_url, "talkdesk_raw_entry", "owner_at", start, end,
-                                         report_type="calls"), raw_calls)
+    assert raw_calls_of(sqlite_url, start, end).equals(raw_calls)
     assert partition_statuses(instance, contact_volume, start, end) == {"FAILED"}
 
 
@@ -133,7 +140,7 @@ def test_the_shrink_refusal_says_what_it_saw_and_how_to_accept_it(emulator, sqli
     emulator.set_faults(report_file_fault="empty_report")
     result = run([contact_volume], resources, start, end, instance)
     text = failure_text(result)
-    assert f"0 entries where {len(raw_calls)} are stored" in text
+    assert f"0 entries where {raw_calls.num_rows} are stored" in text
     assert "wfm/accept_shrink=true" in text and "WFM_SHRINK_GUARD=0.5:20" in text
 
 
@@ -147,7 +154,7 @@ def test_an_empty_report_accepted_on_purpose_replaces_the_interval(emulator, sql
     # zeros for every queue, on purpose (`_unassigned` has rows only where it has contacts)
     pd.testing.assert_frame_equal(after[["queue_id", "interval_start"]], queues_before.reset_index(drop=True))
     assert after["entered_count"].sum() == 0
-    assert stored(sqlite_url, "talkdesk_raw_entry", "owner_at", start, end, report_type="calls").empty
+    assert raw_calls_of(sqlite_url, start, end).num_rows == 0
     assert partition_statuses(instance, contact_volume, start, end) == {"MATERIALIZED"}
 
 

@@ -19,12 +19,15 @@ from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.defs.partitions import range_tags
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
+from wfm_pipelines.talkdesk.report_table import KEY_COLUMN, OWNER_COLUMN
 from wfm_pipelines_tests.dagster.harness import DagsterDeployment
 from wfm_pipelines_tests.dagster.support import (
     agent_state_transactions,
     contact_volume,
     expected_volume,
     fetch_report,
+    raw_entries_of,
+    raw_store_for,
     resources_for,
     yesterday_window,
 )
@@ -36,8 +39,8 @@ BATCH = 32  # partitions per run in this deployment: a day is 3 runs
 FACT_TABLES = {
     "wfm_contact_volume_interval": ["queue_id", "interval_start"],
     "wfm_agent_state_transaction": ["agent_id", "state_start"],
-    "talkdesk_raw_entry": ["report_type", "owner_at", "entry_key"],
 }
+RAW_KEY = [OWNER_COLUMN, KEY_COLUMN]
 
 
 def day_keys(start) -> list[str]:
@@ -54,6 +57,9 @@ def table_snapshot(database_url: str) -> dict[str, pd.DataFrame]:
     for table, key in FACT_TABLES.items():
         frame = writer.read_table(engine, table).drop(columns=["collected_at"])
         snapshot[table] = frame.sort_values(key).reset_index(drop=True)
+    for report_type in ("calls", "user_status"):
+        raw = raw_entries_of(database_url, report_type).to_pandas()
+        snapshot[f"raw {report_type}"] = raw.sort_values(RAW_KEY).reset_index(drop=True)
     return snapshot
 
 
@@ -66,7 +72,8 @@ def test_backfill_in_batches_then_rerun_only_the_failed_partitions(postgres_url,
     env = {
         "TALKDESK_BASE_URL": emulator.url, "TALKDESK_API_URL": emulator.url,
         "TALKDESK_CLIENT_ID": EMULATOR_CLIENT_ID, "TALKDESK_CLIENT_SECRET": EMULATOR_CLIENT_SECRET,
-        "WFM_DATABASE_URL": postgres_url, "WFM_BACKFILL_PARTITIONS_PER_RUN": str(BATCH),
+        "WFM_DATABASE_URL": postgres_url, "WFM_RAW_STORE": raw_store_for(postgres_url),
+        "WFM_BACKFILL_PARTITIONS_PER_RUN": str(BATCH),
         "WFM_AUTOMATION": "off", "WFM_STEP_RETRIES": "0",
     }
     start, end = yesterday_window(hours=24)
@@ -137,8 +144,8 @@ def test_backfill_in_batches_then_rerun_only_the_failed_partitions(postgres_url,
     assert dg.materialize([contact_volume, agent_state_transactions], resources=resources_for(emulator.url, reference_url),
                           tags=tags).success
     healed, reference = table_snapshot(postgres_url), table_snapshot(reference_url)
-    for table in FACT_TABLES:
-        assert not healed[table].duplicated(FACT_TABLES[table]).any(), table
+    for table in [*FACT_TABLES, "raw calls", "raw user_status"]:
+        assert not healed[table].duplicated(FACT_TABLES.get(table, RAW_KEY)).any(), table
         pd.testing.assert_frame_equal(healed[table], reference[table], check_dtype=False, obj=table)
 
     # ... and both equal the emulator's entries aggregated independently in this test.

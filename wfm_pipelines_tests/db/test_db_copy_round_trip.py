@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from wfm_pipelines.db.schema import talkdesk_raw_entry
+from wfm_pipelines.db.schema import talkdesk_malformed_entry
 from wfm_pipelines.db.types import UtcDateTime
 from wfm_pipelines.db.validation import FrameValidationError, coerce_column, prepare_frame
 from wfm_pipelines.db.bulk import COPY_CHUNK_ROWS, bulk_insert
@@ -154,24 +154,25 @@ def test_out_of_range_integer_is_a_database_error_and_writes_nothing(postgres_ur
     engine.dispose()
 
 
-def test_raw_entries_with_awkward_json_round_trip_through_replace_window(engine):
+def test_entries_with_awkward_json_round_trip_through_replace_window(engine):
     start = datetime(2025, 3, 1, tzinfo=UTC)
     entries = list(AWKWARD_TEXTS)
     frame = pd.DataFrame({
         "report_type": "calls",
         "owner_at": [start + timedelta(seconds=i, microseconds=i) for i in range(len(entries))],
-        "entry_key": [f"k\t{i}\\" for i in range(len(entries))],
+        "reason": [f"reason\t{i}\\" for i in range(len(entries))],
         "entry": entries,
+        "entry_hash": [f"h{i}" for i in range(len(entries))],
         "collected_at": pd.Timestamp(STAMP),
     })
-    replace_window(engine, "talkdesk_raw_entry", frame, window_start=start, window_end=start + timedelta(days=1),
-                   time_column="owner_at", scope={"report_type": "calls"})
-    raw = talkdesk_raw_entry.c
+    replace_window(engine, "talkdesk_malformed_entry", frame, window_start=start,
+                   window_end=start + timedelta(days=1), time_column="owner_at", scope={"report_type": "calls"})
+    malformed = talkdesk_malformed_entry.c
     with engine.connect() as connection:
-        stored = connection.execute(sa.select(raw.owner_at, raw.entry_key, raw.entry, raw.collected_at)
-                                    .order_by(raw.owner_at)).all()
+        stored = connection.execute(sa.select(malformed.owner_at, malformed.reason, malformed.entry,
+                                              malformed.collected_at).order_by(malformed.owner_at)).all()
     assert [row.entry for row in stored] == entries
-    assert [row.entry_key for row in stored] == list(frame["entry_key"])
+    assert [row.reason for row in stored] == list(frame["reason"])
     assert [row.owner_at for row in stored] == list(frame["owner_at"])
     assert {row.collected_at for row in stored} == {STAMP}
 

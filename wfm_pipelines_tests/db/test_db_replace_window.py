@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from wfm_pipelines.db.schema import talkdesk_raw_entry, wfm_contact_volume_interval
+from wfm_pipelines.db.schema import talkdesk_malformed_entry, wfm_contact_volume_interval
 from wfm_pipelines.db.validation import FrameValidationError
 from wfm_pipelines.db.writer import read_table, read_window, replace_window
 
@@ -130,43 +130,35 @@ def test_acceptable_types_are_coerced(engine):
 
 
 def test_scope_limits_the_delete_and_checks_the_frame(engine):
-    def raw(report_type, keys, start=T0):
+    def malformed(report_type, hashes, start=T0):
         return pd.DataFrame({
             "report_type": report_type,
-            "owner_at": [start + timedelta(minutes=i) for i in range(len(keys))],
-            "entry_key": keys,
-            "entry": [json.dumps({"id": k}) for k in keys],
+            "owner_at": [start + timedelta(minutes=i) for i in range(len(hashes))],
+            "reason": "bad",
+            "entry": [json.dumps({"id": h}) for h in hashes],
+            "entry_hash": hashes,
             "collected_at": T0,
         })
 
     window = dict(window_start=T0, window_end=T0 + QUARTER, time_column="owner_at")
-    replace_window(engine, "talkdesk_raw_entry", raw("calls", ["a", "b"]), scope={"report_type": "calls"}, **window)
-    replace_window(engine, "talkdesk_raw_entry", raw("user_status", ["s"]), scope={"report_type": "user_status"}, **window)
+    table = "talkdesk_malformed_entry"
+    replace_window(engine, table, malformed("calls", ["a", "b"]), scope={"report_type": "calls"}, **window)
+    replace_window(engine, table, malformed("user_status", ["s"]), scope={"report_type": "user_status"}, **window)
     # Rewriting `calls` leaves `user_status` alone; the frame may omit the scope column.
-    result = replace_window(engine, "talkdesk_raw_entry", raw("calls", ["c"]).drop(columns=["report_type"]),
+    result = replace_window(engine, table, malformed("calls", ["c"]).drop(columns=["report_type"]),
                             scope={"report_type": "calls"}, **window)
     assert (result.deleted, result.inserted) == (2, 1)
-    stored = read_table(engine, talkdesk_raw_entry)
-    assert sorted(zip(stored["report_type"], stored["entry_key"])) == [("calls", "c"), ("user_status", "s")]
+    stored = read_table(engine, talkdesk_malformed_entry)
+    assert sorted(zip(stored["report_type"], stored["entry_hash"])) == [("calls", "c"), ("user_status", "s")]
     with pytest.raises(FrameValidationError, match="column report_type: rows outside the scope"):
-        replace_window(engine, "talkdesk_raw_entry", raw("contacts", ["x"]), scope={"report_type": "calls"}, **window)
-    scoped = read_window(engine, "talkdesk_raw_entry", scope={"report_type": "user_status"}, **window)
-    assert list(scoped["entry_key"]) == ["s"]
+        replace_window(engine, table, malformed("contacts", ["x"]), scope={"report_type": "calls"}, **window)
+    scoped = read_window(engine, table, scope={"report_type": "user_status"}, **window)
+    assert list(scoped["entry_hash"]) == ["s"]
 
 
 def test_awkward_text_round_trips(engine):
     awkward = ["", "\\N", 'quote " and, comma', "line\nbreak\r\n", "tab\there", "ünïcødé ✓", "\\", "NULL", None]
-    frame = pd.DataFrame({
-        "report_type": "calls",
-        "owner_at": [T0 + timedelta(seconds=i) for i in range(len(awkward))],
-        "entry_key": [f"k{i}" for i in range(len(awkward))],
-        "entry": [a if a is not None else "x" for a in awkward],
-        "collected_at": T0,
-    })
     window = dict(window_start=T0, window_end=T0 + QUARTER, time_column="owner_at")
-    replace_window(engine, "talkdesk_raw_entry", frame, **window)
-    stored = read_window(engine, "talkdesk_raw_entry", **window).sort_values("owner_at")
-    assert list(stored["entry"]) == list(frame["entry"])
     malformed = pd.DataFrame({"report_type": "calls", "owner_at": [T0] * len(awkward), "reason": "bad",
                               "entry": awkward, "entry_hash": [f"h{i}" for i in range(len(awkward))],
                               "collected_at": T0})

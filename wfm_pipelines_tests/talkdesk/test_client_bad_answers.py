@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 from wfm_pipelines_tests.talkdesk.client_support import make_client, recent_window, set_faults
 
 from wfm_pipelines.talkdesk import Timeouts
 from wfm_pipelines.talkdesk.errors import ReportFileError, ReportTotalMismatchError
-from wfm_pipelines.talkdesk.report_files import preview, read_report
+from wfm_pipelines.talkdesk.report_files import entries_as_dicts, preview, read_report
+from wfm_pipelines.talkdesk.report_table import NOT_AN_OBJECT
 
 
 @pytest.fixture
@@ -73,16 +76,39 @@ def test_a_well_formed_empty_report_is_an_empty_report(emulator, client):
 
 def test_the_documented_empty_shapes_are_read_and_the_csv_header_names_the_fields():
     window = dict(report_type="calls", start=recent_window(1)[0], end=recent_window(1)[1])
-    assert read_report(b'{"type":"calls","version":"v1","total":0,"entries":[]}', "application/json", **window) == []
+
+    def rows(body: bytes, content_type: str) -> list[dict]:
+        return entries_as_dicts(read_report(body, content_type, **window))
+
+    assert rows(b'{"type":"calls","version":"v1","total":0,"entries":[]}', "application/json") == []
     # Airbyte's reading: an empty report may leave `entries` out when it says total 0 (API-NOTES 5.4).
-    assert read_report(b'{"type":"calls","version":"v1","total":0}', "application/json", **window) == []
-    rows = read_report(b"call_id,type,start_at\r\nc1,inbound,2026-11-30T10:00:00Z\r\n", "text/csv", **window)
-    assert rows == [{"call_id": "c1", "type": "inbound", "start_at": "2026-11-30T10:00:00Z"}]
+    assert rows(b'{"type":"calls","version":"v1","total":0}', "application/json") == []
+    assert rows(b"\xef\xbb\xbfcall_id,type,start_at\r\nc1,inbound,2026-11-30T10:00:00Z\r\n", "text/csv") == [
+        {"call_id": "c1", "type": "inbound", "start_at": "2026-11-30T10:00:00Z"}]
     with pytest.raises(ReportFileError, match="CSV without a header row"):
         read_report(b"c1,inbound,2026-11-30T10:00:00Z\r\n", "text/csv", **window)
-    # An entry that is not an object is kept visible (it becomes a malformed entry), not a crash.
-    assert read_report(b'{"total":2,"entries":[{"call_id":"c1"},7]}', "application/json", **window)[1] == {
-        "_not_an_object": 7}
+    # An entry that is not an object is kept visible (it becomes a malformed entry), not a crash; JSON numbers
+    # become their text, as CSV gives them.
+    assert rows(b'{"total":2,"entries":[{"call_id":"c1","talk_time":12},7]}', "application/json") == [
+        {"call_id": "c1", "talk_time": "12"}, {"_not_an_object": "7"}]
+
+
+def test_a_csv_row_that_does_not_fit_the_header_is_kept_as_an_unreadable_entry():
+    """pyarrow's CSV reader stops at a row with the wrong number of fields; such a row must neither stop the
+    report nor vanish."""
+    window = dict(report_type="calls", start=recent_window(1)[0], end=recent_window(1)[1])
+    table = read_report(b'call_id,type,start_at\r\nc1,inbound,2026-11-30T10:00:00Z\r\nc2,"two\nlines"\r\n'
+                        b'c3,,2026-11-30T10:01:00Z\r\n', "text/csv", **window)
+    assert table.column("call_id").to_pylist() == ["c1", "c3", None]
+    assert table.column("type").to_pylist() == ["inbound", None, None]  # an empty field is null, as in JSON
+    unreadable = json.loads(table.column(NOT_AN_OBJECT)[2].as_py())
+    assert unreadable == {"csv_row": 'c2,"two\nlines"', "fields": 2, "header_fields": 3}
+
+
+def test_a_csv_body_that_is_not_utf8_is_refused():
+    window = dict(report_type="calls", start=recent_window(1)[0], end=recent_window(1)[1])
+    with pytest.raises(ReportFileError, match="not UTF-8"):
+        read_report(b"call_id,type\r\n\xff\xfe,inbound\r\n", "text/csv", **window)
 
 
 def test_the_first_bytes_shown_are_scrubbed_of_credentials():

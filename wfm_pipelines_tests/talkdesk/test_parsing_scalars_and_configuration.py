@@ -6,6 +6,7 @@ import math
 from datetime import datetime, timezone
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from wfm_pipelines.talkdesk.parsing import (
@@ -15,6 +16,7 @@ from wfm_pipelines.talkdesk.parsing import (
     parse_timestamps,
     parse_users,
 )
+from wfm_pipelines.talkdesk.parsing.values import parse_timestamp_texts
 
 
 def utc(text: str) -> pd.Timestamp:
@@ -66,6 +68,29 @@ def test_parse_timestamps_vectorised_matches_scalar_and_flags_only_bad_values():
     assert list(parsed) == [utc("2016-01-29 10:22:02"), utc("2026-04-23 10:22:26.123"), utc("2026-04-23 09:22:26"),
                             pd.NaT, pd.NaT, pd.NaT, utc("2016-09-01 21:47:45.867"), utc("2016-01-29 10:22:02")]
     assert list(bad) == [False, False, False, False, False, True, False, False]
+
+
+def test_a_naive_timestamp_after_one_with_an_offset_keeps_its_own_zone():
+    """Bug: pandas' ISO 8601 parser applied the first offset it met to the naive values after it."""
+    parsed, bad = parse_timestamps(["2026-11-24 10:00:00+01:00", "2026-11-24 10:00:00.5", "2026-11-24 10:00:00"])
+    assert list(parsed) == [utc("2026-11-24 09:00:00"), utc("2026-11-24 10:00:00.5"), utc("2026-11-24 10:00:00")]
+    assert not bad.any()
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Lisbon"])
+def test_text_columns_parse_exactly_as_single_values(tz):
+    """The C++ fast path for the common shapes gives what the strict parser gives, and leaves it the rest."""
+    values = ["2016-01-29 10:22:02", "2026-04-23T10:22:26Z", "2026-04-23T10:22:26+00:00", "2026-07-01T10:00:00",
+              "2026-04-23T10:22:26.123Z", "2026-04-23T10:22:26+0100", " 2016-01-29 10:22:02 ", "2026-02-30 10:00:00",
+              "2026-11-24 10:00:60", "2026-04-23T10:22:26Z trailing", "", None, "not a time", "2016/01/29 10:22:02",
+              "2026-11-24 10:00:00+01:00", "2026-11-24 10:00:00"]
+    parsed, bad = parse_timestamp_texts(pa.array(values, pa.string()), tz)
+    expected, expected_bad = parse_timestamps(values, tz)
+    assert list(parsed) == list(expected)
+    assert list(bad) == list(expected_bad)
+    assert list(bad) == [value in ("2026-02-30 10:00:00", "2026-11-24 10:00:60", "2026-04-23T10:22:26Z trailing",
+                                   "not a time")
+                         for value in values]
 
 
 def test_parse_timestamps_localizes_only_naive_values():

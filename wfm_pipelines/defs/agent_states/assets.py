@@ -10,9 +10,10 @@ from wfm_pipelines.collection import collectors
 from wfm_pipelines.db import queries, writer
 from wfm_pipelines.defs.collection_settings import CollectionSettings
 from wfm_pipelines.defs.database import WfmDatabase
-from wfm_pipelines.defs.metadata import collection_metadata, timed_checks
+from wfm_pipelines.defs.metadata import collection_metadata, timed_checks, unreadable_raw_file_result
 from wfm_pipelines.defs.partitions import IntervalPolicies
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskRealtimeResource, TalkdeskResource
+from wfm_pipelines.raw_store import RawFileError
 from wfm_pipelines.talkdesk import parsing
 from wfm_pipelines.transforms import agent_states as state_rules, quality
 
@@ -43,8 +44,10 @@ def build_agent_state_transactions(policies: IntervalPolicies) -> dg.AssetsDefin
         engine = wfm_database.engine()
         client = talkdesk.client()
         result = collectors.collect_agent_state_transactions(
-            lambda kind, start, end: client.run_report(kind, start, end).entries,
+            lambda kind, start, end: client.run_report(kind, start, end,
+                                                       report_format=wfm_collection.report_format).table,
             engine,
+            wfm_database.raw_store(),
             range_start=window.start,
             range_end=window.end,
             options=wfm_collection.options(context.run.tags),
@@ -60,12 +63,12 @@ def build_agent_state_transactions(policies: IntervalPolicies) -> dg.AssetsDefin
             "transactions": len(frame),
             "agents": int(frame["agent_id"].nunique()) if len(frame) else 0,
         })
-        yield from timed_checks(transaction_checks(engine, window.start, window.end))
+        yield from timed_checks(transaction_checks(engine, wfm_database.raw_store(), window.start, window.end))
 
     return agent_state_transactions
 
 
-def transaction_checks(engine, start, end):
+def transaction_checks(engine, raw_store, start, end):
     window = dict(window_start=start, window_end=end, time_column="state_end")
     backwards_count, backwards = queries.offending_rows(
         engine, TABLE, lambda t: sa.or_(t.c.duration_s < 0, t.c.state_end < t.c.state_start),
@@ -74,10 +77,13 @@ def transaction_checks(engine, start, end):
         check_name="durations_non_negative", passed=backwards_count == 0,
         metadata={"offending_rows": backwards_count, "offending": dg.MetadataValue.md(quality.describe_rows(backwards))},
     )
-    # One transaction per raw status record kept, interval by interval, counted in the database: the raw
-    # entries' owning time is a column, so no entry has to be read back or parsed again.
-    raw = queries.interval_counts(engine, collectors.RAW_TABLE, "owner_at", window_start=start, window_end=end,
-                                  scope={"report_type": "user_status"})
+    # One transaction per raw status record kept, interval by interval: only the raw files' owning-time column
+    # is read, no entry is parsed again. A raw file that cannot be read fails the check, naming the file.
+    try:
+        raw = raw_store.interval_counts(engine, "user_status", start, end)
+    except RawFileError as exc:
+        yield unreadable_raw_file_result(exc)
+        return
     stored = queries.interval_counts(engine, TABLE, "state_end", window_start=start, window_end=end)
     counts = pd.DataFrame({"raw_entries": raw, "transactions": stored}).fillna(0).astype(int)
     raw_total, stored_total = int(counts["raw_entries"].sum()), int(counts["transactions"].sum())

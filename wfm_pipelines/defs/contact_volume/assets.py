@@ -10,9 +10,10 @@ from wfm_pipelines.collection import collectors
 from wfm_pipelines.db import queries, writer
 from wfm_pipelines.defs.collection_settings import CollectionSettings
 from wfm_pipelines.defs.database import WfmDatabase
-from wfm_pipelines.defs.metadata import collection_metadata, timed_checks
+from wfm_pipelines.defs.metadata import collection_metadata, timed_checks, unreadable_raw_file_result
 from wfm_pipelines.defs.partitions import IntervalPolicies
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskResource
+from wfm_pipelines.raw_store import RawFileError
 from wfm_pipelines.talkdesk import parsing
 from wfm_pipelines.talkdesk.explore import split_window
 from wfm_pipelines.transforms import configuration, contact_volume as volume_rules, quality
@@ -64,8 +65,10 @@ def build_contact_volume(policies: IntervalPolicies) -> dg.AssetsDefinition:
         queues = queue_catalogue(wfm_database, talkdesk)
         client = talkdesk.client()
         result = collectors.collect_contact_volume(
-            lambda kind, start, end: client.run_report(kind, start, end).entries,
+            lambda kind, start, end: client.run_report(kind, start, end,
+                                                       report_format=wfm_collection.report_format).table,
             engine,
+            wfm_database.raw_store(),
             report_type=report_type,
             queues=queues,
             range_start=window.start,
@@ -89,16 +92,17 @@ def build_contact_volume(policies: IntervalPolicies) -> dg.AssetsDefinition:
             "queues": int(frame["queue_id"].nunique()) if len(frame) else 0,
         })
         # The IO manager has written the rows when the generator resumes: the checks read what landed.
-        yield from timed_checks(volume_checks(engine, report_type, queues, window.start, window.end))
+        yield from timed_checks(volume_checks(engine, wfm_database.raw_store(), report_type, queues, window.start,
+                                              window.end))
 
     return contact_volume
 
 
-RECONCILE_CHUNK = timedelta(hours=2)  # memory of the reconciliation: two hours of raw entries at a time
+RECONCILE_CHUNK = timedelta(hours=6)  # memory of the reconciliation: six hours of raw entries at a time
 SHOWN_ROWS = 50
 
 
-def volume_checks(engine, report_type: str, queues: pd.DataFrame, start, end):
+def volume_checks(engine, raw_store, report_type: str, queues: pd.DataFrame, start, end):
     columns = quality.VOLUME_MEASURES
     window = dict(window_start=start, window_end=end, time_column="interval_start")
     negative_count, negative = queries.offending_rows(
@@ -119,12 +123,15 @@ def volume_checks(engine, report_type: str, queues: pd.DataFrame, start, end):
     for chunk_start, chunk_end in split_window(start, end, RECONCILE_CHUNK):
         stored = writer.read_window(engine, TABLE, window_start=chunk_start, window_end=chunk_end,
                                     time_column="interval_start")
-        raw = writer.read_window(engine, collectors.RAW_TABLE, window_start=chunk_start, window_end=chunk_end,
-                                 time_column="owner_at", scope={"report_type": report_type})
+        try:
+            raw = raw_store.read_window(engine, report_type, chunk_start, chunk_end)
+        except RawFileError as exc:
+            yield unreadable_raw_file_result(exc)
+            return
         expected = volume_rules.reaggregate_raw_entries(report_type, raw, queues, window_start=chunk_start,
                                                         window_end=chunk_end, collected_at=pd.Timestamp.now(tz="UTC"))
         mismatches = quality.frame_mismatches(stored, expected, quality.VOLUME_KEY, columns)
-        raw_entries, intervals, mismatch_count = raw_entries + len(raw), intervals + len(stored), mismatch_count + len(mismatches)
+        raw_entries, intervals, mismatch_count = raw_entries + raw.num_rows, intervals + len(stored), mismatch_count + len(mismatches)
         if len(mismatches) and sum(map(len, shown)) < SHOWN_ROWS:
             shown.append(mismatches.head(SHOWN_ROWS))
     yield dg.AssetCheckResult(

@@ -1,23 +1,26 @@
 """Explore report entries (`calls` in both documented shapes, `contacts`, `user_status`) -> normalized
 frames (see docs/ARCHITECTURE.md, "Normalized record frames").
 
-Report entries arrive as JSON objects or as CSV rows (every value a string, "" for null); both are
-accepted. Parsing is vectorised with pandas: a day of a large center (250,000 calls, 750,000 status
-records) parses in seconds. A bad entry never fails a report: it goes to the `malformed` frame with a
-reason, and the good entries are still returned.
+Entries arrive as one Arrow table of text columns (`report_table`; a CSV report as read, a JSON report's values
+as their text), or as decoded JSON dicts (converted first). Parsing is column-wise: timestamps by Arrow's C++
+strptime, durations by one numeric conversion, types and ring groups once per distinct value. A bad entry never
+fails a report: it goes to the `malformed` frame with a reason, and the good entries are still returned. The
+good entries themselves are returned as they came (`raw`, a table with their owning time and key added) for the
+raw store; nothing is encoded to JSON again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from wfm_pipelines.talkdesk.parsing.values import (
     CONTACT_REPORT_TYPES,
@@ -28,34 +31,79 @@ from wfm_pipelines.talkdesk.parsing.values import (
     SECONDS_PER_DAY,
     STATUS_COLUMNS,
     UTC,
-    _is_blank,
-    _text_or_none,
     _unique_names,
-    is_storable_text,
     parse_ring_groups,
-    parse_timestamps,
+    parse_timestamp_texts,
+)
+from wfm_pipelines.talkdesk.report_table import (
+    BROKEN_COLUMN,
+    KEY_COLUMN,
+    NOT_AN_OBJECT,
+    OWNER_COLUMN,
+    OWNER_TYPE,
+    PIPELINE_COLUMNS,
+    entries_to_table,
+    row_json,
 )
 
-
-# --------------------------------------------------------------------------- report helpers
-
-# One encoder for all entries (json.dumps builds one per call); entries come from JSON, so they
-# cannot be circular and the check is skipped. Encoding is still the largest cost of parsing.
-_ENCODE_ENTRY = json.JSONEncoder(
-    separators=(",", ":"), ensure_ascii=False, check_circular=False, default=str).encode
-# For the rare entry holding a lone surrogate (UTF-8 cannot carry it): escaped, so the text stays lossless JSON.
-_ENCODE_ENTRY_ASCII = json.JSONEncoder(
-    separators=(",", ":"), ensure_ascii=True, check_circular=False, default=str).encode
+Entries = pa.Table | Sequence[Mapping[str, Any]]
+KEY_SEPARATOR = "\x1f"  # ASCII unit separator
 
 
-def _entry_texts(entries: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Each entry as JSON text that any database can store, even when an unused field (a name, a note)
-    carries a broken character."""
-    texts = [_ENCODE_ENTRY(entry) for entry in entries]
-    for index, text in enumerate(texts):
-        if not is_storable_text(text):
-            texts[index] = _ENCODE_ENTRY_ASCII(entries[index])
-    return texts
+# --------------------------------------------------------------------------- columns of a report table
+
+def as_table(entries: Entries) -> pa.Table:
+    """The entries as a report table without the columns a previous parse added (carried entries keep them)."""
+    table = entries if isinstance(entries, pa.Table) else entries_to_table(list(entries))
+    present = [name for name in PIPELINE_COLUMNS if name in table.column_names]
+    return table.drop_columns(present) if present else table
+
+
+def _texts(table: pa.Table, *fields: str) -> pa.Array:
+    """Per entry, the first of `fields` that is present and not blank (null where none is), as text."""
+    found: pa.Array | None = None
+    for field in fields:
+        if field not in table.column_names:
+            continue
+        column = table.column(field).combine_chunks()
+        if column.type != pa.string():
+            column = column.cast(pa.string())
+        blank = pc.equal(pc.utf8_trim_whitespace(column), "")
+        column = pc.if_else(pc.fill_null(blank, True), pa.scalar(None, pa.string()), column)
+        found = column if found is None else pc.coalesce(found, column)
+    return found if found is not None else pa.nulls(table.num_rows, pa.string())
+
+
+def _objects(texts: pa.Array) -> np.ndarray:
+    return texts.to_numpy(zero_copy_only=False)
+
+
+def _map_distinct(texts: pa.Array, function: Callable[[Any], Any]) -> np.ndarray:
+    """`function` over a text column, computed once per distinct value (types, ring groups, ids, labels)."""
+    if len(texts) == 0:
+        return np.empty(0, dtype=object)
+    encoded = pc.dictionary_encode(texts).combine_chunks() if isinstance(texts, pa.ChunkedArray) else \
+        pc.dictionary_encode(texts)
+    results = np.empty(len(encoded.dictionary) + 1, dtype=object)
+    results[:-1] = [function(value) for value in encoded.dictionary.to_pylist()]
+    results[-1] = function(None)  # nulls
+    indices = encoded.indices.fill_null(len(encoded.dictionary)).to_numpy(zero_copy_only=False)
+    return results[indices]
+
+
+def _stripped(value: Any) -> str | None:
+    return None if value is None else value.strip()
+
+
+def _broken(table: pa.Table, field: str, texts: pa.Array | None = None) -> np.ndarray:
+    """Entries whose `field` holds a NUL, or held a character UTF-8 cannot carry (`report_table`)."""
+    texts = _texts(table, field) if texts is None else texts
+    flagged = pc.fill_null(pc.match_substring(texts, "\x00"), False).to_numpy(zero_copy_only=False)
+    if BROKEN_COLUMN in table.column_names:
+        broken_fields = _map_distinct(table.column(BROKEN_COLUMN).combine_chunks(),
+                                      lambda value: frozenset(value.split(",")) if value else frozenset())
+        flagged |= np.fromiter((field in names for names in broken_fields), dtype=bool, count=table.num_rows)
+    return flagged
 
 
 # A record's time this far outside the window its report was asked for cannot come from either reading of
@@ -75,47 +123,25 @@ def _far_outside(window: tuple[Any, Any] | None, *stamps: pd.Series) -> np.ndarr
     return far
 
 
-def _unstorable(values: list[Any], *, repeated: bool = True) -> np.ndarray:
-    """Per value (a text or a tuple of texts), whether it holds a NUL or a lone surrogate. Values that repeat
-    (queue names, user ids, labels) are checked once each; unique ones (entry keys) straight."""
-    def bad(value: Any) -> bool:
-        return not all(map(is_storable_text, value)) if isinstance(value, tuple) else not is_storable_text(value)
-    checked = _memo_map(values, bad) if repeated else map(bad, values)
-    return np.fromiter(checked, dtype=bool, count=len(values))
-
-
-def entry_json(entry: Mapping[str, Any]) -> str:
-    """The entry as compact JSON text, keys in their original order."""
-    return _ENCODE_ENTRY(entry)
-
-
 def stable_hash(text: str) -> str:
     # surrogatepass: a key built from a broken text (the entry is then malformed) must still hash.
     return hashlib.blake2b(text.encode("utf-8", errors="surrogatepass"), digest_size=16).hexdigest()
 
 
-def _column(entries: Sequence[Mapping[str, Any]], *fields: str) -> list[Any]:
-    """Per entry, the first of `fields` that is present and not blank (else None)."""
-    if len(fields) == 1:
-        field = fields[0]
-        return [entry.get(field) for entry in entries]
-    out = []
-    for entry in entries:
-        found = None
-        for field in fields:
-            value = entry.get(field)
-            if not _is_blank(value):
-                found = value
-                break
-        out.append(found)
-    return out
+def entry_json(entry: Mapping[str, Any]) -> str:
+    """An entry as compact JSON text, keys in their original order (how a malformed entry is shown)."""
+    return json.dumps(entry, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def _durations(values: list[Any], scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _durations(texts: pa.Array, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(seconds with NaN for blanks, unparseable mask, negative mask, absurd mask)."""
-    series = pd.Series(values, dtype=object)
-    numbers = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
-    blank = series.map(_is_blank).to_numpy(dtype=bool) if np.isnan(numbers).any() else np.zeros(len(numbers), bool)
+    blank = texts.is_null().to_numpy(zero_copy_only=False)
+    try:
+        numbers = pc.cast(texts, pa.float64()).to_numpy(zero_copy_only=False)
+        numbers = np.where(blank, np.nan, numbers)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # a value Arrow cannot read: pandas judges each
+        numbers = pd.to_numeric(pd.Series(_objects(texts), dtype=object).str.strip(),
+                                errors="coerce").astype("float64").to_numpy()
     unparseable = np.isnan(numbers) & ~blank
     negative = numbers < 0
     # Fractions of a day carry float noise (0.000069444446 d = 6.0000001 s): keep milliseconds.
@@ -125,39 +151,21 @@ def _durations(values: list[Any], scale: float) -> tuple[np.ndarray, np.ndarray,
     return seconds, unparseable, negative, absurd
 
 
-def _memo_map(values: list[Any], function) -> list[Any]:
-    """`function` over values with few distinct values (types, ring groups), computed once each."""
-    cache: dict[Any, Any] = {}
-    out = []
-    for value in values:
-        key = tuple(value) if isinstance(value, list) else value
-        try:
-            result = cache[key]
-        except KeyError:
-            result = cache[key] = function(value)
-        except TypeError:  # unhashable oddities (dicts): no caching
-            result = function(value)
-        out.append(result)
-    return out
-
-
-def _type_token(value: Any) -> str | None:
-    if _is_blank(value):
+def _type_token(value: str | None) -> str | None:
+    if value is None:
         return None
-    return re.sub(r"[\s_\-]+", "", str(value)).lower()
+    token = "".join(value.split()).replace("_", "").replace("-", "").lower()
+    return token or None
 
 
-def _entry_keys(entries: Sequence[Mapping[str, Any]], texts: list[str], *fields: str) -> list[str]:
-    keys = []
-    for entry, text in zip(entries, texts):
-        key = None
-        for field in fields:
-            key = _text_or_none(entry.get(field))
-            if key is not None:
-                break
-        if key is None:
-            key = "sha:" + stable_hash(json.dumps(entry, sort_keys=True, separators=(",", ":"), default=str))
-        keys.append(key)
+def _entry_keys(table: pa.Table, *fields: str) -> np.ndarray:
+    """The first key field that is present, trimmed; an entry without one gets a hash of its fields."""
+    keys = _objects(pc.utf8_trim_whitespace(_texts(table, *fields)))
+    missing = np.flatnonzero(pd.isna(keys))
+    if len(missing):
+        for row, text in zip(missing, row_json(table, missing.tolist())):
+            fields_of_entry = json.loads(text)
+            keys[row] = "sha:" + stable_hash(json.dumps(fields_of_entry, sort_keys=True, separators=(",", ":")))
     return keys
 
 
@@ -168,27 +176,34 @@ def _first_reason(checks: list[tuple[np.ndarray, str]], size: int) -> np.ndarray
     return reasons
 
 
-def _split_report(frame: pd.DataFrame, texts: list[str], reasons: np.ndarray, owner_column: str,
+def _not_an_object(table: pa.Table) -> np.ndarray:
+    if NOT_AN_OBJECT not in table.column_names:
+        return np.zeros(table.num_rows, dtype=bool)
+    return table.column(NOT_AN_OBJECT).is_valid().to_numpy(zero_copy_only=False)
+
+
+def _split_report(frame: pd.DataFrame, table: pa.Table, reasons: np.ndarray, owner_column: str,
                   record_columns: list[str], keep_in_raw: np.ndarray | None = None) -> ParsedReport:
     """Good rows -> records (+ raw), the rest -> malformed. Duplicate entry keys keep their last entry."""
     is_bad = pd.notna(reasons)
-    texts_array = np.asarray(texts, dtype=object)
     owner = frame[owner_column].reset_index(drop=True)
     # A time far outside the window owns nothing: such an entry stays with the report it came in.
     malformed_owner = owner.where(reasons != FAR_OUTSIDE_REASON)
+    bad_rows = np.flatnonzero(is_bad)
     malformed = pd.DataFrame({"owner_at": malformed_owner[is_bad].reset_index(drop=True),
                               "reason": pd.Series(reasons[is_bad], dtype=object),
-                              "entry": pd.Series(texts_array[is_bad], dtype=object)})
+                              "entry": pd.Series(row_json(table, bad_rows.tolist()), dtype=object)})
     # Deduplicate among good entries only: a malformed duplicate must not push out a good one.
     good_positions = np.flatnonzero(~is_bad)
     keep = ~frame["entry_key"].iloc[good_positions].duplicated(keep="last").to_numpy()
     good = np.zeros(len(frame), dtype=bool)
     good[good_positions[keep]] = True
     records = frame.loc[good, record_columns].reset_index(drop=True)
-    raw_rows = good if keep_in_raw is None else good & keep_in_raw
-    raw = pd.DataFrame({"entry_key": frame["entry_key"][raw_rows].reset_index(drop=True),
-                        "owner_at": owner[raw_rows].reset_index(drop=True),
-                        "entry": pd.Series(texts_array[raw_rows], dtype=object)})
+    raw_rows = np.flatnonzero(good if keep_in_raw is None else good & keep_in_raw)
+    raw = table.take(pa.array(raw_rows, pa.int64()))
+    owners = owner.iloc[raw_rows].dt.tz_convert(None).to_numpy(dtype="datetime64[us]")
+    raw = raw.append_column(OWNER_COLUMN, pa.array(owners, pa.timestamp("us")).cast(OWNER_TYPE))
+    raw = raw.append_column(KEY_COLUMN, pa.array(frame["entry_key"].to_numpy()[raw_rows], pa.string()))
     return ParsedReport(records=records, raw=raw, malformed=malformed[MALFORMED_COLUMNS])
 
 
@@ -233,13 +248,15 @@ CONTACTS = _Shape(("contact_id",), "contact_type", "started_at", "finished_at",
                                   ("missed", "time_to_missed"), ("voicemail", "time_to_voicemail")))
 
 
-def _is_explore_ui_call(entry: Mapping[str, Any]) -> bool:
-    return ("call_id" not in entry and "type" not in entry and "start_at" not in entry
-            and ("interaction_id" in entry or "call_type" in entry or "start_time" in entry))
+def _explore_ui_calls(table: pa.Table) -> np.ndarray:
+    """Entries in the older "Explore UI" `calls` shape: none of the current shape's fields, one of the older."""
+    def present(*fields: str) -> np.ndarray:
+        return _texts(table, *fields).is_valid().to_numpy(zero_copy_only=False)
+    return ~present("call_id", "type", "start_at") & present("interaction_id", "call_type", "start_time")
 
 
-def _tag_ring_groups(value: Any) -> tuple[str, ...]:
-    return () if _is_blank(value) else _unique_names(str(value).split("+"))
+def _tag_ring_groups(value: str | None) -> tuple[str, ...]:
+    return () if value is None else _unique_names(value.split("+"))
 
 
 def _contact_outcome(shape: _Shape, type_token: str | None, direction: str | None) -> str | None:
@@ -251,32 +268,38 @@ def _contact_outcome(shape: _Shape, type_token: str | None, direction: str | Non
     return shape.outcomes.get(type_token) if type_token is not None else None
 
 
-def _parse_shape(shape: _Shape, entries: Sequence[Mapping[str, Any]], tz: str, known_queues: frozenset[str],
-                 window: tuple[Any, Any] | None) -> tuple[pd.DataFrame, list[str], np.ndarray]:
-    size = len(entries)
-    texts = _entry_texts(entries)
-    started, bad_start = parse_timestamps(pd.Series(_column(entries, shape.start_field), dtype=object), tz)
-    ended, bad_end = parse_timestamps(pd.Series(_column(entries, shape.end_field), dtype=object), tz)
-    raw_types = _column(entries, shape.type_field)
-    type_tokens = _memo_map(raw_types, _type_token)
+def _parse_shape(shape: _Shape, table: pa.Table, tz: str, known_queues: frozenset[str],
+                 window: tuple[Any, Any] | None) -> tuple[pd.DataFrame, np.ndarray]:
+    size = table.num_rows
+    started, bad_start = parse_timestamp_texts(_texts(table, shape.start_field), tz)
+    ended, bad_end = parse_timestamp_texts(_texts(table, shape.end_field), tz)
+    type_texts = _texts(table, shape.type_field)
+    type_tokens = _map_distinct(type_texts, _type_token)
     if shape.direction_field:
-        directions = _memo_map(_column(entries, shape.direction_field), _type_token)
-        outcomes = [_contact_outcome(shape, token, direction) for token, direction in zip(type_tokens, directions)]
+        pairs = pc.binary_join_element_wise(pc.fill_null(type_texts, "\x00"),
+                                            pc.fill_null(_texts(table, shape.direction_field), "\x00"), "\x01")
+
+        def outcome_of(pair: str | None) -> str | None:
+            if pair is None:  # `_map_distinct` asks for null, which the filled pairs never are
+                return None
+            type_text, direction_text = (None if part == "\x00" else part for part in pair.split("\x01"))
+            return _contact_outcome(shape, _type_token(type_text), _type_token(direction_text))
+        outcomes = _map_distinct(pairs, outcome_of)
     else:
-        outcomes = _memo_map(type_tokens, lambda token: shape.outcomes.get(token) if token else None)
-    queue_values = _column(entries, shape.queue_field)
-    queue_ids = _memo_map(queue_values, lambda value: parse_ring_groups(value, known_queues))
+        outcomes = _map_distinct(type_texts, lambda text: shape.outcomes.get(_type_token(text)) if text else None)
+    queue_texts = _texts(table, shape.queue_field)
+    queue_ids = _map_distinct(queue_texts, lambda text: parse_ring_groups(text, known_queues))
     if shape.queue_fallback:
-        tags = _memo_map(_column(entries, shape.queue_fallback), _tag_ring_groups)
-        queue_ids = [t if _is_blank(raw) else q for q, t, raw in zip(queue_ids, tags, queue_values)]
-    keys = _entry_keys(entries, texts, *shape.key_fields)
-    user_ids = _memo_map(_column(entries, "user_id"), _text_or_none)
+        tags = _map_distinct(_texts(table, shape.queue_fallback), _tag_ring_groups)
+        queue_ids = np.where(queue_texts.is_null().to_numpy(zero_copy_only=False), tags, queue_ids)
+    keys = _entry_keys(table, *shape.key_fields)
+    user_texts = _texts(table, "user_id")
     frame = pd.DataFrame({
         "entry_key": keys,
         "started_at": started, "ended_at": ended,
-        "outcome": np.asarray(outcomes, dtype=object),
-        "queue_ids": pd.Series(queue_ids, dtype=object).to_numpy() if size else np.empty(0, object),
-        "user_id": user_ids,
+        "outcome": outcomes,
+        "queue_ids": queue_ids,
+        "user_id": _map_distinct(user_texts, _stripped),
     })
     unparseable_duration = np.zeros(size, dtype=bool)
     negative_duration = np.zeros(size, dtype=bool)
@@ -286,7 +309,7 @@ def _parse_shape(shape: _Shape, entries: Sequence[Mapping[str, Any]], tz: str, k
         if field is None:
             frame[column] = np.nan  # the report has no such field
             continue
-        seconds, unparseable, negative, absurd = _durations(_column(entries, field), shape.duration_scale)
+        seconds, unparseable, negative, absurd = _durations(_texts(table, field), shape.duration_scale)
         frame[column] = np.nan_to_num(seconds, nan=0.0, posinf=0.0)  # the report has the field; a null means none
         unparseable_duration |= unparseable
         negative_duration |= negative
@@ -297,108 +320,122 @@ def _parse_shape(shape: _Shape, entries: Sequence[Mapping[str, Any]], tz: str, k
         uses = (outcome_array == outcome) & ~(frame["wait_s"].to_numpy() > 0)
         if not uses.any():
             continue
-        seconds, unparseable, negative, absurd = _durations(_column(entries, field), shape.duration_scale)
+        seconds, unparseable, negative, absurd = _durations(_texts(table, field), shape.duration_scale)
         frame["wait_s"] = np.where(uses & (seconds > 0) & ~absurd, seconds, frame["wait_s"].to_numpy())
         unparseable_duration |= uses & unparseable
         negative_duration |= uses & negative
         absurd_duration |= uses & absurd
-    blank_type = np.array([token is None for token in type_tokens], dtype=bool)
+    blank_type = np.fromiter((token is None for token in type_tokens), dtype=bool, count=size)
+    no_outcome = pd.isna(outcome_array)
     reasons = _first_reason([
+        (_not_an_object(table), "entry is not an object (or an unreadable CSV row)"),
         (started.isna().to_numpy() & ~bad_start.to_numpy(), f"missing {shape.start_field}"),
         (bad_start.to_numpy(), f"unparseable {shape.start_field}"),
         (bad_end.to_numpy(), f"unparseable {shape.end_field}"),
         (_far_outside(window, started, ended), FAR_OUTSIDE_REASON),
-        (blank_type & (frame["outcome"].isna().to_numpy()), f"missing {shape.type_field}"),
-        (frame["outcome"].isna().to_numpy(), f"unknown {shape.type_field}"),
+        (blank_type & no_outcome, f"missing {shape.type_field}"),
+        (no_outcome, f"unknown {shape.type_field}"),
         (unparseable_duration, "unparseable duration"),
         (negative_duration, "negative duration"),
         (absurd_duration, "absurd duration (over 32 days)"),
-        (_unstorable(queue_ids), f"NUL or broken character in {shape.queue_field}"),
-        (_unstorable(keys, repeated=False), f"NUL or broken character in {shape.key_fields[0]}"),
-        (_unstorable(user_ids), "NUL or broken character in user_id"),
+        (_broken(table, shape.queue_field, queue_texts), f"NUL or broken character in {shape.queue_field}"),
+        (_broken_key(table, shape.key_fields), f"NUL or broken character in {shape.key_fields[0]}"),
+        (_broken(table, "user_id", user_texts), "NUL or broken character in user_id"),
     ], size)
-    return frame, texts, reasons
+    return frame, reasons
 
 
-def parse_contact_report(report_type: str, entries: Sequence[Mapping[str, Any]], *, tz: str = UTC,
+def _broken_key(table: pa.Table, key_fields: tuple[str, ...]) -> np.ndarray:
+    broken = np.zeros(table.num_rows, dtype=bool)
+    for field in key_fields:
+        if field in table.column_names:
+            broken |= _broken(table, field)
+    return broken
+
+
+_DURATION_COLUMNS = {"wait_s": "float64", "talk_s": "float64", "hold_s": "float64", "acw_s": "float64",
+                     "handle_s": "float64"}
+
+
+def parse_contact_report(report_type: str, entries: Entries, *, tz: str = UTC,
                          known_queues: Iterable[str] = (), window: tuple[Any, Any] | None = None) -> ParsedReport:
     """`calls` or `contacts` entries -> normalized contact records, raw entries, malformed entries.
 
     `calls` entries may mix the current `call_id` shape (integer seconds) and the older "Explore UI"
     shape (`interaction_id`, `call_type`, durations in fractions of a day, `tags` "agents+rg1"); the
-    shape is detected per entry by its keys. Duplicate entry keys within one report keep the LAST
-    entry (Talkdesk's newest rendering of the contact) and count once. Raw `owner_at` is the start.
+    shape is detected per entry by its fields. Duplicate entry keys within one report keep the LAST
+    entry (Talkdesk's newest rendering of the contact) and count once. Raw owner time is the start.
     """
     if report_type not in CONTACT_REPORT_TYPES:
         raise ValueError(f"report_type must be one of {CONTACT_REPORT_TYPES}, not {report_type!r}")
-    entries = list(entries)
+    table = as_table(entries)
     known = frozenset(str(name) for name in known_queues)
     if report_type == "contacts":
-        frame, texts, reasons = _parse_shape(CONTACTS, entries, tz, known, window)
+        frame, reasons = _parse_shape(CONTACTS, table, tz, known, window)
     else:
-        explore_ui = np.fromiter((_is_explore_ui_call(entry) for entry in entries), dtype=bool, count=len(entries))
+        explore_ui = _explore_ui_calls(table)
         if not explore_ui.any():
-            frame, texts, reasons = _parse_shape(CALLS_CURRENT, entries, tz, known, window)
+            frame, reasons = _parse_shape(CALLS_CURRENT, table, tz, known, window)
         else:
             parts, order = [], []
             for shape, mask in ((CALLS_CURRENT, ~explore_ui), (CALLS_EXPLORE_UI, explore_ui)):
                 positions = np.flatnonzero(mask)
-                parts.append(_parse_shape(shape, [entries[i] for i in positions], tz, known, window))
+                parts.append(_parse_shape(shape, table.take(pa.array(positions, pa.int64())), tz, known, window))
                 order.append(positions)
             # Back to report order so that "the last duplicate wins" means last in the report.
             restore = np.argsort(np.concatenate(order), kind="stable")
             frame = pd.concat([part[0] for part in parts], ignore_index=True).iloc[restore].reset_index(drop=True)
-            texts = list(np.asarray(parts[0][1] + parts[1][1], dtype=object)[restore])
-            reasons = np.concatenate([part[2] for part in parts])[restore]
-    frame = frame.astype({"wait_s": "float64", "talk_s": "float64", "hold_s": "float64",
-                          "acw_s": "float64", "handle_s": "float64"})
-    parsed = _split_report(frame, texts, reasons, "started_at", RECORD_COLUMNS)
+            reasons = np.concatenate([part[1] for part in parts])[restore]
+    frame = frame.astype(_DURATION_COLUMNS)
+    parsed = _split_report(frame, table, reasons, "started_at", RECORD_COLUMNS)
     parsed.records.attrs["report_type"] = report_type
     return parsed
 
 
 # --------------------------------------------------------------------------- user_status
 
-def parse_user_status_report(entries: Sequence[Mapping[str, Any]], *, tz: str = UTC,
+def parse_user_status_report(entries: Entries, *, tz: str = UTC,
                              window: tuple[Any, Any] | None = None) -> ParsedReport:
     """`user_status` entries -> [entry_key, agent_id, state, state_start, state_end, duration_s].
 
-    `entry_key` hashes user_id|start (UTC ISO)|label (Talkdesk documents no key). Open records
+    `entry_key` is user_id, start (UTC epoch ns) and label joined by `KEY_SEPARATOR`. Open records
     (no `status_end_at`) are records with NaT end; they have no owner yet, so they are not in `raw`.
     `duration_s` is `status_time`, else end - start. Duplicate keys keep the last entry.
     """
-    entries = list(entries)
-    size = len(entries)
-    texts = _entry_texts(entries)
-    start, bad_start = parse_timestamps(pd.Series(_column(entries, "status_start_at"), dtype=object), tz)
-    end, bad_end = parse_timestamps(pd.Series(_column(entries, "status_end_at"), dtype=object), tz)
-    agent_ids = _memo_map(_column(entries, "user_id"), _text_or_none)
-    labels = _memo_map(_column(entries, "status_label"), _text_or_none)
-    status_time, bad_time, negative_time, absurd_time = _durations(_column(entries, "status_time"), 1.0)
+    table = as_table(entries)
+    size = table.num_rows
+    start, bad_start = parse_timestamp_texts(_texts(table, "status_start_at"), tz)
+    end, bad_end = parse_timestamp_texts(_texts(table, "status_end_at"), tz)
+    user_texts, label_texts = _texts(table, "user_id"), _texts(table, "status_label")
+    agent_ids = _map_distinct(user_texts, _stripped)
+    labels = _map_distinct(label_texts, _stripped)
+    status_time, bad_time, negative_time, absurd_time = _durations(_texts(table, "status_time"), 1.0)
     elapsed = (end - start).dt.total_seconds().to_numpy()
     duration = np.where(np.isnan(status_time), elapsed, status_time)
     absurd_time |= elapsed > MAX_DURATION_S
-    # The start enters the key as UTC epoch nanoseconds, so every timestamp shape gives the same key.
-    start_ns = np.where(start.isna().to_numpy(), "", start.to_numpy(dtype="datetime64[ns]").astype("int64").astype(str))
-    keys = [stable_hash(f"{agent}|{ns}|{label}") for agent, ns, label in zip(agent_ids, start_ns, labels)]
+    # Talkdesk documents no key: user, start (as UTC epoch nanoseconds, so every timestamp shape gives the same
+    # key) and label, joined by a separator no id or label holds.
+    start_ns = pa.array(start.to_numpy(dtype="datetime64[ns]").astype("int64"), pa.int64(),
+                        mask=start.isna().to_numpy()).cast(pa.string())
+    keys = _objects(pc.binary_join_element_wise(
+        pc.fill_null(user_texts, ""), pc.fill_null(start_ns, ""), pc.fill_null(label_texts, ""), KEY_SEPARATOR))
     frame = pd.DataFrame({"entry_key": keys, "agent_id": agent_ids, "state": labels,
                           "state_start": start, "state_end": end, "duration_s": duration.astype("float64")},
                          index=pd.RangeIndex(size))
-    missing_agent = np.array([a is None for a in agent_ids], dtype=bool)
-    missing_label = np.array([s is None for s in labels], dtype=bool)
     reasons = _first_reason([
-        (missing_agent, "missing user_id"),
+        (_not_an_object(table), "entry is not an object (or an unreadable CSV row)"),
+        (pd.isna(agent_ids), "missing user_id"),
         (start.isna().to_numpy() & ~bad_start.to_numpy(), "missing status_start_at"),
         (bad_start.to_numpy(), "unparseable status_start_at"),
         (bad_end.to_numpy(), "unparseable status_end_at"),
         (_far_outside(window, start, end), FAR_OUTSIDE_REASON),
-        (missing_label, "missing status_label"),
+        (pd.isna(labels), "missing status_label"),
         (bad_time, "unparseable status_time"),
         (negative_time, "negative status_time"),
         ((end < start).to_numpy(), "status_end_at before status_start_at"),
         (absurd_time, "absurd duration (over 32 days)"),
-        (_unstorable(agent_ids), "NUL or broken character in user_id"),
-        (_unstorable(labels), "NUL or broken character in status_label"),
+        (_broken(table, "user_id", user_texts), "NUL or broken character in user_id"),
+        (_broken(table, "status_label", label_texts), "NUL or broken character in status_label"),
     ], size)
-    return _split_report(frame, texts, reasons, "state_end", STATUS_COLUMNS,
+    return _split_report(frame, table, reasons, "state_end", STATUS_COLUMNS,
                          keep_in_raw=end.notna().to_numpy())

@@ -17,6 +17,7 @@ from wfm_pipelines.db.engine import alembic_config, create_wfm_engine, current_r
 from wfm_pipelines.db.types import UtcDateTime
 from wfm_pipelines.raw_store import RawStore
 from wfm_pipelines.talkdesk.report_table import BROKEN_COLUMN, KEY_COLUMN, OWNER_COLUMN, value_text
+from wfm_pipelines_tests.db.test_db_migration_0002 import OLD, old_rows, read_all
 from wfm_pipelines_tests.raw_store.entries import files_on_disk
 
 UTC = timezone.utc
@@ -93,6 +94,14 @@ def raw_entry_rows(engine: Engine) -> list[dict]:
     return sorted((dict(row._mapping) for row in rows), key=lambda r: (r["report_type"], r["owner_at"], r["entry_key"]))
 
 
+# The WFM tables 0003 leaves alone, with the rows test_db_migration_0002 uses.
+OTHER_TABLES = [name for name in OLD if name not in ("talkdesk_raw_entry", "talkdesk_malformed_entry")]
+
+
+def other_tables(engine: Engine) -> dict[str, list[tuple]]:
+    return {name: read_all(engine, name) for name in OTHER_TABLES}
+
+
 @pytest.fixture
 def engine_at_0002(database_url) -> Iterator[Engine]:
     engine = create_wfm_engine(database_url)
@@ -100,6 +109,8 @@ def engine_at_0002(database_url) -> Iterator[Engine]:
         migrate(engine, "0002", None)
         with engine.begin() as connection:
             connection.execute(RAW_ENTRY.insert(), stored_rows())
+            for name in OTHER_TABLES:  # 0001's columns: 0002 added only defaulted ones to these tables
+                connection.execute(OLD[name].insert(), old_rows()[name])
         yield engine
     finally:
         engine.dispose()
@@ -131,7 +142,10 @@ def test_0003_moves_every_raw_entry_into_one_file_per_report_type_and_day(engine
 
 def test_0003_can_be_undone_and_done_again_and_the_entries_survive_exactly(engine_at_0002, tmp_path):
     engine, store = engine_at_0002, RawStore(tmp_path / "raw")
+    untouched = other_tables(engine)
+    assert all(untouched.values())
     migrate(engine, "head", store.root)
+    assert other_tables(engine) == untouched
     first_files = {f.path for f in store.catalogued(engine)}
     after_upgrade = store_contents(engine, store)
 
@@ -152,12 +166,14 @@ def test_0003_can_be_undone_and_done_again_and_the_entries_survive_exactly(engin
                                                 "wait_time": "4.5", "ring_groups": "Sales,Support",
                                                 "is_transfer": "false"}
     assert files_on_disk(store) == first_files  # left on disk (orphans now), never deleted inside the migration
+    assert other_tables(engine) == untouched
 
     migrate(engine, "head", store.root)
     assert store_contents(engine, store) == after_upgrade
     assert {f.path for f in store.catalogued(engine)}.isdisjoint(first_files)
     assert sorted(store.remove_orphans(engine, now=datetime.now(UTC) + timedelta(days=1))) == sorted(first_files)
     assert store.verify(engine) == []
+    assert other_tables(engine) == untouched
 
 
 def test_0003_finds_the_raw_store_in_the_environment(engine_at_0002, tmp_path, monkeypatch):

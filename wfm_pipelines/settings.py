@@ -40,6 +40,8 @@ Variable: valid values (default).
   >= 0, 20 when omitted (0.5:20).
 - WFM_DATABASE_URL: a URL SQLAlchemy reads with a supported driver, `sqlite:///...` or
   `postgresql+psycopg://...` (bare `postgresql://` means psycopg) (SQLite under DAGSTER_HOME).
+- WFM_RAW_STORE: a local directory, as a path or a `file://` URL, that is a directory or can be created as
+  one (`$DAGSTER_HOME/raw`, else `.dagster_home/raw`). Other URL schemes (`s3://`) are refused for now.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from dotenv import load_dotenv
 
@@ -101,6 +103,10 @@ def dagster_home(env: Mapping[str, str] = os.environ) -> Path:
 
 def default_database_url(env: Mapping[str, str] = os.environ) -> str:
     return f"sqlite:///{dagster_home(env) / 'wfm.db'}"
+
+
+def default_raw_store(env: Mapping[str, str] = os.environ) -> str:
+    return str(dagster_home(env) / "raw")
 
 
 def _env(env: Mapping[str, str], name: str, default: str) -> str:
@@ -311,6 +317,45 @@ def _database_url(env: Mapping[str, str], name: str) -> str:
     return raw
 
 
+def _raw_store(env: Mapping[str, str], name: str) -> str:
+    """The raw store's root as an absolute local path: a path or a `file://` URL naming a directory that
+    exists or can be created (nothing is created here)."""
+    raw = _env(env, name, "")
+    if not raw:
+        return os.path.abspath(default_raw_store(env))
+    expected = "expected a local directory, e.g. /var/lib/wfm/raw or file:///var/lib/wfm/raw"
+    if "\x00" in raw:
+        raise SettingsError(f"{name} holds a NUL character; {expected}")
+    path = raw
+    scheme, separator, _ = raw.partition("://")
+    if separator:
+        parts = urlsplit(raw)
+        if scheme.lower() != "file":
+            raise SettingsError(f"{name}={_shown(raw)} uses {scheme}://, which this version cannot store to; {expected}")
+        if parts.netloc not in ("", "localhost") or parts.query or parts.fragment:
+            raise SettingsError(f"{name}={_shown(raw)} is not a local file URL; {expected}")
+        path = unquote(parts.path)
+    path = os.path.abspath(os.path.expanduser(path))
+    existing = Path(path)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing == Path(path) and not existing.is_dir():
+        raise SettingsError(f"{name}={_shown(raw)} is a file, not a directory; {expected}")
+    if not existing.is_dir():
+        raise SettingsError(f"{name}={_shown(raw)} cannot be created: {str(existing)!r} is a file; {expected}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise SettingsError(f"{name}={_shown(raw)} is not writable ({str(existing)!r} refuses this user); {expected}")
+    return path
+
+
+def raw_store_root(environ: Mapping[str, str] | None = None) -> str:
+    """WFM_RAW_STORE alone, checked as `load_settings` checks it: for code that needs only the raw store
+    (the migration that moves raw entries into it)."""
+    if environ is None:
+        load_dotenv_once()
+    return _raw_store(os.environ if environ is None else environ, "WFM_RAW_STORE")
+
+
 def _check_real_credentials(env: Mapping[str, str]) -> None:
     """A real OAuth client must not be sent to the emulator's default address, nor its token."""
     def real(id_name: str, secret_name: str) -> str:
@@ -361,6 +406,8 @@ class Settings:
     realtime_api_url: str
     agent_state_interval_seconds: int
     database_url: str
+    # The raw store's root: an absolute local directory holding the kept report entries as Parquet files.
+    raw_store: str
     history_start: str
     volume_report: str
     report_format: str
@@ -423,6 +470,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         agent_state_interval_seconds=_int_in_range(
             env, "WFM_AGENT_STATE_INTERVAL_SECONDS", 30, 5, 3600, "seconds between two collections of agent states"),
         database_url=_database_url(env, "WFM_DATABASE_URL"),
+        raw_store=_raw_store(env, "WFM_RAW_STORE"),
         history_start=_history_start(env, "WFM_HISTORY_START", DEFAULT_HISTORY_START),
         volume_report=_choice(env, "WFM_VOLUME_REPORT", "calls", ("calls", "contacts"),
                               "the Explore report the interval volume is built from"),

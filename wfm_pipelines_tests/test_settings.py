@@ -134,6 +134,8 @@ BAD_CASES = [
     _rule("TALKDESK_REALTIME_API_URL", {"TALKDESK_REALTIME_BASE_URL": REAL_BASE}, "realtime-real-base-no-api"),
     _rule("TALKDESK_REALTIME_API_URL", {"TALKDESK_REALTIME_BASE_URL": REAL_BASE, "TALKDESK_REALTIME_CLIENT_ID": REAL_ID,
                                         "TALKDESK_REALTIME_CLIENT_SECRET": SECRET}, "realtime-real-client-no-api"),
+    *_numeric("WFM_RAW_STORE", "s3://wfm-bucket/raw", "gs://wfm-bucket/raw", "file://nas.example.com/raw",
+              "file:///srv/raw?version=2"),
     *_numeric("WFM_SHRINK_GUARD", "half", "0", "0.0", "0:20", "-0.5", "1.5", "nan", "0.5:-1", "0.5:x", "0.5:20:3",
               "50%", "on"),
 ]
@@ -179,6 +181,7 @@ def test_the_defaults_load_with_an_empty_environment(tmp_path):
     assert (settings.shrink_guard_share, settings.shrink_guard_min_drop) == (0.5, 20)
     assert (settings.db_connect_timeout_s, settings.db_statement_timeout_s) == (10, 900)
     assert settings.agent_state_stale_after == 3 and settings.metadata_people_preview is False
+    assert settings.raw_store == str(tmp_path / "home" / "raw")
 
 
 def test_blank_values_mean_the_default(monkeypatch):
@@ -323,6 +326,54 @@ def test_supported_database_urls_load_unchanged(monkeypatch, url):
     assert load_settings().database_url == url
 
 
+def test_the_raw_store_defaults_to_the_base_of_the_default_database(monkeypatch, tmp_path):
+    monkeypatch.delenv("DAGSTER_HOME")
+    settings = load_settings()
+    assert settings.raw_store == str(tmp_path / ".dagster_home" / "raw")
+    assert settings.database_url == f"sqlite:///{tmp_path / '.dagster_home' / 'wfm.db'}"
+    monkeypatch.setenv("WFM_RAW_STORE", "  ")
+    assert load_settings().raw_store == str(tmp_path / ".dagster_home" / "raw")
+    assert not (tmp_path / ".dagster_home").exists()  # loading the settings creates nothing
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("/srv/wfm/raw", "/srv/wfm/raw"),
+    ("/srv/wfm/raw/", "/srv/wfm/raw"),
+    ("file:///srv/wfm/raw%20files", "/srv/wfm/raw files"),
+    ("file://localhost/srv/wfm/raw", "/srv/wfm/raw"),
+    ("FILE:///srv/raw", "/srv/raw"),
+    ("relative/raw", "{cwd}/relative/raw"),
+    ("~/raw", "{home}/raw"),
+])
+def test_the_raw_store_is_an_absolute_local_directory(monkeypatch, tmp_path, value, expected):
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.setenv("WFM_RAW_STORE", value)
+    expected = expected.format(cwd=tmp_path, home=tmp_path / "user")
+    assert load_settings().raw_store == expected
+    assert wfm_settings.raw_store_root({"WFM_RAW_STORE": value, "HOME": str(tmp_path / "user")}) == expected
+
+
+def test_a_raw_store_that_is_or_lies_under_a_file_is_refused(monkeypatch, tmp_path):
+    (tmp_path / "a-file").write_text("not a directory")
+    for value, problem in [(str(tmp_path / "a-file"), "is a file, not a directory"),
+                           (str(tmp_path / "a-file" / "raw"), "cannot be created")]:
+        monkeypatch.setenv("WFM_RAW_STORE", value)
+        with pytest.raises(SettingsError, match=rf"^WFM_RAW_STORE=.*{problem}.*expected a local directory"):
+            load_settings()
+        with pytest.raises(SettingsError, match=problem):
+            wfm_settings.raw_store_root({"WFM_RAW_STORE": value})
+
+
+def test_a_raw_store_with_a_nul_is_refused():  # a mapping can hold what a process environment cannot
+    with pytest.raises(SettingsError, match="^WFM_RAW_STORE holds a NUL character"):
+        wfm_settings.raw_store_root({"WFM_RAW_STORE": "/srv/raw\x00"})
+
+
+def test_the_raw_store_alone_reads_dotenv(tmp_path):
+    (tmp_path / ".env").write_text(f"WFM_RAW_STORE={tmp_path / 'from-dotenv'}\n")
+    assert wfm_settings.raw_store_root() == str(tmp_path / "from-dotenv")
+
+
 def test_an_unsupported_database_driver_is_shown_with_the_password_hidden(monkeypatch):
     monkeypatch.setenv("WFM_DATABASE_URL", f"postgresql+psycopg2://wfm:{URL_PASSWORD}@db.example.com/wfm")
     with pytest.raises(SettingsError) as raised:
@@ -412,6 +463,7 @@ CLI_CASES = {
     "real credentials, no base url": ("TALKDESK_BASE_URL", {"TALKDESK_CLIENT_ID": REAL_ID,
                                                             "TALKDESK_CLIENT_SECRET": SECRET}),
     "shrink guard": ("WFM_SHRINK_GUARD", {"WFM_SHRINK_GUARD": "half"}),
+    "raw store": ("WFM_RAW_STORE", {"WFM_RAW_STORE": "s3://wfm-bucket/raw"}),
 }
 
 

@@ -104,11 +104,13 @@ def write_connection(engine: Engine) -> sa.Connection:
     return connection
 
 
-def alembic_config(connection: sa.Connection | None = None) -> Config:
-    """Alembic configuration built in code: no alembic.ini is needed at run time."""
+def alembic_config(connection: sa.Connection | None = None, *, raw_store_root: str | None = None) -> Config:
+    """Alembic configuration built in code: no alembic.ini is needed at run time. `raw_store_root` is where a
+    migration that moves raw entries finds the raw store (None: WFM_RAW_STORE from the environment)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
+    config.attributes["raw_store_root"] = raw_store_root
     return config
 
 
@@ -123,7 +125,7 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade_to_head(engine: Engine) -> None:
+def upgrade_to_head(engine: Engine, *, raw_store_root: str | None = None) -> None:
     """Alembic `upgrade head`, safe when several processes do it at once."""
     head = head_revision()
     if current_revision(engine) == head:
@@ -133,7 +135,7 @@ def upgrade_to_head(engine: Engine) -> None:
             if engine.dialect.name == "postgresql":
                 # Held to the end of this transaction; a second migrator waits, then finds head.
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-            command.upgrade(alembic_config(connection), "head")
+            command.upgrade(alembic_config(connection, raw_store_root=raw_store_root), "head")
 
 
 def ensure_schema(engine: Engine) -> None:

@@ -1,4 +1,5 @@
-"""The WFM tables (`../shared/design/CONTRACT.md` section 4) and the raw Talkdesk entries, as SQLAlchemy Core.
+"""The WFM tables (`../shared/design/CONTRACT.md` section 4), the raw store's catalogue and the malformed
+Talkdesk entries, as SQLAlchemy Core.
 
 All times are UTC instants (`UtcDateTime`). Counts are integers; sums of seconds are doubles because
 Talkdesk durations can be fractional. The migrations in `migrations/versions/` create exactly this;
@@ -132,16 +133,25 @@ wfm_agent_state_current = sa.Table(
     sa.Column("stale", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
-# Every Talkdesk report entry as received, so an interval can be re-aggregated after Talkdesk has
-# dropped the report file (30 days). `owner_at` decides which partition owns the entry.
-talkdesk_raw_entry = sa.Table(
-    "talkdesk_raw_entry",
+# The raw store's catalogue: one row per Parquet file of kept Talkdesk report entries (`wfm_pipelines.raw_store`),
+# so that an interval can be re-aggregated after Talkdesk has dropped the report file (30 days). The windows
+# of one report type never overlap: every owning time is in at most one file. A file of zero rows says
+# "collected, and empty"; a time in no window was never collected.
+talkdesk_raw_file = sa.Table(
+    "talkdesk_raw_file",
     metadata,
     sa.Column("report_type", sa.Text, primary_key=True),
-    sa.Column("owner_at", UtcDateTime(), primary_key=True),
-    sa.Column("entry_key", sa.Text, primary_key=True),
-    sa.Column("entry", sa.Text, nullable=False),
+    sa.Column("window_start", UtcDateTime(), primary_key=True),
+    sa.Column("window_end", UtcDateTime(), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),  # relative to the store's root, '/'-separated
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.Text, nullable=False),  # of the whole file, hex
     sa.Column("collected_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("path"),
+    sa.CheckConstraint("window_start < window_end", name="window"),
+    # Overlap lookups: files of a report type ending after a window's start.
+    sa.Index(None, "report_type", "window_end"),
 )
 
 talkdesk_malformed_entry = sa.Table(

@@ -1,6 +1,7 @@
 """Revision 0002 on a database that holds the 0001 schema and data: nothing is lost, malformed duplicates are
 kept once and then refused, agent states start fresh (not stale), the real-time view gains `snapshot_at`;
-and 0002 can be undone and done again."""
+and 0002 can be undone and done again. The tests stop at 0002: 0003 moves the raw entries out of the database
+(`test_db_migration_0003.py`)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from wfm_pipelines.db.engine import (
     alembic_config,
     create_wfm_engine,
     current_revision,
-    head_revision,
     write_connection,
 )
 from wfm_pipelines.db.types import SQLITE_TIMESTAMP_FORMAT, UtcDateTime
@@ -194,8 +194,8 @@ def test_0002_keeps_every_row_and_keeps_a_malformed_duplicate_once(engine_at_000
     malformed_before = malformed_rows(engine)
     assert len(malformed_before) == 3
 
-    migrate(engine, "head")
-    assert current_revision(engine) == head_revision()
+    migrate(engine, "0002")
+    assert current_revision(engine) == "0002"
 
     for name in OLD:
         if name != "talkdesk_malformed_entry":
@@ -213,7 +213,7 @@ def test_0002_keeps_every_row_and_keeps_a_malformed_duplicate_once(engine_at_000
 
 def test_0002_fills_entry_hash_and_refuses_the_same_malformed_entry_twice(engine_at_0001):
     engine = engine_at_0001
-    migrate(engine, "head")
+    migrate(engine, "0002")
     with engine.connect() as connection:
         hashes = connection.execute(sa.select(MALFORMED_NEW.c.entry, MALFORMED_NEW.c.entry_hash)
                                     .order_by(MALFORMED_NEW.c.entry)).all()
@@ -233,7 +233,7 @@ def test_0002_fills_entry_hash_and_refuses_the_same_malformed_entry_twice(engine
 
 def test_0002_migrated_agent_states_are_not_stale_and_show_in_the_realtime_view(engine_at_0001):
     engine = engine_at_0001
-    migrate(engine, "head")
+    migrate(engine, "0002")
     with engine.connect() as connection:
         stale = connection.execute(sa.select(CURRENT_NEW.c.agent_id, CURRENT_NEW.c.stale)
                                    .order_by(CURRENT_NEW.c.agent_id)).all()
@@ -253,7 +253,7 @@ def test_0002_migrated_agent_states_are_not_stale_and_show_in_the_realtime_view(
 
 def test_0002_can_be_undone_and_done_again(engine_at_0001):
     engine = engine_at_0001
-    migrate(engine, "head")
+    migrate(engine, "0002")
     at_head = {name: read_all(engine, name) for name in OLD}
 
     migrate(engine, "0001", down=True)
@@ -268,8 +268,8 @@ def test_0002_can_be_undone_and_done_again(engine_at_0001):
         assert len(view.all()) == len(AGENTS)
     assert {name: read_all(engine, name) for name in OLD} == at_head
 
-    migrate(engine, "head")
-    assert current_revision(engine) == head_revision()
+    migrate(engine, "0002")
+    assert current_revision(engine) == "0002"
     assert {name: read_all(engine, name) for name in OLD} == at_head
     with engine.connect() as connection:
         hashes = connection.execute(sa.select(MALFORMED_NEW.c.entry, MALFORMED_NEW.c.entry_hash)).all()

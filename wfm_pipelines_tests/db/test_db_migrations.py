@@ -32,7 +32,7 @@ EXPECTED_TABLES = {
     "wfm_agent_state_transaction",
     "wfm_agent_state_snapshot",
     "wfm_agent_state_current",
-    "talkdesk_raw_entry",
+    "talkdesk_raw_file",
     "talkdesk_malformed_entry",
 }
 

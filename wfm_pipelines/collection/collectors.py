@@ -181,19 +181,20 @@ def _sizer(max_chunk: timedelta, target_entries: int) -> windows.ChunkSizer:
 class _ReportsAhead:
     """Report jobs for a sequence of windows, up to `ahead` of them running before their turn.
 
-    Windows are drawn from the iterator only when a slot is free, so a window sized by the chunk sizer uses what
-    the reports before it showed, less the ones still running. Results come back in window order."""
+    Windows are drawn from the iterator only when a slot is free, and none ahead before `sizer` has seen a
+    report: a window is then sized by what the reports before it showed, less the ones still running (the
+    first is a guess, and a second guess could be far too large). Results come back in window order."""
 
-    def __init__(self, run_report: ReportRunner, report_type: str, ahead: int):
-        self.run_report, self.report_type, self.ahead = run_report, report_type, ahead
-        self.pool = ThreadPoolExecutor(max_workers=max(ahead, 1), thread_name_prefix=f"talkdesk-{report_type}")
+    def __init__(self, run_report: ReportRunner, report_type: str, ahead: int, sizer: windows.ChunkSizer):
+        self.run_report, self.report_type, self.ahead, self.sizer = run_report, report_type, ahead, sizer
+        self.pool = ThreadPoolExecutor(max_workers=ahead + 1, thread_name_prefix=f"talkdesk-{report_type}")
 
     def results(self, fetches: Iterator[tuple[datetime, datetime]]) -> Iterator[tuple[datetime, datetime, pa.Table]]:
         waiting: list[tuple[datetime, datetime, Future]] = []
         exhausted = False
         try:
             while True:
-                while not exhausted and len(waiting) <= self.ahead:
+                while not exhausted and len(waiting) <= (self.ahead if self.sizer.observed else 0):
                     window = next(fetches, None)
                     if window is None:
                         exhausted = True
@@ -363,7 +364,8 @@ def collect_contact_volume(
     empty = parsing.parse_contact_report(report_type, [])
     stragglers = None
     for start, end, table in _ordered_fetches(chunks.fetches(range_start, range_end), chunks.available_until,
-                                              _ReportsAhead(run_report, report_type, options.reports_ahead)):
+                                              _ReportsAhead(run_report, report_type, options.reports_ahead,
+                                                            chunks.sizer)):
         parsed = empty if table is None else chunks.parse(start, end, _count_fetch(
             chunks.result, chunks.sizer, start, min(end, chunks.available_until), table))
         if start >= range_end:
@@ -441,7 +443,7 @@ def _earlier_starts(run_report: ReportRunner, result: CollectionResult, options:
     pieces sized by their entry rate and filtered as they come, so memory holds one piece, not a month."""
     kept = pa.table({})
     sizer = _sizer(options.chunk, options.target_entries * LOOKBACK_PIECE_FACTOR)
-    reports = _ReportsAhead(run_report, "user_status", options.reports_ahead)
+    reports = _ReportsAhead(run_report, "user_status", options.reports_ahead, sizer)
     for piece_start, piece_end, piece in reports.results(sizer.chunks(*lookback)):
         _count_fetch(result, sizer, piece_start, piece_end, piece)
         parsed = parsing.parse_user_status_report(piece, window=(piece_start, piece_end))
@@ -477,7 +479,7 @@ def collect_agent_state_transactions(
     carry = pa.table({})
     looked_back = False
     sizer = _sizer(options.chunk, options.target_entries)
-    reports = _ReportsAhead(run_report, "user_status", options.reports_ahead)
+    reports = _ReportsAhead(run_report, "user_status", options.reports_ahead, sizer)
     for chunk_start, chunk_end, fetched in _ordered_fetches(sizer.chunks(range_start, range_end), available_until,
                                                             reports):
         fetch = windows.status_fetch_window(chunk_start, chunk_end, available_until=available_until)

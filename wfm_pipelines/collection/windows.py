@@ -38,8 +38,10 @@ class ChunkSizer:
         self.maximum = maximum
         self.target_entries = target_entries
         self.span = min(initial, maximum)
+        self.observed = False  # whether a report's entry rate has been seen: until then `initial` is a guess
 
     def observe(self, entries: int, fetched: timedelta) -> None:
+        self.observed = True
         hours = fetched.total_seconds() / 3600
         if hours <= 0:
             return

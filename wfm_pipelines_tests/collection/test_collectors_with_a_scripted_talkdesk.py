@@ -175,12 +175,13 @@ def test_a_contact_that_spans_a_report_seam_lands_once_in_the_chunk_it_started_i
 
 
 class OverlapProbe(ScriptedExplore):
-    """A report job that will not finish until the next window's job has started (or 10 s passed; the report
-    ending at `last_end` has no next one): counts the waits that timed out, and how many jobs ran at once."""
+    """A report job that will not finish until the next window's job has started (or 10 s passed): counts the
+    waits that timed out, and how many jobs ran at once. The first report runs alone (its entry rate sizes the
+    next windows) and the one ending at `last_end` has no next one: neither waits."""
 
-    def __init__(self, *args, last_end: datetime, **kwargs):
+    def __init__(self, *args, first_start: datetime, last_end: datetime, **kwargs):
         super().__init__(*args, **kwargs)
-        self.last_end = last_end
+        self.first_start, self.last_end = first_start, last_end
         self.lock = threading.Lock()
         self.started: list[datetime] = []
         self.running = self.most_running = 0
@@ -192,7 +193,8 @@ class OverlapProbe(ScriptedExplore):
             self.running += 1
             self.most_running = max(self.most_running, self.running)
         deadline = time.monotonic() + 10
-        next_started = end >= self.last_end or any(other > start for other in list(self.started))
+        next_started = (start == self.first_start or end >= self.last_end
+                        or any(other > start for other in list(self.started)))
         while not next_started and time.monotonic() < deadline:
             time.sleep(0.01)
             next_started = any(other > start for other in list(self.started))
@@ -208,11 +210,13 @@ def test_the_next_report_is_generated_while_the_current_one_is_read(engine, raw_
     """Issue 11: 17 report jobs of a day ran one after another, each waiting for Talkdesk's generation."""
     start = DAY + timedelta(hours=10)
     probe = OverlapProbe(statuses(start, start + timedelta(hours=6), timedelta(minutes=5)),
-                         "status_start_at", "status_end_at", last_end=start + timedelta(hours=6))
+                         "status_start_at", "status_end_at", first_start=start,
+                         last_end=start + timedelta(hours=6))
     result = collectors.collect_agent_state_transactions(
         probe, engine, raw_store, range_start=start, range_end=start + timedelta(hours=6), available_until=NOW,
         options=collectors.CollectionOptions(window_field="end", chunk=timedelta(hours=1)))
     assert result.reports_requested == 6
     assert probe.waits_timed_out == 0
     assert probe.most_running == 2  # the current report and one ahead, never more
-    assert len(result.frame) == len(statuses(start, start + timedelta(hours=6), timedelta(minutes=5)))
+    ending_in_range = [r for r in probe.records if r["status_end_at"] < iso(start + timedelta(hours=6))]
+    assert len(result.frame) == len(ending_in_range) > 200

@@ -40,6 +40,14 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def process_peak_rss_mib(pid: int) -> float:
+    """The process's peak resident memory so far (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def day_requests(day: date, chunk_hours: float) -> list[tuple[str, datetime, datetime]]:
     """(report type, from, to) of every report the pipeline asks for one day, in the order it asks."""
     start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
@@ -115,7 +123,7 @@ def serve_day(emulator: EmulatorProcess, day: date, report_format: str, chunk_ho
         downloader.close()
     return {"emulator_cpu_s": round(process_cpu_seconds(pid) - cpu_before, 2),
             "wall_s": round(time.perf_counter() - wall_before, 2), "reports": reports, "entries": entries,
-            "bytes": size}
+            "bytes": size, "emulator_peak_rss_mib": round(process_peak_rss_mib(pid))}
 
 
 def measure_emulator_serving(center: Center, day: date, report_format: str, chunk_hours: float,

@@ -20,7 +20,7 @@ import numpy as np
 from talkdesk_emulator.config import REPORT_TYPES, failure_starts_match
 from talkdesk_emulator.generator import DataGenerator
 from talkdesk_emulator.render import COLUMNS, EntryRenderer, chunked, corrupt, malformed_mask, poison, poison_mask
-from talkdesk_emulator.text_columns import CSV, JSON, Column
+from talkdesk_emulator.text_columns import CSV, JSON, Column, field_texts
 
 # Types with emulated data; every other documented type yields an empty report.
 CONTACT_REPORTS = ("calls", "contacts", "explore_calls")
@@ -262,9 +262,7 @@ class ReportFile:
         for chunk_number, index in enumerate(chunked(self.total)):
             rows = self.rows.take(index)
             columns = render(rows, self.job.timestamp_format, **options)
-            fields = np.empty((len(index), len(columns)), dtype=object)
-            for position, (column, (before, after)) in enumerate(zip(columns, separators)):
-                fields[:, position] = column.texts(report_format, before, after)
+            fields = field_texts(columns, separators, report_format)
             keys = self.keys[index]
             malformed, poisoned = malformed_mask(keys, self.job.malformed_rate), poison_mask(keys, self.job.poison_rate)
             if malformed.any() or poisoned.any():

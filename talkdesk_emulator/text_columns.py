@@ -86,33 +86,38 @@ class Vocabulary:
 
 
 @lru_cache(maxsize=None, typed=True)  # typed: False and 0 are equal keys otherwise
-def _constant_vocabulary(value: Any) -> Vocabulary:
+def _fixed_vocabulary(value: Any) -> Vocabulary:
     return Vocabulary([value])
 
 
 class Column:
     """One report field over a chunk of rows: row i holds `vocabulary.values[codes[i]]`.
 
-    `codes` None means one value per row, in row order (ids, phone numbers: nothing to share).
+    `codes` None means one value per row, in row order (ids, phone numbers: nothing to share). A `constant`
+    column holds one fixed value (Column.fixed), the same in every chunk.
     """
 
-    def __init__(self, vocabulary: Vocabulary, codes: np.ndarray | None = None) -> None:
+    def __init__(self, vocabulary: Vocabulary, codes: np.ndarray | None = None, constant: bool = False) -> None:
         self.vocabulary = vocabulary
         self.codes = codes
+        self.constant = constant
 
     @classmethod
     def per_row(cls, values: list[Any]) -> Column:
         return cls(Vocabulary(values))
 
     @classmethod
-    def constant(cls, value: Any, rows: int) -> Column:
-        return cls(_constant_vocabulary(value), np.zeros(rows, dtype=np.intp))
+    def fixed(cls, value: Any, rows: int) -> Column:
+        return cls(_fixed_vocabulary(value), np.zeros(rows, dtype=np.intp), constant=True)
 
     @classmethod
     def numbers(cls, values: np.ndarray) -> Column:
         """Numbers, each distinct one encoded once (durations repeat a lot within a chunk)."""
         distinct, codes = np.unique(values, return_inverse=True)
         return cls(Vocabulary(distinct.tolist()), codes)
+
+    def __len__(self) -> int:
+        return len(self.vocabulary) if self.codes is None else len(self.codes)
 
     def value(self, row: int) -> Any:
         """The Python value of one row, as an entry dict holds it."""
@@ -122,3 +127,24 @@ class Column:
         """Each row's text in `report_format` between `prefix` and `suffix`, as an object array."""
         texts = self.vocabulary.texts(report_format, prefix, suffix)
         return texts if self.codes is None else texts[self.codes]
+
+
+def field_texts(columns: list[Column], separators: list[tuple[str, str]], report_format: str) -> np.ndarray:
+    """Each row's field texts in `report_format`, as a (rows, pieces) object matrix whose row-major join is
+    the text of the rows. `separators` are the (before, after) texts of each field.
+
+    A fixed column is folded into the text after the field before it: one piece fewer per row to join, and
+    the folded suffix is the same in every chunk, so a directory vocabulary encodes it once.
+    """
+    pieces: list[tuple[Column, str, str]] = []
+    for column, (before, after) in zip(columns, separators):
+        if column.constant and pieces:
+            previous, previous_before, previous_after = pieces[-1]
+            fixed_text = column.vocabulary.texts(report_format, before, after)[0]
+            pieces[-1] = (previous, previous_before, previous_after + fixed_text)
+        else:
+            pieces.append((column, before, after))
+    fields = np.empty((len(columns[0]), len(pieces)), dtype=object)
+    for position, (column, before, after) in enumerate(pieces):
+        fields[:, position] = column.texts(report_format, before, after)
+    return fields

@@ -20,7 +20,9 @@ import numpy as np
 from talkdesk_emulator.config import REPORT_TYPES, failure_starts_match
 from talkdesk_emulator.generator import DataGenerator
 from talkdesk_emulator.render import COLUMNS, EntryRenderer, chunked, corrupt, malformed_mask, poison, poison_mask
+from talkdesk_emulator.statuses import Segments
 from talkdesk_emulator.text_columns import CSV, JSON, Column, field_texts
+from talkdesk_emulator.traffic import Contacts
 
 # Types with emulated data; every other documented type yields an empty report.
 CONTACT_REPORTS = ("calls", "contacts", "explore_calls")
@@ -235,11 +237,11 @@ class ReportFile:
             separators[-1] = (separators[-1][0], last)
         return separators
 
-    def _faulty_entry_texts(self, columns: list[Column], rows: Any, keys: np.ndarray, malformed: np.ndarray,
-                            poisoned: np.ndarray, report_format: str) -> list[str]:
-        """The whole text of each malformed or poisoned entry, in row order: built as a dict and spoiled by
+    def _spoiled_entry_texts(self, columns: list[Column], rows: Contacts | Segments, keys: np.ndarray,
+                             malformed: np.ndarray, poisoned: np.ndarray, faulty: np.ndarray,
+                             report_format: str) -> list[str]:
+        """The whole text of each `faulty` (malformed or poisoned) row's entry: built as a dict and spoiled by
         corrupt() and poison(), as these faults are defined on entries (a field removed, a field added)."""
-        faulty = np.flatnonzero(malformed | poisoned)
         names = self.columns or ()
         entries = [{name: column.value(row) for name, column in zip(names, columns)} for row in faulty.tolist()]
         corrupt(entries, malformed[faulty], keys[faulty], self.shape)
@@ -265,11 +267,12 @@ class ReportFile:
             fields = field_texts(columns, separators, report_format)
             keys = self.keys[index]
             malformed, poisoned = malformed_mask(keys, self.job.malformed_rate), poison_mask(keys, self.job.poison_rate)
-            if malformed.any() or poisoned.any():
+            faulty = np.flatnonzero(malformed | poisoned)
+            if len(faulty):
                 # A spoiled entry is one whole text in its row's first field, the row's other fields empty.
-                faulty = np.flatnonzero(malformed | poisoned)
                 fields[faulty, :] = ""
-                fields[faulty, 0] = self._faulty_entry_texts(columns, rows, keys, malformed, poisoned, report_format)
+                fields[faulty, 0] = self._spoiled_entry_texts(columns, rows, keys, malformed, poisoned, faulty,
+                                                              report_format)
             if chunk_number == 0 and report_format == JSON:
                 fields[0, 0] = fields[0, 0][len(", "):]  # nothing before the file's first entry
             yield "".join(fields.ravel().tolist())

@@ -113,6 +113,10 @@ class Column:
     @classmethod
     def numbers(cls, values: np.ndarray) -> Column:
         """Numbers, each distinct one encoded once (durations repeat a lot within a chunk)."""
+        if values.dtype == np.float64:
+            # Distinct bit patterns: np.unique would take -0.0 and 0.0 for one value, yet they print apart.
+            distinct_bits, codes = np.unique(values.view(np.int64), return_inverse=True)
+            return cls(Vocabulary(distinct_bits.view(np.float64).tolist()), codes)
         distinct, codes = np.unique(values, return_inverse=True)
         return cls(Vocabulary(distinct.tolist()), codes)
 

@@ -10,18 +10,23 @@ entry, its order, a field's spelling, an escape, a separator between chunks) fai
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import json
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
 import pytest
 
 from talkdesk_emulator.config import EmulatorConfig, default_faults
-from talkdesk_emulator.generator import DataGenerator
 from talkdesk_emulator.directory import Directory
+from talkdesk_emulator.generator import DataGenerator
 from talkdesk_emulator.render import EntryRenderer
 from talkdesk_emulator.report_faults import report_file_response
 from talkdesk_emulator.reports import JobStore, ReportFile
+from talkdesk_emulator.text_columns import Column, Vocabulary
 
 # Jobs are created "now" at this instant, so the data delay cuts the windows that reach it.
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc).timestamp()
@@ -109,6 +114,31 @@ def test_report_file_is_byte_identical(case: tuple) -> None:
 
 def test_every_case_has_a_frozen_digest() -> None:
     assert sorted(FROZEN_DIGESTS) == sorted(_case_id(case) for case in CASES)
+
+
+TRICKY_VALUES = [None, True, False, 0, -1, 10**20, 0.1, 1e300, -0.0, 1 / 86400, "", "plain", "a,b", 'say "hi"',
+                 "two\nlines", "cr\r", "tab\tend", "NUL\x00", "ção ☎ 😀", "lone \ud83d", "\\ back", "[\"q\", \"r\"]"]
+
+
+@pytest.mark.parametrize("values", [TRICKY_VALUES, [v for v in TRICKY_VALUES if isinstance(v, str)],
+                                    [0, 5, 17, 86400], ["2026-05-20T09:00:00Z", "id-1"]], ids=str)
+def test_vocabulary_texts_are_those_of_json_dumps_and_csv_writer(values: list) -> None:
+    """Every fast path of text_columns.encode_values spells a value as json.dumps and csv.writer do."""
+    vocabulary = Vocabulary(values)
+    assert vocabulary.texts("json", "<", ">").tolist() == [f"<{json.dumps(value)}>" for value in values]
+
+    def written(value: Any) -> str:
+        buffer = io.StringIO()
+        field = "" if value is None else ("true" if value else "false") if isinstance(value, bool) else value
+        csv.writer(buffer).writerow([field, ""])  # a second field: a lone empty field would be written '""'
+        return buffer.getvalue()[: -len(",\r\n")]
+
+    assert vocabulary.texts("csv", "", "").tolist() == [written(value) for value in values]
+
+
+def test_number_columns_keep_negative_zero_apart() -> None:
+    column = Column.numbers(np.array([0.0, -0.0, 1.5, 0.0]))
+    assert column.texts("json").tolist() == ["0.0", "-0.0", "1.5", "0.0"]
 
 
 # Frozen from the entry-by-entry renderer (main at 0187a36), before the column-wise one replaced it.

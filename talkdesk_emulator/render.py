@@ -1,7 +1,8 @@
 """Report entries as Talkdesk renders them: `calls` (current and legacy shapes), `contacts`, `user_status`.
 
-Rendering works on chunks of rows so a large report streams without building every entry at once.
-Malformed and poisoned entries (faults) are chosen per entry from its own id, so they are deterministic too.
+Rendering works on chunks of rows so a large report streams without building every entry at once; each
+field is a column (text_columns.py) rather than a value in a dict per entry. Malformed and poisoned entries
+(faults) are chosen per entry from its own id, so they are deterministic too; those few are built as dicts.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from talkdesk_emulator.shifts import DAY
 from talkdesk_emulator.statuses import STATUS_LABELS, Segments
 from talkdesk_emulator.traffic import (ABANDONED, CALL_TYPES, INBOUND, MISSED, OUTBOUND, OUTBOUND_MISSED,
                                             SHORT_ABANDONED, VOICEMAIL, Contacts)
+from talkdesk_emulator.text_columns import Column, Vocabulary
 
 CHUNK_ROWS = 20_000
 CONTACT_TYPES = ("Answered", "Abandoned", "Short Abandoned", "Missed", "Voicemail", "Connected", "Not Connected")
@@ -84,6 +86,16 @@ def format_timestamps(seconds: np.ndarray, style: str) -> list[str]:
     return [t + suffix for t in text.tolist()]
 
 
+def timestamp_column(seconds: np.ndarray, style: str, present: np.ndarray | None = None) -> Column:
+    """Timestamps, each distinct second formatted once; rows outside `present` (when given) hold None."""
+    distinct, codes = np.unique(seconds, return_inverse=True)
+    values = format_timestamps(distinct, style)
+    if present is not None:
+        codes = np.where(present, codes, len(values))
+        values.append(None)
+    return Column(Vocabulary(values), codes)
+
+
 def _hex_ids(first: np.ndarray, second: np.ndarray) -> list[str]:
     raw = np.stack([first, second], axis=1).astype(">u8").tobytes().hex()
     return [raw[i: i + 32] for i in range(0, len(raw), 32)]
@@ -95,123 +107,147 @@ def _business_hours(seconds: np.ndarray) -> np.ndarray:
     return (hour >= 7) & (hour < 20) & (weekday < 5)
 
 
+def _flags(mask: np.ndarray) -> np.ndarray:
+    """Codes into a two-value vocabulary ordered (when false, when true)."""
+    return mask.astype(np.intp)
+
+
+# Vocabularies of fixed values: their texts are encoded once per process.
+CALL_TYPE_VOCABULARY = Vocabulary(CALL_TYPES)
+CONTACT_TYPE_VOCABULARY = Vocabulary(CONTACT_TYPES)
+STATUS_LABEL_VOCABULARY = Vocabulary(STATUS_LABELS)
+DISPOSITION_VOCABULARY = Vocabulary((*DISPOSITIONS, None))  # None: no disposition (the last code)
+DISPOSITION_SET_VOCABULARY = Vocabulary(("Outbound", "Inbound", None))
+BOOLEANS = Vocabulary((False, True))
+NO_YES = Vocabulary(("No", "Yes"))
+OUT_IN = Vocabulary(("OUT", "IN"))
+FALSE_TRUE_TEXT = Vocabulary(("FALSE", "TRUE"))
+
+
 class EntryRenderer:
+    """The fields of each report shape as columns (see text_columns.py), in the order of its COLUMNS.
+
+    Directory values are vocabularies indexed by agent or queue; index -1 (no agent, no queue) is their
+    trailing entry.
+    """
+
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
         agents = directory.agents
         teams = directory.teams
-        self.agent_id = np.array([a.id for a in agents] + [None], dtype=object)
-        self.agent_name = np.array([a.name for a in agents] + [None], dtype=object)
-        self.agent_email = np.array([a.email for a in agents] + [None], dtype=object)
-        self.agent_active = np.array([a.active for a in agents] + [False], dtype=object)
-        self.team_id = np.array([teams[a.team_index].id for a in agents] + [None], dtype=object)
-        self.team_name = np.array([teams[a.team_index].name for a in agents] + [None], dtype=object)
-        self.queue_name = np.array([q.name for q in directory.queues] + [""], dtype=object)
-        self.queue_number = np.array([q.phone_number for q in directory.queues] + [MAIN_NUMBER], dtype=object)
+        self.agent_id = Vocabulary([a.id for a in agents] + [None])
+        self.agent_name = Vocabulary([a.name for a in agents] + [None])
+        self.agent_email = Vocabulary([a.email for a in agents] + [None])
+        self.agent_active = Vocabulary([a.active for a in agents] + [False])
+        self.team_id = Vocabulary([teams[a.team_index].id for a in agents] + [None])
+        self.team_name = Vocabulary([teams[a.team_index].name for a in agents] + [None])
+        queue_names = [q.name for q in directory.queues] + [""]
+        self.queue_name = Vocabulary(queue_names)
+        self.queue_display_name = Vocabulary([name or "main" for name in queue_names])
+        self.queue_number = Vocabulary([q.phone_number for q in directory.queues] + [MAIN_NUMBER])
         self.queue_wait_threshold = np.array([q.wait_time_threshold for q in directory.queues] + [20])
-        self.agent_ring_groups = np.array(
-            [json.dumps([directory.queues[q].name for q in member_of]) for member_of in directory.memberships] + ["[]"],
-            dtype=object)
+        self.agent_ring_groups = Vocabulary(
+            [json.dumps([directory.queues[q].name for q in member_of]) for member_of in directory.memberships] + ["[]"])
 
     # -- helpers -----------------------------------------------------------------------------------
-    def _ring_groups(self, contacts: Contacts, separator: str) -> list[str]:
-        first = self.queue_name[contacts.queue1].tolist()
-        second = self.queue_name[contacts.queue2].tolist()
-        return [a + separator + b if b else a for a, b in zip(first, second)]
+    def first_queue_names(self, contacts: Contacts) -> list[str]:
+        return self.queue_name.values[contacts.queue1].tolist()
+
+    def _ring_groups(self, contacts: Contacts, separator: str) -> Column:
+        """The contact's queue names joined by `separator`, built once per distinct pair of queues."""
+        width = len(self.queue_name)  # queue index + 1: 0 stands for "no queue" (-1)
+        pairs = (contacts.queue1.astype(np.int64) + 1) * width + (contacts.queue2.astype(np.int64) + 1)
+        distinct, codes = np.unique(pairs, return_inverse=True)
+        first = self.queue_name.values[distinct // width - 1].tolist()
+        second = self.queue_name.values[distinct % width - 1].tolist()
+        return Column(Vocabulary([a + separator + b if b else a for a, b in zip(first, second)]), codes)
 
     @staticmethod
-    def _rows(keys: tuple[str, ...], columns: list[list[Any]]) -> list[dict[str, Any]]:
-        return [dict(zip(keys, row)) for row in zip(*columns)]
+    def _phones(contacts: Contacts) -> Column:
+        return Column.per_row(["+1" + str(p) for p in contacts.phone.tolist()])
 
     # -- report shapes -----------------------------------------------------------------------------
-    def calls(self, c: Contacts, style: str, wait_fields: str = "wait_time") -> list[dict[str, Any]]:
+    def calls(self, c: Contacts, style: str, wait_fields: str = "wait_time") -> list[Column]:
         n = len(c)
         agent = c.agent  # -1 indexes the trailing None
         answered_inbound = c.kind == INBOUND
         abandoned = (c.kind == ABANDONED) | (c.kind == SHORT_ABANDONED)
         outbound = (c.kind == OUTBOUND) | (c.kind == OUTBOUND_MISSED)
+        connected = answered_inbound | (c.kind == OUTBOUND)
         ringing = np.select([answered_inbound, c.kind == MISSED, outbound],
                             [np.minimum(c.wait, 4 + (c.id_lo % 8).astype(np.int64)), c.wait, c.ring], 0)
-        disposition = np.where(answered_inbound | (c.kind == OUTBOUND),
-                               np.array(DISPOSITIONS, dtype=object)[(c.id_hi % len(DISPOSITIONS)).astype(np.int64)], None)
-        handled = np.where(answered_inbound | (c.kind == OUTBOUND), agent, -1)
-        none_column = [None] * n
+        disposition = np.where(connected, (c.id_hi % len(DISPOSITIONS)).astype(np.intp), len(DISPOSITIONS))
+        handled = np.where(connected, agent, -1)
         # specific_only: an abandon's wait is carried by abandon_time alone (missed and voicemail have no
         # other field in this shape, so they keep wait_time).
         wait = np.where(abandoned, 0, c.wait) if wait_fields == "specific_only" else c.wait
-        columns = [
-            _hex_ids(c.id_hi, c.id_lo), ["CA" + h for h in _hex_ids(c.id_lo, c.id_hi)],
-            np.array(CALL_TYPES, dtype=object)[c.kind].tolist(),
-            format_timestamps(c.start, style), format_timestamps(c.end, style),
-            self.queue_number[c.queue1].tolist(),
-            [name or "main" for name in self.queue_name[c.queue1].tolist()],
-            ["+1" + str(p) for p in c.phone.tolist()],
-            self.agent_id[agent].tolist(), self.agent_name[agent].tolist(), self.agent_email[agent].tolist(),
-            (c.end - c.start).tolist(), c.talk.tolist(), wait.tolist(), c.hold.tolist(),
-            np.where(abandoned, c.wait, 0).tolist(), ringing.tolist(), disposition.tolist(), none_column,
-            [0] * n, self._ring_groups(c, ","), [""] * n, _business_hours(c.start).tolist(), [False] * n, [False] * n,
-            self.agent_id[handled].tolist(), self.agent_name[handled].tolist(), self.agent_email[handled].tolist(),
-            [False] * n, [False] * n, [False] * n, none_column, [""] * n,
-            self.team_id[agent].tolist(), self.team_name[agent].tolist(), [""] * n, ["No"] * n, ["Valid"] * n,
-            np.where(outbound, "Outbound", np.where(answered_inbound, "Inbound", None)).tolist(), none_column,
+        return [
+            Column.per_row(_hex_ids(c.id_hi, c.id_lo)), Column.per_row(["CA" + h for h in _hex_ids(c.id_lo, c.id_hi)]),
+            Column(CALL_TYPE_VOCABULARY, c.kind), timestamp_column(c.start, style), timestamp_column(c.end, style),
+            Column(self.queue_number, c.queue1), Column(self.queue_display_name, c.queue1), self._phones(c),
+            Column(self.agent_id, agent), Column(self.agent_name, agent), Column(self.agent_email, agent),
+            Column.numbers(c.end - c.start), Column.numbers(c.talk), Column.numbers(wait), Column.numbers(c.hold),
+            Column.numbers(np.where(abandoned, c.wait, 0)), Column.numbers(ringing),
+            Column(DISPOSITION_VOCABULARY, disposition), Column.fixed(None, n), Column.fixed(0, n),
+            self._ring_groups(c, ","), Column.fixed("", n), Column(BOOLEANS, _flags(_business_hours(c.start))),
+            Column.fixed(False, n), Column.fixed(False, n),
+            Column(self.agent_id, handled), Column(self.agent_name, handled), Column(self.agent_email, handled),
+            Column.fixed(False, n), Column.fixed(False, n), Column.fixed(False, n),
+            Column.fixed(None, n), Column.fixed("", n),
+            Column(self.team_id, agent), Column(self.team_name, agent), Column.fixed("", n),
+            Column.fixed("No", n), Column.fixed("Valid", n),
+            Column(DISPOSITION_SET_VOCABULARY, np.where(outbound, 0, np.where(answered_inbound, 1, 2))),
+            Column.fixed(None, n),
         ]
-        return self._rows(CALLS_COLUMNS, columns)
 
-    def calls_legacy(self, c: Contacts, style: str) -> list[dict[str, Any]]:
+    def calls_legacy(self, c: Contacts, style: str) -> list[Column]:
         """The "Explore UI" shape (`../shared/talkdesk/API-NOTES.md` 5.8, "Payload-shape warning"): durations as
         fractional days, `tags` joined with '+'."""
         agent = c.agent
-        columns = [
-            _hex_ids(c.id_hi, c.id_lo), np.array(CALL_TYPES, dtype=object)[c.kind].tolist(),
-            format_timestamps(c.start, style), format_timestamps(c.end, style),
-            ["+1" + str(p) for p in c.phone.tolist()], self.queue_number[c.queue1].tolist(),
-            (c.talk / DAY).tolist(), (c.wait / DAY).tolist(), (c.hold / DAY).tolist(),
-            (np.where(c.kind == INBOUND, c.wait, 0) / DAY).tolist(),
-            np.where(_business_hours(c.start), "TRUE", "FALSE").tolist(), self._ring_groups(c, "+"),
-            self.team_name[agent].tolist(), self.agent_name[agent].tolist(), self.agent_id[agent].tolist(),
+        return [
+            Column.per_row(_hex_ids(c.id_hi, c.id_lo)), Column(CALL_TYPE_VOCABULARY, c.kind),
+            timestamp_column(c.start, style), timestamp_column(c.end, style),
+            self._phones(c), Column(self.queue_number, c.queue1),
+            Column.numbers(c.talk / DAY), Column.numbers(c.wait / DAY), Column.numbers(c.hold / DAY),
+            Column.numbers(np.where(c.kind == INBOUND, c.wait, 0) / DAY),
+            Column(FALSE_TRUE_TEXT, _flags(_business_hours(c.start))), self._ring_groups(c, "+"),
+            Column(self.team_name, agent), Column(self.agent_name, agent), Column(self.agent_id, agent),
         ]
-        return self._rows(CALLS_LEGACY_COLUMNS, columns)
 
-    def contacts(self, c: Contacts, style: str, wait_fields: str = "wait_time") -> list[dict[str, Any]]:
+    def contacts(self, c: Contacts, style: str, wait_fields: str = "wait_time") -> list[Column]:
         n = len(c)
         agent = c.agent
-        inbound = c.kind < OUTBOUND
         answered = c.kind == INBOUND
         connected = answered | (c.kind == OUTBOUND)
-        answered_at = np.where(c.answered >= 0, c.answered, c.start)
-        answered_text = format_timestamps(answered_at, style)
-        answered_text = [t if ok else None for t, ok in zip(answered_text, connected.tolist())]
-        in_sl = answered & (c.wait <= self.queue_wait_threshold[c.queue1])
-        yes_no = lambda mask: np.where(mask, "Yes", "No").tolist()  # noqa: E731
-        only = lambda mask, values: np.where(mask, values, 0).tolist()  # noqa: E731
+        answered_at = timestamp_column(np.where(c.answered >= 0, c.answered, c.start), style, present=connected)
+        in_service_level = Column(NO_YES, _flags(answered & (c.wait <= self.queue_wait_threshold[c.queue1])))
+        only = lambda kind: Column.numbers(np.where(c.kind == kind, c.wait, 0))  # noqa: E731
         # specific_only: a contact never answered carries its wait only in the field of its outcome.
         never_answered = np.isin(c.kind, (ABANDONED, SHORT_ABANDONED, MISSED, VOICEMAIL))
         wait = np.where(never_answered, 0, c.wait) if wait_fields == "specific_only" else c.wait
-        columns = [
-            _hex_ids(c.id_hi, c.id_lo), _hex_ids(c.id_lo ^ c.id_hi, c.id_hi),
-            self.queue_number[c.queue1].tolist(), [name or "main" for name in self.queue_name[c.queue1].tolist()],
-            ["+1" + str(p) for p in c.phone.tolist()], np.where(inbound, "IN", "OUT").tolist(),
-            np.array(CONTACT_TYPES, dtype=object)[c.kind].tolist(), format_timestamps(c.start, style),
-            wait.tolist(), only(c.kind == MISSED, c.wait), only(c.kind == ABANDONED, c.wait),
-            only(c.kind == SHORT_ABANDONED, c.wait), only(c.kind == VOICEMAIL, c.wait), c.ring.tolist(),
-            answered_text, answered_text, c.talk.tolist(), c.hold.tolist(), [0] * n, c.hold.tolist(),
-            c.acw.tolist(), format_timestamps(c.end, style), (c.end - c.start).tolist(),
-            (c.talk + c.hold + c.acw).tolist(), yes_no(_business_hours(c.start)), yes_no(in_sl), yes_no(in_sl),
-            ["No"] * n, ["No"] * n, self._ring_groups(c, ","), self.agent_name[agent].tolist(), [None] * n,
-            self.team_name[agent].tolist(), self.agent_id[agent].tolist(), self.team_id[agent].tolist(),
-            np.where(answered, self.queue_name[c.queue1], "").tolist(),
+        return [
+            Column.per_row(_hex_ids(c.id_hi, c.id_lo)), Column.per_row(_hex_ids(c.id_lo ^ c.id_hi, c.id_hi)),
+            Column(self.queue_number, c.queue1), Column(self.queue_display_name, c.queue1), self._phones(c),
+            Column(OUT_IN, _flags(c.kind < OUTBOUND)), Column(CONTACT_TYPE_VOCABULARY, c.kind),
+            timestamp_column(c.start, style), Column.numbers(wait), only(MISSED), only(ABANDONED),
+            only(SHORT_ABANDONED), only(VOICEMAIL), Column.numbers(c.ring), answered_at, answered_at,
+            Column.numbers(c.talk), Column.numbers(c.hold), Column.fixed(0, n), Column.numbers(c.hold),
+            Column.numbers(c.acw), timestamp_column(c.end, style), Column.numbers(c.end - c.start),
+            Column.numbers(c.talk + c.hold + c.acw), Column(NO_YES, _flags(_business_hours(c.start))),
+            in_service_level, in_service_level, Column.fixed("No", n), Column.fixed("No", n),
+            self._ring_groups(c, ","), Column(self.agent_name, agent), Column.fixed(None, n),
+            Column(self.team_name, agent), Column(self.agent_id, agent), Column(self.team_id, agent),
+            Column(self.queue_name, np.where(answered, c.queue1, -1)),
         ]
-        return self._rows(CONTACTS_COLUMNS, columns)
 
-    def user_status(self, s: Segments, style: str) -> list[dict[str, Any]]:
+    def user_status(self, s: Segments, style: str) -> list[Column]:
         agent = s.agent
-        columns = [
-            self.agent_name[agent].tolist(), self.agent_email[agent].tolist(), self.agent_id[agent].tolist(),
-            np.array(STATUS_LABELS, dtype=object)[s.label].tolist(), format_timestamps(s.start, style),
-            format_timestamps(s.end, style), (s.end - s.start).tolist(), self.agent_active[agent].tolist(),
-            self.team_id[agent].tolist(), self.team_name[agent].tolist(), self.agent_ring_groups[agent].tolist(),
+        return [
+            Column(self.agent_name, agent), Column(self.agent_email, agent), Column(self.agent_id, agent),
+            Column(STATUS_LABEL_VOCABULARY, s.label), timestamp_column(s.start, style),
+            timestamp_column(s.end, style), Column.numbers(s.end - s.start), Column(self.agent_active, agent),
+            Column(self.team_id, agent), Column(self.team_name, agent), Column(self.agent_ring_groups, agent),
         ]
-        return self._rows(USER_STATUS_COLUMNS, columns)
 
 
 def _hashed_mask(keys: np.ndarray, rate: float, multiplier: int) -> np.ndarray:

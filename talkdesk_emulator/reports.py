@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from json.encoder import encode_basestring_ascii  # how json.dumps spells a key
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,10 +20,14 @@ import numpy as np
 from talkdesk_emulator.config import REPORT_TYPES, failure_starts_match
 from talkdesk_emulator.generator import DataGenerator
 from talkdesk_emulator.render import COLUMNS, EntryRenderer, chunked, corrupt, malformed_mask, poison, poison_mask
+from talkdesk_emulator.statuses import Segments
+from talkdesk_emulator.text_columns import CSV, JSON, Column, field_texts
+from talkdesk_emulator.traffic import Contacts
 
 # Types with emulated data; every other documented type yields an empty report.
 CONTACT_REPORTS = ("calls", "contacts", "explore_calls")
 FORMATS = ("csv", "json", "json_bulk")
+CSV_LINE_END = "\r\n"  # csv.writer's (excel dialect)
 QUOTA = 15
 MAX_SPAN = timedelta(days=31)
 RUNNING = ("created", "processing")
@@ -192,7 +197,7 @@ class JobStore:
 
 
 class ReportFile:
-    """The content of a finished job, rendered lazily in chunks."""
+    """The content of a finished job, rendered lazily in chunks of rows, each chunk as one piece of text."""
 
     def __init__(self, job: Job, generator: DataGenerator, renderer: EntryRenderer) -> None:
         self.job = job
@@ -217,29 +222,65 @@ class ReportFile:
     def total(self) -> int:
         return 0 if self.rows is None else len(self.rows)
 
-    def entry_chunks(self, for_csv: bool = False) -> Iterator[list[dict[str, Any]]]:
+    def _field_separators(self, report_format: str) -> list[tuple[str, str]]:
+        """(text before, text after) each field's value. A JSON entry opens with the ", " separating it from
+        the entry before (dropped for the file's first entry); a CSV row ends with its line terminator."""
+        names = self.columns or ()
+        if report_format == JSON:
+            separators = [(", " + ("{" if i == 0 else "") + encode_basestring_ascii(name) + ": ", "")
+                          for i, name in enumerate(names)]
+            last = "}"
+        else:
+            separators = [("" if i == 0 else ",", "") for i in range(len(names))]
+            last = CSV_LINE_END
+        if separators:
+            separators[-1] = (separators[-1][0], last)
+        return separators
+
+    def _spoiled_entry_texts(self, columns: list[Column], rows: Contacts | Segments, keys: np.ndarray,
+                             malformed: np.ndarray, poisoned: np.ndarray, faulty: np.ndarray,
+                             report_format: str) -> list[str]:
+        """The whole text of each `faulty` (malformed or poisoned) row's entry: built as a dict and spoiled by
+        corrupt() and poison(), as these faults are defined on entries (a field removed, a field added)."""
+        names = self.columns or ()
+        entries = [{name: column.value(row) for name, column in zip(names, columns)} for row in faulty.tolist()]
+        corrupt(entries, malformed[faulty], keys[faulty], self.shape)
+        first_queues = None if self.shape == "user_status" else self.renderer.first_queue_names(rows.take(faulty))
+        poison(entries, poisoned[faulty], keys[faulty], self.shape, self.job.timestamp_format, first_queues,
+               for_csv=report_format == CSV)
+        if report_format == JSON:
+            return [", " + json.dumps(entry) for entry in entries]
+        return [_csv_text([["" if entry.get(name) is None else _csv_value(entry.get(name)) for name in names]])
+                for entry in entries]
+
+    def text_chunks(self, report_format: str) -> Iterator[str]:
+        """The entries as text, one piece per chunk of rows: JSON entries separated by ", " (the inside of
+        the `entries` array), or CSV rows without the header."""
         if self.rows is None:
             return
         render = getattr(self.renderer, self.shape)
         options = {"wait_fields": self.job.wait_fields} if self.shape in ("calls", "contacts") else {}
-        for index in chunked(self.total):
+        separators = self._field_separators(report_format)
+        for chunk_number, index in enumerate(chunked(self.total)):
             rows = self.rows.take(index)
-            entries = render(rows, self.job.timestamp_format, **options)
+            columns = render(rows, self.job.timestamp_format, **options)
+            fields = field_texts(columns, separators, report_format)
             keys = self.keys[index]
-            corrupt(entries, malformed_mask(keys, self.job.malformed_rate), keys, self.shape)
-            chosen = poison_mask(keys, self.job.poison_rate)
-            if chosen.any():
-                first_queues = None if self.shape == "user_status" else self.renderer.queue_name[rows.queue1].tolist()
-                poison(entries, chosen, keys, self.shape, self.job.timestamp_format, first_queues, for_csv)
-            yield entries
+            malformed, poisoned = malformed_mask(keys, self.job.malformed_rate), poison_mask(keys, self.job.poison_rate)
+            faulty = np.flatnonzero(malformed | poisoned)
+            if len(faulty):
+                # A spoiled entry is one whole text in its row's first field, the row's other fields empty.
+                fields[faulty, :] = ""
+                fields[faulty, 0] = self._spoiled_entry_texts(columns, rows, keys, malformed, poisoned, faulty,
+                                                              report_format)
+            if chunk_number == 0 and report_format == JSON:
+                fields[0, 0] = fields[0, 0][len(", "):]  # nothing before the file's first entry
+            yield "".join(fields.ravel().tolist())
 
     def iter_entries_json(self) -> Iterator[bytes]:
         """The entries as the inside of a JSON array (no brackets)."""
-        first = True
-        for entries in self.entry_chunks():
-            text = ", ".join(json.dumps(entry) for entry in entries)
-            yield (text if first else ", " + text).encode()
-            first = False
+        for text in self.text_chunks(JSON):
+            yield text.encode()
 
     def iter_json(self, total: int | None = None) -> Iterator[bytes]:
         """The file; `total` overrides the count in the envelope (a fault)."""
@@ -254,20 +295,17 @@ class ReportFile:
 
     def iter_csv(self, header: bool = True) -> Iterator[bytes]:
         """The file; `header=False` leaves out the header row (a fault)."""
-        columns = self.columns or ()
         if header and self.columns:
             yield self.csv_header()
-        for entries in self.entry_chunks(for_csv=True):
-            rows = [["" if entry.get(key) is None else _csv_value(entry.get(key)) for key in columns]
-                    for entry in entries]
-            yield _csv_text(rows).encode()
+        for text in self.text_chunks(CSV):
+            yield text.encode()
         if self.columns is None:
             yield b""
 
 
 def _csv_text(rows: list[list[Any]]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
+    csv.writer(buffer, lineterminator=CSV_LINE_END).writerows(rows)
     return buffer.getvalue()
 
 

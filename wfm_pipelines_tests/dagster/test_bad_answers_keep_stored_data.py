@@ -115,16 +115,20 @@ def collected(emulator, collected_once, sqlite_url):
     return resources, start, end, volume, raw_calls
 
 
-@pytest.mark.parametrize("fault, message", [
-    ("html", "an HTML or XML page came instead of a report"),
-    ("no_entries", "JSON without an entries list"),
-    ("total_mismatch", "says total="),
-    ("empty_report", "Refused to replace"),
+@pytest.mark.parametrize("fault, report_format, message", [
+    ("html", "csv", "an HTML or XML page came instead of a report"),
+    ("html", "json", "an HTML or XML page came instead of a report"),
+    ("csv_no_header", "csv", "CSV without a header row"),
+    ("no_entries", "json", "JSON without an entries list"),
+    ("total_mismatch", "json", "says total="),
+    ("empty_report", "csv", "Refused to replace"),
+    ("empty_report", "json", "Refused to replace"),
 ])
 def test_a_bad_answer_fails_the_run_and_leaves_the_stored_interval_exactly_as_it_was(
-        emulator, sqlite_url, instance, collected, fault, message):
+        emulator, sqlite_url, instance, collected, fault, report_format, message):
     """Bug: each of these answers replaced the interval rows by zeros (or fewer) and the run succeeded."""
-    resources, start, end, volume, raw_calls = collected
+    _, start, end, volume, raw_calls = collected
+    resources = resources_for(emulator.url, sqlite_url, WFM_REPORT_FORMAT=report_format)
     emulator.set_faults(report_file_fault=fault, report_file_fault_types=["calls"])
     result = run([contact_volume], resources, start, end, instance)
     assert not result.success

@@ -3,6 +3,7 @@ wrong row is planted with SQL the check says so and names the interval and the q
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import dagster as dg
@@ -15,12 +16,14 @@ from wfm_pipelines.db.schema import table_named
 from wfm_pipelines.defs.agent_states.assets import transaction_checks
 from wfm_pipelines.defs.contact_volume.assets import volume_checks
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
+from wfm_pipelines.raw_store import RawStore
 from wfm_pipelines_tests.dagster.support import (
     agent_state_transactions,
     agents,
     contact_volume,
     queue_memberships,
     queues,
+    raw_store_for,
     resources_for,
     yesterday_window,
 )
@@ -64,7 +67,7 @@ def volume_stored(emulator, database_url):
     assert {e.check_name for e in evaluations} == VOLUME_CHECKS
     assert all(e.passed for e in evaluations)
     engine = get_engine(database_url)
-    return engine, start, end
+    return engine, start, end, RawStore(raw_store_for(database_url))
 
 
 @pytest.fixture
@@ -75,13 +78,13 @@ def transactions_stored(emulator, database_url):
     evaluations = result.get_asset_check_evaluations()
     assert {e.check_name for e in evaluations} == TRANSACTION_CHECKS
     assert all(e.passed for e in evaluations)
-    return get_engine(database_url), start, end
+    return get_engine(database_url), start, end, RawStore(raw_store_for(database_url))
 
 
-def _volume_checks(engine, start, end) -> dict[str, dg.AssetCheckResult]:
+def _volume_checks(engine, raw_store, start, end) -> dict[str, dg.AssetCheckResult]:
     queues_frame = writer.read_table(engine, "wfm_queue")
     assert len(queues_frame) == 5
-    return _by_name(volume_checks(engine, "calls", queues_frame, start, end))
+    return _by_name(volume_checks(engine, raw_store, "calls", queues_frame, start, end))
 
 
 def _busy_volume_row(engine, start, end):
@@ -105,8 +108,8 @@ def _update_volume_row(engine, row, **values) -> None:
         assert updated.rowcount == 1
 
 
-def _assert_volume_checks_pass(engine, start, end) -> None:
-    checks = _volume_checks(engine, start, end)
+def _assert_volume_checks_pass(engine, raw_store, start, end) -> None:
+    checks = _volume_checks(engine, raw_store, start, end)
     assert set(checks) == VOLUME_CHECKS
     assert {name: c.passed for name, c in checks.items()} == {name: True for name in VOLUME_CHECKS}
     assert checks["counts_non_negative"].metadata["offending_rows"].value == 0
@@ -116,12 +119,12 @@ def _assert_volume_checks_pass(engine, start, end) -> None:
 
 
 def test_counts_non_negative_fails_on_a_negative_abandoned_count(volume_stored):
-    engine, start, end = volume_stored
-    _assert_volume_checks_pass(engine, start, end)
+    engine, start, end, raw_store = volume_stored
+    _assert_volume_checks_pass(engine, raw_store, start, end)
     row = _busy_volume_row(engine, start, end)
     _update_volume_row(engine, row, abandoned_count=-1)
 
-    check = _volume_checks(engine, start, end)["counts_non_negative"]
+    check = _volume_checks(engine, raw_store, start, end)["counts_non_negative"]
     assert check.passed is False
     assert check.metadata["offending_rows"].value == 1
     offending = _offending(check)
@@ -131,12 +134,12 @@ def test_counts_non_negative_fails_on_a_negative_abandoned_count(volume_stored):
 
 
 def test_handled_not_above_entered_fails_when_handled_exceeds_entered(volume_stored):
-    engine, start, end = volume_stored
-    _assert_volume_checks_pass(engine, start, end)
+    engine, start, end, raw_store = volume_stored
+    _assert_volume_checks_pass(engine, raw_store, start, end)
     row = _busy_volume_row(engine, start, end)
     _update_volume_row(engine, row, handled_count=row.entered_count + 1)
 
-    checks = _volume_checks(engine, start, end)
+    checks = _volume_checks(engine, raw_store, start, end)
     check = checks["handled_not_above_entered"]
     assert check.passed is False
     assert check.metadata["offending_rows"].value == 1
@@ -148,12 +151,12 @@ def test_handled_not_above_entered_fails_when_handled_exceeds_entered(volume_sto
 
 
 def test_volume_reconciliation_fails_when_a_row_no_longer_agrees_with_the_raw_entries(volume_stored):
-    engine, start, end = volume_stored
-    _assert_volume_checks_pass(engine, start, end)
+    engine, start, end, raw_store = volume_stored
+    _assert_volume_checks_pass(engine, raw_store, start, end)
     row = _busy_volume_row(engine, start, end)
     _update_volume_row(engine, row, entered_count=row.entered_count + 5)
 
-    checks = _volume_checks(engine, start, end)
+    checks = _volume_checks(engine, raw_store, start, end)
     check = checks["reconciles_with_raw_entries"]
     assert check.passed is False
     assert check.metadata["mismatches"].value == 1
@@ -167,12 +170,12 @@ def test_volume_reconciliation_fails_when_a_row_no_longer_agrees_with_the_raw_en
     assert checks["handled_not_above_entered"].passed is True
 
 
-def _transaction_checks(engine, start, end) -> dict[str, dg.AssetCheckResult]:
-    return _by_name(transaction_checks(engine, start, end))
+def _transaction_checks(engine, raw_store, start, end) -> dict[str, dg.AssetCheckResult]:
+    return _by_name(transaction_checks(engine, raw_store, start, end))
 
 
-def _assert_transaction_checks_pass(engine, start, end) -> None:
-    checks = _transaction_checks(engine, start, end)
+def _assert_transaction_checks_pass(engine, raw_store, start, end) -> None:
+    checks = _transaction_checks(engine, raw_store, start, end)
     assert {name: c.passed for name, c in checks.items()} == {name: True for name in TRANSACTION_CHECKS}
     reconcile = checks["reconciles_with_raw_entries"].metadata
     assert reconcile["raw_entries"].value == reconcile["transactions_checked"].value > 0
@@ -189,8 +192,8 @@ def _a_transaction(engine, start, end):
 
 
 def test_durations_non_negative_fails_on_a_negative_duration(transactions_stored):
-    engine, start, end = transactions_stored
-    _assert_transaction_checks_pass(engine, start, end)
+    engine, start, end, raw_store = transactions_stored
+    _assert_transaction_checks_pass(engine, raw_store, start, end)
     row = _a_transaction(engine, start, end)
     table = table_named("wfm_agent_state_transaction")
     with engine.begin() as connection:
@@ -198,7 +201,7 @@ def test_durations_non_negative_fails_on_a_negative_duration(transactions_stored
             table.update().where(table.c.agent_id == row.agent_id, table.c.state_start == row.state_start)
             .values(duration_s=-5)).rowcount == 1
 
-    checks = _transaction_checks(engine, start, end)
+    checks = _transaction_checks(engine, raw_store, start, end)
     check = checks["durations_non_negative"]
     assert check.passed is False
     assert check.metadata["offending_rows"].value == 1
@@ -211,8 +214,8 @@ def test_durations_non_negative_fails_on_a_negative_duration(transactions_stored
 
 
 def test_transaction_reconciliation_fails_when_a_transaction_is_missing(transactions_stored):
-    engine, start, end = transactions_stored
-    _assert_transaction_checks_pass(engine, start, end)
+    engine, start, end, raw_store = transactions_stored
+    _assert_transaction_checks_pass(engine, raw_store, start, end)
     row = _a_transaction(engine, start, end)
     interval = row.state_end.replace(minute=row.state_end.minute // 15 * 15, second=0, microsecond=0)
     table = table_named("wfm_agent_state_transaction")
@@ -225,7 +228,7 @@ def test_transaction_reconciliation_fails_when_a_transaction_is_missing(transact
             table.delete().where(table.c.agent_id == row.agent_id, table.c.state_start == row.state_start)
         ).rowcount == 1
 
-    checks = _transaction_checks(engine, start, end)
+    checks = _transaction_checks(engine, raw_store, start, end)
     check = checks["reconciles_with_raw_entries"]
     assert check.passed is False
     assert check.metadata["intervals_differing"].value == 1
@@ -236,3 +239,32 @@ def test_transaction_reconciliation_fails_when_a_transaction_is_missing(transact
     line = next(line for line in offending.splitlines() if _minute(interval) in line)
     assert [cell.strip() for cell in line.strip("|").split("|")][1:] == [str(in_interval), str(in_interval - 1)]
     assert checks["durations_non_negative"].passed is True
+
+
+def _spoil_first_raw_file(raw_store, engine, report_type, start, end, how: str) -> str:
+    """Damage one raw file of the window on disk; its path relative to the store."""
+    raw_file = raw_store.catalogued(engine, report_type, start, end)[0]
+    full_path = os.path.join(raw_store.root, raw_file.path)
+    content = open(full_path, "rb").read()
+    with open(full_path, "wb") as file:
+        file.write(content[: len(content) // 2] if how == "truncated" else content[:100] + b"\0" * 64 + content[164:])
+    return raw_file.path
+
+
+def test_volume_reconciliation_fails_naming_a_truncated_raw_file(volume_stored):
+    """Issue 11: a truncated Parquet file in the raw store makes a check fail, naming the file."""
+    engine, start, end, raw_store = volume_stored
+    path = _spoil_first_raw_file(raw_store, engine, "calls", start, end, "truncated")
+    checks = _volume_checks(engine, raw_store, start, end)
+    check = checks["reconciles_with_raw_entries"]
+    assert check.passed is False
+    assert path in check.metadata["unreadable_raw_file"].value and path in check.description
+    assert checks["counts_non_negative"].passed is True  # the stored rows themselves are fine
+
+
+def test_transaction_reconciliation_fails_naming_a_corrupt_raw_file(transactions_stored):
+    engine, start, end, raw_store = transactions_stored
+    path = _spoil_first_raw_file(raw_store, engine, "user_status", start, end, "corrupt")
+    check = _transaction_checks(engine, raw_store, start, end)["reconciles_with_raw_entries"]
+    assert check.passed is False
+    assert path in check.metadata["unreadable_raw_file"].value

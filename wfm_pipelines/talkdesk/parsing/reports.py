@@ -200,7 +200,8 @@ def _split_report(frame: pd.DataFrame, table: pa.Table, reasons: np.ndarray, own
     good[good_positions[keep]] = True
     records = frame.loc[good, record_columns].reset_index(drop=True)
     raw_rows = np.flatnonzero(good if keep_in_raw is None else good & keep_in_raw)
-    raw = table.take(pa.array(raw_rows, pa.int64()))
+    # Most reports keep every entry: the table is then the raw table as it is, not a copy.
+    raw = table if len(raw_rows) == table.num_rows else table.take(pa.array(raw_rows, pa.int64()))
     owners = owner.iloc[raw_rows].dt.tz_convert(None).to_numpy(dtype="datetime64[us]")
     raw = raw.append_column(OWNER_COLUMN, pa.array(owners, pa.timestamp("us")).cast(OWNER_TYPE))
     raw = raw.append_column(KEY_COLUMN, pa.array(frame["entry_key"].to_numpy()[raw_rows], pa.string()))

@@ -4,6 +4,7 @@ configuration payloads (users, ring groups, queues), plus the frame shapes share
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import logging
 import math
@@ -188,15 +189,22 @@ def _known_or_clean(item: Any, known: frozenset[str]) -> str:
 _COMMA = re.compile(r",")
 
 
+@functools.lru_cache(maxsize=8)
+def _has_comma_name(known: frozenset[str]) -> bool:
+    """Whether a known queue name holds a comma (asked once per known set, not once per ring-group text)."""
+    return any("," in name for name in known)
+
+
 def _split_known(text: str, known: frozenset[str]) -> list[str]:
     """Split a comma-joined list, keeping together the pieces that spell a known name containing commas
     (`Sales, EMEA,support` -> `Sales, EMEA`, `support` when `Sales, EMEA` is a queue). Longest match first."""
     cuts = [0] + [m.end() for m in _COMMA.finditer(text)]
     ends = [m.start() for m in _COMMA.finditer(text)] + [len(text)]
     names, index = [], 0
+    some_name_has_a_comma = _has_comma_name(known)
     while index < len(cuts):
         match = None
-        if any("," in name for name in known):
+        if some_name_has_a_comma:
             for last in range(len(ends) - 1, index, -1):
                 candidate = text[cuts[index]: ends[last]]
                 if candidate in known or candidate.strip() in known:

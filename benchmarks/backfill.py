@@ -9,16 +9,17 @@ the same deployment the UI tests drive, and the harness itself does not import D
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from benchmarks.environment import REPO_ROOT, EmulatorProcess, RunWorkerPeakSampler
+from benchmarks.accounting import (RUN_WORKERS, UNATTRIBUTED, DeploymentSampler, StoredBytes, directory_bytes,
+                                   own_cpu_seconds, stored_bytes)
+from benchmarks.environment import REPO_ROOT, EmulatorProcess
 from wfm_pipelines.collection import collectors
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.engine import create_wfm_engine, ensure_schema
@@ -42,8 +43,9 @@ def shipped_instance_yaml() -> str:
     return (REPO_ROOT / "dagster.yaml").read_text()
 
 
-def deployment_env(emulator: EmulatorProcess, database_url: str, history_start: datetime, **extra: str) -> dict:
-    return {**emulator.deployment_env(), "WFM_DATABASE_URL": database_url,
+def deployment_env(emulator: EmulatorProcess, database_url: str, raw_store: Path, history_start: datetime,
+                   **extra: str) -> dict:
+    return {**emulator.deployment_env(), "WFM_DATABASE_URL": database_url, "WFM_RAW_STORE": str(raw_store),
             "WFM_HISTORY_START": history_start.strftime(PARTITION_FORMAT),
             # Schedules and sensors stay stopped: only what the benchmark launches runs (the healing sensor
             # would otherwise collect every missing interval since the history start on its own).
@@ -54,54 +56,80 @@ def deployment_env(emulator: EmulatorProcess, database_url: str, history_start: 
 
 @dataclass
 class Counts:
-    contacts: int  # `calls` raw entries owned by the range (one per contact)
-    status_records: int  # `user_status` raw entries owned by the range
+    contacts: int | None  # `calls` raw entries owned by the range (one per contact); None without talkdesk_raw_entry
+    status_records: int | None  # `user_status` raw entries owned by the range; None likewise
     interval_rows: int
     transactions: int
+    entered_per_day: list[int]  # contacts that entered a queue, per UTC day of the range (the interval rows' sum)
 
 
-def stored_counts(database_url: str, start: datetime, end: datetime) -> Counts:
+def stored_counts(database_url: str, start: datetime, days: int) -> Counts:
     engine = sa.create_engine(database_url)
-    window = {"start": start, "end": end}
+    window = {"start": start, "end": start + timedelta(days=days)}
     try:
         with engine.connect() as connection:
             def scalar(sql: str) -> int:
                 return int(connection.execute(sa.text(sql), window).scalar_one())
+            # The raw store moves raw entries out of the database: then there is no table to count them in.
+            has_raw_table = connection.execute(
+                sa.text("select to_regclass('talkdesk_raw_entry') is not null")).scalar_one()
+            raw_count = ("select count(*) from talkdesk_raw_entry where report_type = '{}' "
+                         "and owner_at >= :start and owner_at < :end")
+            per_day = dict(connection.execute(sa.text(
+                "select floor(extract(epoch from interval_start - :start) / 86400)::int, sum(entered_count) "
+                "from wfm_contact_volume_interval where interval_start >= :start and interval_start < :end "
+                "group by 1"), window).all())
             return Counts(
-                contacts=scalar("select count(*) from talkdesk_raw_entry where report_type = 'calls' "
-                                "and owner_at >= :start and owner_at < :end"),
-                status_records=scalar("select count(*) from talkdesk_raw_entry where report_type = 'user_status' "
-                                      "and owner_at >= :start and owner_at < :end"),
+                contacts=scalar(raw_count.format("calls")) if has_raw_table else None,
+                status_records=scalar(raw_count.format("user_status")) if has_raw_table else None,
                 interval_rows=scalar("select count(*) from wfm_contact_volume_interval "
                                      "where interval_start >= :start and interval_start < :end"),
                 transactions=scalar("select count(*) from wfm_agent_state_transaction "
                                     "where state_end >= :start and state_end < :end"),
+                entered_per_day=[int(per_day.get(day, 0)) for day in range(days)],
             )
     finally:
         engine.dispose()
 
 
 @dataclass
+class Cost:
+    """What one side of scenario 1 spent: wall, CPU (pipeline and emulator, separately) and bytes stored."""
+
+    wall_seconds: float
+    pipeline_cpu_seconds: float  # floor: the benchmark process; Dagster: the run workers (see cpu_parts)
+    cpu_parts: dict[str, float]  # floor: {"benchmark process": ...}; Dagster: per process role + unattributed
+    emulator_cpu_seconds: float  # the emulator process, same window
+    stored: StoredBytes  # growth over the window: WFM database and raw store directory
+
+
+@dataclass
 class FloorResult:
     seconds: float
     counts: Counts
+    cost: Cost
     day_seconds: list[float] = field(default_factory=list)
+    day_cpu_seconds: list[float] = field(default_factory=list)  # the benchmark process, day by day
 
 
-def run_floor(emulator: EmulatorProcess, database_url: str, start: datetime, days: int) -> FloorResult:
-    """The same download, parse, aggregate and load in one plain loop, day by day, no orchestration."""
-    end = start + timedelta(days=days)
+def run_floor(emulator: EmulatorProcess, database_url: str, start: datetime, days: int, raw_store: Path) -> FloorResult:
+    """The same download, parse, aggregate and load in one plain loop, day by day, no orchestration.
+
+    `raw_store` is where this process's WFM_RAW_STORE points (set by the caller before any product code
+    ran); its growth is counted with the database's."""
     engine = create_wfm_engine(database_url)
-    ensure_schema(engine)  # the Dagster runs migrate their database too; not timed on either side
+    ensure_schema(engine)  # the Dagster side is migrated before its backfill too; not timed on either side
     client = emulator.client()
     run_report = lambda kind, s, e: client.run_report(kind, s, e).entries  # noqa: E731 - as the assets do
+    stored_before = stored_bytes(database_url, raw_store)
+    emulator_before, cpu_before = emulator.cpu_seconds(), own_cpu_seconds()
     began = time.perf_counter()
     listing = client.list_queues()  # the asset lists queues from Talkdesk too while wfm_queue is empty
     queues = configuration.queues_frame(parsing.parse_queues(listing.queues, listing.source_kind))
     queues["active"] = True
-    day_seconds = []
+    day_seconds, day_cpu_seconds = [], []
     for day in range(days):
-        day_began = time.perf_counter()
+        day_began, day_cpu_began = time.perf_counter(), own_cpu_seconds()
         day_start, day_end = start + timedelta(days=day), start + timedelta(days=day + 1)
         volume = collectors.collect_contact_volume(run_report, engine, report_type="calls", queues=queues,
                                                    range_start=day_start, range_end=day_end)
@@ -114,10 +142,14 @@ def run_floor(emulator: EmulatorProcess, database_url: str, start: datetime, day
                               window_end=day_end, time_column="state_end")
         del states
         day_seconds.append(time.perf_counter() - day_began)
+        day_cpu_seconds.append(own_cpu_seconds() - day_cpu_began)
     seconds = time.perf_counter() - began
+    pipeline_cpu, emulator_cpu = own_cpu_seconds() - cpu_before, emulator.cpu_seconds() - emulator_before
     client.close()
     engine.dispose()
-    return FloorResult(seconds, stored_counts(database_url, start, end), day_seconds)
+    cost = Cost(seconds, pipeline_cpu, {"benchmark process": pipeline_cpu}, emulator_cpu,
+                stored_bytes(database_url, raw_store) - stored_before)
+    return FloorResult(seconds, stored_counts(database_url, start, days), cost, day_seconds, day_cpu_seconds)
 
 
 @dataclass
@@ -134,6 +166,9 @@ class BackfillResult:
     sampled_peak_rss_mib: float | None = None
     run_ids: list[str] = field(default_factory=list)
     steps: dict[str, float] = field(default_factory=dict)  # step key -> seconds, summed over the runs
+    cost: Cost | None = None
+    instance_bytes: int | None = None  # the Dagster instance directory after the backfill (not in `cost`)
+    run_workers_sampled: int = 0  # run-worker processes the peak-memory sampler saw
 
 
 def _launch_and_wait(deployment: DagsterDeployment, keys: list[str], timeout: float) -> BackfillResult:
@@ -156,40 +191,45 @@ def _launch_and_wait(deployment: DagsterDeployment, keys: list[str], timeout: fl
 
 
 @contextmanager
-def deployments(emulator: EmulatorProcess, urls: dict[str, str], work: Path, start: datetime
-                ) -> Iterator[dict[str, DagsterDeployment]]:
-    """The batched deployment (the product's default backfill policy) and the one-run-per-partition one
-    (WFM_BACKFILL_PARTITIONS_PER_RUN=1), started at the same time to save one start-up; stopped on exit.
-    The idle one's daemon keeps polling while the other is measured (a few % of a core)."""
-    envs = {"batched": deployment_env(emulator, urls["dagster"], start),
-            "per_partition": deployment_env(emulator, urls["per_partition"], start, WFM_BACKFILL_PARTITIONS_PER_RUN="1")}
-    started = {name: DagsterDeployment(work / name, env=env, instance_yaml=shipped_instance_yaml())
-               for name, env in envs.items()}
+def running_deployment(name: str, work: Path, env: dict[str, str]) -> Iterator[DagsterDeployment]:
+    """A Dagster webserver + daemon under `work/name`, stopped on exit; its home is kept and its daemon log
+    printed when the body fails."""
+    started = DagsterDeployment(work / name, env=env, instance_yaml=shipped_instance_yaml()).start()
     try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            for future in [pool.submit(d.start) for d in started.values()]:
-                future.result()
         yield started
     except Exception:
-        for name, deployment in started.items():
-            print(f"Dagster home kept for inspection: {deployment.home}\n{deployment.log_tail('daemon', 30)}")
+        print(f"Dagster home kept for inspection: {started.home}\n{started.log_tail('daemon', 30)}")
         raise
     finally:
-        for deployment in started.values():
-            deployment.stop()
+        started.stop()
 
 
-def run_dagster_backfill(deployment: DagsterDeployment, database_url: str, start: datetime, days: int,
-                         timeout: float) -> BackfillResult:
+def run_dagster_backfill(deployment: DagsterDeployment, emulator: EmulatorProcess, database_url: str,
+                         raw_store: Path, start: datetime, days: int, timeout: float) -> BackfillResult:
     """All partitions of `days` days for both assets, one backfill launched as the UI's "Launch backfill" does,
-    with the product's default backfill policy (WFM_BACKFILL_PARTITIONS_PER_RUN unset)."""
+    with the product's default backfill policy (WFM_BACKFILL_PARTITIONS_PER_RUN unset).
+
+    CPU: every process of the deployment (webserver, daemon, their code servers, the run workers and what
+    those start), from /proc before the launch and after the backfill is done (see `accounting`)."""
+    engine = create_wfm_engine(database_url)
+    ensure_schema(engine)  # as on the floor: a deployment migrates its database once, not per backfill
+    engine.dispose()
     keys = partition_keys(start, days * PARTITIONS_PER_DAY)
-    with RunWorkerPeakSampler() as sampler:
+    stored_before = stored_bytes(database_url, raw_store)
+    emulator_before = emulator.cpu_seconds()
+    with DeploymentSampler(deployment.dagster_home) as sampler:
         result = _launch_and_wait(deployment, keys, timeout)
+    emulator_cpu = emulator.cpu_seconds() - emulator_before
+    # The parts add up to the deployment's exact total.
+    parts = {**sampler.cpu_by_role, UNATTRIBUTED: sampler.unattributed_cpu_seconds}
+    result.cost = Cost(result.seconds, parts[RUN_WORKERS], parts, emulator_cpu,
+                       stored_bytes(database_url, raw_store) - stored_before)
+    result.instance_bytes = directory_bytes(deployment.dagster_home)
     result.sampled_peak_rss_mib = sampler.peak_mib or None
+    result.run_workers_sampled = len(sampler.run_workers_seen)
     result.metadata_peak_rss_mib = metadata_peak_rss_mib(deployment, ASSETS)
     result.steps = step_seconds(deployment, result.run_ids)
-    result.counts = stored_counts(database_url, start, start + timedelta(days=days))
+    result.counts = stored_counts(database_url, start, days)
     return result
 
 

@@ -10,7 +10,6 @@ import platform
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
+from benchmarks.accounting import process_cpu_seconds
 from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, HISTORICAL_SCOPES, REALTIME_SCOPES
 from wfm_pipelines.talkdesk import TalkdeskClient, TalkdeskConnection
 
@@ -38,6 +38,9 @@ class Center:
     agents: int
     contacts_per_day: int
 
+
+# Issue 11 times the Dagster backfill "with the emulator answering each job in 1 s" (also its default).
+EMULATOR_REPORT_PROCESSING_SECONDS = 1.0
 
 LARGE_CENTER = Center("large", queues=300, agents=3000, contacts_per_day=250_000)
 QUICK_CENTER = Center("quick", queues=30, agents=300, contacts_per_day=25_000)
@@ -77,7 +80,8 @@ def free_port() -> int:
 class EmulatorProcess:
     """`talkdesk-emulator` as a subprocess: its CPU does not share the benchmark's GIL (the fairer choice)."""
 
-    def __init__(self, center: Center, log_path: Path, *, seed: int = 7, report_processing_seconds: float = 1.0):
+    def __init__(self, center: Center, log_path: Path, *, seed: int = 7,
+                 report_processing_seconds: float = EMULATOR_REPORT_PROCESSING_SECONDS):
         self.center = center
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -102,6 +106,21 @@ class EmulatorProcess:
                 time.sleep(0.2)
         raise TimeoutError(f"talkdesk-emulator not answering on {self.url} after {timeout}s")
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def cpu_seconds(self) -> float:
+        """The emulator process's user + system CPU so far (all its threads; it starts no children)."""
+        return process_cpu_seconds(self.pid)
+
+    def report_processing_seconds_now(self) -> float:
+        """How long the emulator takes to finish a report job now, read back from its fault settings (which
+        a test could have changed at run time): what a measurement states it ran with."""
+        response = requests.get(f"{self.url}/_emulator/faults", timeout=10)
+        response.raise_for_status()
+        return float(response.json()["report_processing_seconds"])
+
     def stop(self) -> None:
         self._process.terminate()
         try:
@@ -119,47 +138,6 @@ class EmulatorProcess:
     def deployment_env(self) -> dict[str, str]:
         return {"TALKDESK_BASE_URL": self.url, "TALKDESK_API_URL": self.url,
                 "TALKDESK_CLIENT_ID": EMULATOR_CLIENT_ID, "TALKDESK_CLIENT_SECRET": EMULATOR_CLIENT_SECRET}
-
-
-class RunWorkerPeakSampler:
-    """Peak resident memory (VmHWM) of Dagster run-worker processes, read from /proc while they live.
-
-    The assets' own `peak_rss_mib` is taken before the IO manager writes and the checks read back; this
-    sees the whole run process, including those.
-    """
-
-    def __init__(self, interval: float = 0.5):
-        self.interval = interval
-        self.peak_kib = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, name="run-worker-rss", daemon=True)
-
-    def __enter__(self) -> RunWorkerPeakSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    @property
-    def peak_mib(self) -> float:
-        return self.peak_kib / 1024
-
-    def _sample(self) -> None:
-        while not self._stop.wait(self.interval):
-            for entry in os.scandir("/proc"):
-                if not entry.name.isdigit():
-                    continue
-                try:
-                    cmdline = Path(entry.path, "cmdline").read_bytes()
-                    if b"execute_run" not in cmdline:
-                        continue
-                    for line in Path(entry.path, "status").read_text().splitlines():
-                        if line.startswith("VmHWM:"):
-                            self.peak_kib = max(self.peak_kib, int(line.split()[1]))
-                except OSError:  # the process ended between listing and reading
-                    continue
 
 
 def describe_machine() -> dict[str, str]:

@@ -52,10 +52,14 @@ class LoadResult:
         return self.rows / self.to_sql_seconds
 
 
-def run_load(database_url: str, rows: int, start: datetime) -> LoadResult:
+def run_load(database_url: str, rows: int, start: datetime) -> LoadResult | None:
+    """None when the schema has no talkdesk_raw_entry table (raw entries kept outside the database)."""
     engine = create_wfm_engine(database_url)
     ensure_schema(engine)
     with engine.begin() as connection:
+        if not connection.execute(sa.text("select to_regclass('talkdesk_raw_entry') is not null")).scalar_one():
+            engine.dispose()
+            return None
         connection.execute(sa.text(f"CREATE TABLE {TO_SQL_TABLE} (LIKE talkdesk_raw_entry INCLUDING ALL)"))
     frame = raw_entry_frame(rows, start)
     try:

@@ -23,7 +23,8 @@ from benchmarks.environment import REPO_ROOT, EmulatorProcess
 from wfm_pipelines.collection import collectors
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.engine import create_wfm_engine, ensure_schema
-from wfm_pipelines.settings import PARTITION_FORMAT
+from wfm_pipelines.raw_store import RawStore
+from wfm_pipelines.settings import PARTITION_FORMAT, load_settings
 from wfm_pipelines.talkdesk import parsing
 from wfm_pipelines.transforms import configuration
 from wfm_pipelines_tests.dagster.harness import DagsterDeployment
@@ -56,38 +57,36 @@ def deployment_env(emulator: EmulatorProcess, database_url: str, raw_store: Path
 
 @dataclass
 class Counts:
-    contacts: int | None  # `calls` raw entries owned by the range (one per contact); None without talkdesk_raw_entry
-    status_records: int | None  # `user_status` raw entries owned by the range; None likewise
+    contacts: int  # `calls` raw entries owned by the range (one per contact), from the raw store
+    status_records: int  # `user_status` raw entries owned by the range
     interval_rows: int
     transactions: int
     entered_per_day: list[int]  # contacts that entered a queue, per UTC day of the range (the interval rows' sum)
 
 
-def stored_counts(database_url: str, start: datetime, days: int) -> Counts:
-    engine = sa.create_engine(database_url)
+def stored_counts(database_url: str, raw_store: Path, start: datetime, days: int) -> Counts:
+    engine = create_wfm_engine(database_url)
     window = {"start": start, "end": start + timedelta(days=days)}
+    store = RawStore(raw_store)
     try:
         with engine.connect() as connection:
             def scalar(sql: str) -> int:
                 return int(connection.execute(sa.text(sql), window).scalar_one())
-            # The raw store moves raw entries out of the database: then there is no table to count them in.
-            has_raw_table = connection.execute(
-                sa.text("select to_regclass('talkdesk_raw_entry') is not null")).scalar_one()
-            raw_count = ("select count(*) from talkdesk_raw_entry where report_type = '{}' "
-                         "and owner_at >= :start and owner_at < :end")
             per_day = dict(connection.execute(sa.text(
                 "select floor(extract(epoch from interval_start - :start) / 86400)::int, sum(entered_count) "
                 "from wfm_contact_volume_interval where interval_start >= :start and interval_start < :end "
                 "group by 1"), window).all())
-            return Counts(
-                contacts=scalar(raw_count.format("calls")) if has_raw_table else None,
-                status_records=scalar(raw_count.format("user_status")) if has_raw_table else None,
-                interval_rows=scalar("select count(*) from wfm_contact_volume_interval "
-                                     "where interval_start >= :start and interval_start < :end"),
-                transactions=scalar("select count(*) from wfm_agent_state_transaction "
-                                    "where state_end >= :start and state_end < :end"),
-                entered_per_day=[int(per_day.get(day, 0)) for day in range(days)],
-            )
+            interval_rows = scalar("select count(*) from wfm_contact_volume_interval "
+                                   "where interval_start >= :start and interval_start < :end")
+            transactions = scalar("select count(*) from wfm_agent_state_transaction "
+                                  "where state_end >= :start and state_end < :end")
+
+        def raw_entries(report_type: str) -> int:
+            return int(store.interval_counts(engine, report_type, window["start"], window["end"]).sum())
+
+        return Counts(contacts=raw_entries("calls"), status_records=raw_entries("user_status"),
+                      interval_rows=interval_rows, transactions=transactions,
+                      entered_per_day=[int(per_day.get(day, 0)) for day in range(days)])
     finally:
         engine.dispose()
 
@@ -120,7 +119,9 @@ def run_floor(emulator: EmulatorProcess, database_url: str, start: datetime, day
     engine = create_wfm_engine(database_url)
     ensure_schema(engine)  # the Dagster side is migrated before its backfill too; not timed on either side
     client = emulator.client()
-    run_report = lambda kind, s, e: client.run_report(kind, s, e).entries  # noqa: E731 - as the assets do
+    report_format = load_settings().report_format
+    run_report = lambda kind, s, e: client.run_report(kind, s, e, report_format=report_format).table  # noqa: E731 - as the assets do
+    store = RawStore(raw_store)
     stored_before = stored_bytes(database_url, raw_store)
     emulator_before, cpu_before = emulator.cpu_seconds(), own_cpu_seconds()
     began = time.perf_counter()
@@ -131,12 +132,12 @@ def run_floor(emulator: EmulatorProcess, database_url: str, start: datetime, day
     for day in range(days):
         day_began, day_cpu_began = time.perf_counter(), own_cpu_seconds()
         day_start, day_end = start + timedelta(days=day), start + timedelta(days=day + 1)
-        volume = collectors.collect_contact_volume(run_report, engine, report_type="calls", queues=queues,
+        volume = collectors.collect_contact_volume(run_report, engine, store, report_type="calls", queues=queues,
                                                    range_start=day_start, range_end=day_end)
         writer.replace_window(engine, "wfm_contact_volume_interval", volume.frame, window_start=day_start,
                               window_end=day_end, time_column="interval_start")
         del volume
-        states = collectors.collect_agent_state_transactions(run_report, engine, range_start=day_start,
+        states = collectors.collect_agent_state_transactions(run_report, engine, store, range_start=day_start,
                                                              range_end=day_end)
         writer.replace_window(engine, "wfm_agent_state_transaction", states.frame, window_start=day_start,
                               window_end=day_end, time_column="state_end")
@@ -149,7 +150,7 @@ def run_floor(emulator: EmulatorProcess, database_url: str, start: datetime, day
     engine.dispose()
     cost = Cost(seconds, pipeline_cpu, {"benchmark process": pipeline_cpu}, emulator_cpu,
                 stored_bytes(database_url, raw_store) - stored_before)
-    return FloorResult(seconds, stored_counts(database_url, start, days), cost, day_seconds, day_cpu_seconds)
+    return FloorResult(seconds, stored_counts(database_url, raw_store, start, days), cost, day_seconds, day_cpu_seconds)
 
 
 @dataclass
@@ -229,7 +230,7 @@ def run_dagster_backfill(deployment: DagsterDeployment, emulator: EmulatorProces
     result.run_workers_sampled = len(sampler.run_workers_seen)
     result.metadata_peak_rss_mib = metadata_peak_rss_mib(deployment, ASSETS)
     result.steps = step_seconds(deployment, result.run_ids)
-    result.counts = stored_counts(database_url, start, days)
+    result.counts = stored_counts(database_url, raw_store, start, days)
     return result
 
 

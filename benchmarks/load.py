@@ -1,10 +1,9 @@
-"""Scenario 3: `talkdesk_raw_entry` rows into PostgreSQL through `writer.replace_window` (binary COPY) vs
-`pandas.DataFrame.to_sql` with its defaults into an identical table (LIKE ... INCLUDING ALL: same columns,
-types, primary key)."""
+"""Scenario 3: agent state transactions (the WFM database's largest table: a large center's day is ~600,000 rows)
+into PostgreSQL through `writer.replace_window` (validation + binary COPY) vs `pandas.DataFrame.to_sql` with its
+defaults into an identical table (LIKE ... INCLUDING ALL: same columns, types, primary key)."""
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,25 +15,27 @@ import sqlalchemy as sa
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.engine import create_wfm_engine, ensure_schema
 
-TO_SQL_TABLE = "raw_entry_to_sql"
+TABLE = "wfm_agent_state_transaction"
+TO_SQL_TABLE = "transaction_to_sql"
+STATES = ["Available", "On a Call", "After Call Work", "Away", "Lunch", "Training"]
 
 
-def raw_entry_frame(rows: int, start: datetime) -> pd.DataFrame:
-    """`rows` raw `calls` entries over one day from `start`, shaped like the emulator's (about 400 bytes of JSON)."""
+def transaction_frame(rows: int, start: datetime) -> pd.DataFrame:
+    """`rows` status records of 3,000 agents ending within one day from `start`, shaped like the collector's."""
     rng = np.random.default_rng(7)
-    offsets = np.sort(rng.integers(0, 86_400_000_000, size=rows))
-    owner_at = pd.to_datetime(pd.Timestamp(start).value // 1000 + offsets, unit="us", utc=True).astype("datetime64[ns, UTC]")
-    talk = rng.integers(0, 900, size=rows)
-    keys = [f"call-{i:09d}" for i in range(rows)]
-    stamps = owner_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    entries = [json.dumps({"call_id": key, "callsid": f"CA{i:032x}", "type": "inbound", "start_at": stamp,
-                           "end_at": stamp, "talk_time": int(t), "hold_time": 0, "wait_time": 12,
-                           "ring_groups": f"queue-{i % 300:03d}", "user_id": f"user-{i % 3000:05d}",
-                           "phone_number": "+15550100000", "contact_phone_number": "+15550199999",
-                           "disposition_code": None, "rating": None})
-               for i, (key, stamp, t) in enumerate(zip(keys, stamps, talk))]
-    return pd.DataFrame({"report_type": "calls", "owner_at": owner_at, "entry_key": keys, "entry": entries,
-                         "collected_at": pd.Timestamp.now(tz="UTC")})
+    ends = pd.Timestamp(start).value // 1000 + np.sort(rng.integers(0, 86_400_000_000, size=rows))
+    durations = rng.integers(1, 1800, size=rows)
+    state_end = pd.to_datetime(ends // 1_000_000 * 1_000_000, unit="us", utc=True).astype("datetime64[ns, UTC]")
+    agents = [f"user-{i % 3000:05d}" for i in range(rows)]
+    return pd.DataFrame({
+        "agent_id": agents,
+        # one record per agent and start: the table's key
+        "state_start": state_end - pd.to_timedelta(durations, unit="s"),
+        "state": [STATES[i % len(STATES)] for i in range(rows)],
+        "state_end": state_end,
+        "duration_s": durations.astype("float64"),
+        "collected_at": pd.Timestamp.now(tz="UTC"),
+    }).drop_duplicates(["agent_id", "state_start"])
 
 
 @dataclass
@@ -52,28 +53,24 @@ class LoadResult:
         return self.rows / self.to_sql_seconds
 
 
-def run_load(database_url: str, rows: int, start: datetime) -> LoadResult | None:
-    """None when the schema has no talkdesk_raw_entry table (raw entries kept outside the database)."""
+def run_load(database_url: str, rows: int, start: datetime) -> LoadResult:
     engine = create_wfm_engine(database_url)
     ensure_schema(engine)
     with engine.begin() as connection:
-        if not connection.execute(sa.text("select to_regclass('talkdesk_raw_entry') is not null")).scalar_one():
-            engine.dispose()
-            return None
-        connection.execute(sa.text(f"CREATE TABLE {TO_SQL_TABLE} (LIKE talkdesk_raw_entry INCLUDING ALL)"))
-    frame = raw_entry_frame(rows, start)
+        connection.execute(sa.text(f"CREATE TABLE {TO_SQL_TABLE} (LIKE {TABLE} INCLUDING ALL)"))
+    frame = transaction_frame(rows, start)
+    rows = len(frame)
     try:
         began = time.perf_counter()
-        result = writer.replace_window(engine, "talkdesk_raw_entry", frame, window_start=start,
-                                       window_end=start + timedelta(days=1), time_column="owner_at",
-                                       scope={"report_type": "calls"})
+        result = writer.replace_window(engine, TABLE, frame, window_start=start,
+                                       window_end=start + timedelta(days=1), time_column="state_end")
         writer_seconds = time.perf_counter() - began
         began = time.perf_counter()
         frame.to_sql(TO_SQL_TABLE, engine, if_exists="append", index=False)
         to_sql_seconds = time.perf_counter() - began
         with engine.connect() as connection:
             counts = [connection.execute(sa.text(f"select count(*) from {name}")).scalar_one()
-                      for name in ("talkdesk_raw_entry", TO_SQL_TABLE)]
+                      for name in (TABLE, TO_SQL_TABLE)]
         if result.inserted != rows or counts != [rows, rows]:
             raise RuntimeError(f"load mismatch: writer inserted {result.inserted}, tables hold {counts}, expected {rows}")
         return LoadResult(rows, writer_seconds, to_sql_seconds)

@@ -113,6 +113,7 @@ BAD_CASES = [
     *_numeric("WFM_AUTOMATION", "maybe", "onn", "2", "running"),
     *_numeric("WFM_METADATA_PEOPLE_PREVIEW", "maybe", "y"),
     *_numeric("WFM_VOLUME_REPORT", "call", "agents"),
+    *_numeric("WFM_REPORT_FORMAT", "xml", "parquet"),
     *_numeric("TALKDESK_REPORT_WINDOW_FIELD", "middle", "both"),
     *[case for name in URL_VARS for case in _url_cases(name)],
     *_numeric("WFM_DATABASE_URL", "mysql://wfm:" + URL_PASSWORD + "@db.example.com/wfm",
@@ -175,9 +176,10 @@ def test_the_defaults_load_with_an_empty_environment(tmp_path):
     assert (settings.step_retries, settings.healing_lookback_days, settings.healing_max_attempts) == (2, 7.0, 5)
     assert settings.healing_interval_seconds == 120 and settings.automation_running is True
     assert (settings.backfill_partitions_per_run, settings.report_chunk_hours, settings.report_target_entries) == (
-        672, 720, 50_000)
+        672, 720, 400_000)
     assert (settings.history_start, settings.volume_report, settings.report_window_field) == (
         "2025-01-01-00:00", "calls", "auto")
+    assert settings.report_format == "csv"
     assert (settings.shrink_guard_share, settings.shrink_guard_min_drop) == (0.5, 20)
     assert (settings.db_connect_timeout_s, settings.db_statement_timeout_s) == (10, 900)
     assert settings.agent_state_stale_after == 3 and settings.metadata_people_preview is False
@@ -235,6 +237,7 @@ def test_a_history_start_on_any_past_or_current_quarter_hour_is_valid(monkeypatc
 
 @pytest.mark.parametrize(("name", "value", "expected"), [
     ("WFM_VOLUME_REPORT", "contacts", "contacts"), ("WFM_VOLUME_REPORT", " Calls ", "calls"),
+    ("WFM_REPORT_FORMAT", "json", "json"), ("WFM_REPORT_FORMAT", " CSV ", "csv"),
     ("TALKDESK_REPORT_WINDOW_FIELD", "END", "end"), ("TALKDESK_REPORT_WINDOW_FIELD", "start", "start"),
 ])
 def test_enumerations(monkeypatch, name, value, expected):

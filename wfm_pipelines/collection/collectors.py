@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -183,31 +184,40 @@ class _ReportsAhead:
 
     Windows are drawn from the iterator only when a slot is free, and none ahead before `sizer` has seen a
     report: a window is then sized by what the reports before it showed, less the ones still running (the
-    first is a guess, and a second guess could be far too large). Results come back in window order."""
+    first is a guess, and a second guess could be far too large). Results come back in window order. Each job
+    runs in a daemon thread: when the collection fails (or is closed), a job still running is left to finish on
+    its own and its report is dropped; nothing waits for it, and it never keeps the process alive."""
 
     def __init__(self, run_report: ReportRunner, report_type: str, ahead: int, sizer: windows.ChunkSizer):
         self.run_report, self.report_type, self.ahead, self.sizer = run_report, report_type, ahead, sizer
-        self.pool = ThreadPoolExecutor(max_workers=ahead + 1, thread_name_prefix=f"talkdesk-{report_type}")
+
+    def _start(self, start: datetime, end: datetime) -> Future:
+        future: Future = Future()
+
+        def run() -> None:
+            future.set_running_or_notify_cancel()
+            try:
+                future.set_result(self.run_report(self.report_type, start, end))
+            except BaseException as exc:  # handed to the caller, raised where the result is taken
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name=f"talkdesk-{self.report_type}-report", daemon=True).start()
+        return future
 
     def results(self, fetches: Iterator[tuple[datetime, datetime]]) -> Iterator[tuple[datetime, datetime, pa.Table]]:
         waiting: list[tuple[datetime, datetime, Future]] = []
         exhausted = False
-        try:
-            while True:
-                while not exhausted and len(waiting) <= (self.ahead if self.sizer.observed else 0):
-                    window = next(fetches, None)
-                    if window is None:
-                        exhausted = True
-                        break
-                    waiting.append((*window, self.pool.submit(self.run_report, self.report_type, *window)))
-                if not waiting:
-                    return
-                start, end, future = waiting.pop(0)
-                yield start, end, future.result()
-        finally:
-            for _, _, future in waiting:
-                future.cancel()
-            self.pool.shutdown(wait=True, cancel_futures=True)
+        while True:
+            while not exhausted and len(waiting) <= (self.ahead if self.sizer.observed else 0):
+                window = next(fetches, None)
+                if window is None:
+                    exhausted = True
+                    break
+                waiting.append((*window, self._start(*window)))
+            if not waiting:
+                return
+            start, end, future = waiting.pop(0)
+            yield start, end, future.result()
 
 
 def _count_fetch(result: CollectionResult, sizer: windows.ChunkSizer, start: datetime, end: datetime,

@@ -220,3 +220,26 @@ def test_the_next_report_is_generated_while_the_current_one_is_read(engine, raw_
     assert probe.most_running == 2  # the current report and one ahead, never more
     ending_in_range = [r for r in probe.records if r["status_end_at"] < iso(start + timedelta(hours=6))]
     assert len(result.frame) == len(ending_in_range) > 200
+
+
+def test_a_failed_report_fails_the_collection_without_waiting_for_the_one_running_ahead(engine, raw_store):
+    """The job running ahead may take Talkdesk's whole poll timeout; a failure before it must not wait for it."""
+    start = DAY + timedelta(hours=10)
+    release, finished = threading.Event(), threading.Event()
+    records = statuses(start, start + timedelta(hours=4), timedelta(minutes=5))
+    serve = ScriptedExplore(records, "status_start_at", "status_end_at")
+
+    def runner(report_type, window_start, window_end):
+        if window_start == start + timedelta(hours=1):
+            raise RuntimeError("Talkdesk failed the report job")
+        if window_start == start + timedelta(hours=2):  # the job ahead: still running when the failure comes
+            release.wait(30)
+            finished.set()
+        return serve(report_type, window_start, window_end)
+
+    with pytest.raises(RuntimeError, match="failed the report job"):
+        collectors.collect_agent_state_transactions(
+            runner, engine, raw_store, range_start=start, range_end=start + timedelta(hours=4), available_until=NOW,
+            options=collectors.CollectionOptions(window_field="end", chunk=timedelta(hours=1)))
+    assert not finished.is_set()
+    release.set()

@@ -3,7 +3,6 @@
 
 from wfm_pipelines.talkdesk.parsing.reports import (
     ParsedReport,
-    entry_json,
     parse_contact_report,
     parse_user_status_report,
     stable_hash,
@@ -11,7 +10,6 @@ from wfm_pipelines.talkdesk.parsing.reports import (
 from wfm_pipelines.talkdesk.parsing.values import (
     CONTACT_REPORT_TYPES,
     MALFORMED_COLUMNS,
-    RAW_COLUMNS,
     RECORD_COLUMNS,
     STATUS_COLUMNS,
     UTC,
@@ -23,7 +21,7 @@ from wfm_pipelines.talkdesk.parsing.values import (
 )
 
 __all__ = [
-    "CONTACT_REPORT_TYPES", "MALFORMED_COLUMNS", "RAW_COLUMNS", "RECORD_COLUMNS", "STATUS_COLUMNS", "UTC",
-    "ParsedReport", "entry_json", "parse_contact_report", "parse_queues", "parse_ring_groups", "parse_timestamp",
+    "CONTACT_REPORT_TYPES", "MALFORMED_COLUMNS", "RECORD_COLUMNS", "STATUS_COLUMNS", "UTC",
+    "ParsedReport", "parse_contact_report", "parse_queues", "parse_ring_groups", "parse_timestamp",
     "parse_timestamps", "parse_user_status_report", "parse_users", "stable_hash",
 ]

@@ -128,11 +128,6 @@ def stable_hash(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", errors="surrogatepass"), digest_size=16).hexdigest()
 
 
-def entry_json(entry: Mapping[str, Any]) -> str:
-    """An entry as compact JSON text, keys in their original order (how a malformed entry is shown)."""
-    return json.dumps(entry, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
 def _durations(texts: pa.Array, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(seconds with NaN for blanks, unparseable mask, negative mask, absurd mask)."""
     blank = texts.is_null().to_numpy(zero_copy_only=False)

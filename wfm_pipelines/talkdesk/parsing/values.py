@@ -25,7 +25,6 @@ UTC = "UTC"
 RECORD_COLUMNS = ["entry_key", "started_at", "ended_at", "outcome", "queue_ids",
                   "wait_s", "talk_s", "hold_s", "acw_s", "handle_s", "user_id"]
 STATUS_COLUMNS = ["entry_key", "agent_id", "state", "state_start", "state_end", "duration_s"]
-RAW_COLUMNS = ["entry_key", "owner_at", "entry"]
 MALFORMED_COLUMNS = ["owner_at", "reason", "entry"]
 CONTACT_REPORT_TYPES = ("calls", "contacts")
 

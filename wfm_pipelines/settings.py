@@ -26,7 +26,7 @@ Variable: valid values (default).
 - WFM_HEALING_INTERVAL_SECONDS: integer 10..86400 (120).
 - WFM_BACKFILL_PARTITIONS_PER_RUN: integer >= 1 (672).
 - WFM_REPORT_CHUNK_HOURS: integer 1..720 (720).
-- WFM_REPORT_TARGET_ENTRIES: integer 100..5000000 (400000).
+- WFM_REPORT_TARGET_ENTRIES: integer 100..5000000 (200000).
 - WFM_DB_CONNECT_TIMEOUT_SECONDS: integer 1..600 (10).
 - WFM_DB_STATEMENT_TIMEOUT_SECONDS: integer 1..86400 (900).
 - WFM_AGENT_STATE_STALE_AFTER: integer 1..1000 (3).
@@ -495,7 +495,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         report_chunk_hours=_int_in_range(
             env, "WFM_REPORT_CHUNK_HOURS", 30 * 24, 1, 30 * 24, "the longest span of one Explore report, in hours"),
         report_target_entries=_int_in_range(
-            env, "WFM_REPORT_TARGET_ENTRIES", 400_000, 100, 5_000_000, "about how many entries one Explore report holds"),
+            env, "WFM_REPORT_TARGET_ENTRIES", 200_000, 100, 5_000_000, "about how many entries one Explore report holds"),
         shrink_guard_share=shrink_share,
         shrink_guard_min_drop=shrink_min_drop,
         db_connect_timeout_s=_int_in_range(

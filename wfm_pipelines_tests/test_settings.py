@@ -176,7 +176,7 @@ def test_the_defaults_load_with_an_empty_environment(tmp_path):
     assert (settings.step_retries, settings.healing_lookback_days, settings.healing_max_attempts) == (2, 7.0, 5)
     assert settings.healing_interval_seconds == 120 and settings.automation_running is True
     assert (settings.backfill_partitions_per_run, settings.report_chunk_hours, settings.report_target_entries) == (
-        672, 720, 400_000)
+        672, 720, 200_000)
     assert (settings.history_start, settings.volume_report, settings.report_window_field) == (
         "2025-01-01-00:00", "calls", "auto")
     assert settings.report_format == "csv"

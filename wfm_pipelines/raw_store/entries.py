@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -69,7 +68,8 @@ def entries_in_window(entries: pa.Table, window_start: datetime, window_end: dat
     if not start.value < end.value:
         raise RawEntriesError(f"empty window [{window_start}, {window_end})")
     mine = pc.fill_null(pc.and_(pc.greater_equal(owner, start), pc.less(owner, end)), False)
-    table = table.filter(mine)
+    if not pc.all(mine).as_py():  # usually every entry is the window's own: no copy then
+        table = table.filter(mine)
     left_out = entries.num_rows - table.num_rows
     _refuse_repeated_keys(table)
     # Sorted by owning time only (reports mostly arrive in that order already): a sort on the text keys as well
@@ -77,19 +77,19 @@ def entries_in_window(entries: pa.Table, window_start: datetime, window_end: dat
     owners = table.column(OWNER_COLUMN).cast(pa.int64()).to_numpy()
     if len(owners) > 1 and (np.diff(owners) < 0).any():
         table = table.take(pa.array(np.argsort(owners, kind="stable")))
-    return table.combine_chunks(), left_out
+    return table, left_out
 
 
 def _refuse_repeated_keys(table: pa.Table) -> None:
     if table.num_rows < 2:
         return
-    pairs = pd.DataFrame({"owner": table.column(OWNER_COLUMN).cast(pa.int64()).to_numpy(),
-                          "key": table.column(KEY_COLUMN).to_numpy(zero_copy_only=False)})
-    repeated = pairs.duplicated().to_numpy()
-    count = int(repeated.sum())
+    # Grouped by Arrow's hash table: no Python object per key (a day of status records is half a million).
+    pairs = pa.table({"owner": table.column(OWNER_COLUMN), "key": table.column(KEY_COLUMN)})
+    groups = pairs.group_by(["owner", "key"]).aggregate([([], "count_all")])
+    count = table.num_rows - groups.num_rows
     if count:
-        first = int(np.flatnonzero(repeated)[0])
-        key, owner = table.column(KEY_COLUMN)[first].as_py(), table.column(OWNER_COLUMN)[first].as_py()
+        repeated = groups.filter(pc.greater(groups.column("count_all"), 1))
+        key, owner = repeated.column("key")[0].as_py(), repeated.column("owner")[0].as_py()
         raise RawEntriesError(f"{count} entries repeat an owning time and key, e.g. key {key!r} at "
                               f"{owner.isoformat()}; keep one of each (the last received)")
 

@@ -71,7 +71,8 @@ class _Source:
             return file.read(count)
 
     def stream(self) -> pa.NativeFile:
-        return pa.BufferReader(self.body) if self.body is not None else pa.memory_map(self.path)
+        # A plain file, not a memory map: mapped pages would count in the process's resident memory.
+        return pa.BufferReader(self.body) if self.body is not None else pa.OSFile(self.path)
 
     def all_bytes(self) -> bytes:
         if self.body is not None:

@@ -105,8 +105,10 @@ class DataGenerator:
         segments = Segments.concat([self.activity(day).timeline.segments for day in (today - 1, today, today + 1)])
         if len(segments) == 0:
             segments = empty_segments()
-        labels = []
-        for agent in agent_indexes:
-            hit = np.flatnonzero((segments.agent == agent) & (segments.start <= now) & (segments.end > now))
-            labels.append(int(segments.label[hit[0]]) if len(hit) else OFFLINE)
-        return labels
+        # One pass over the three days' segments finds those running now (a few thousand); each agent is then a
+        # lookup. Scanning every segment per agent cost a large center 80 ms per call of 20 agents.
+        running = np.flatnonzero((segments.start <= now) & (segments.end > now))
+        label_of: dict[int, int] = {}
+        for agent, label in zip(segments.agent[running].tolist(), segments.label[running].tolist()):
+            label_of.setdefault(agent, label)  # the first running segment, as the scan took
+        return [int(label_of.get(agent, OFFLINE)) for agent in agent_indexes]

@@ -148,9 +148,9 @@ class _ChunkKeeper:
         return frame.drop_duplicates(["owner_at", "entry_hash"], keep="last").reset_index(drop=True)
 
 
-# Reports are sized to hold at most about this many entries (`windows.ChunkSizer` aims at a quarter of it at the
-# busiest rate seen). Entries are Arrow text columns, but parsing and writing a report still takes about 1.5 KB an
-# entry at its peak (measured: 480,000 status records, 730 MB).
+# Reports are sized to hold about this many entries (the sizer aims at half, for peaks). Entries are Arrow text
+# columns, but parsing and writing a report still takes about 1.5 KB an entry at its peak; a night report sizes
+# the first day report, which can hold twice the target (measured: 480,000 status records, 730 MB).
 TARGET_ENTRIES_PER_REPORT = 200_000
 INITIAL_CHUNK = timedelta(hours=6)
 MAX_CHUNK = timedelta(days=30)  # plus the contact margin, still one report under Talkdesk's 31-day limit

@@ -28,37 +28,29 @@ import pandas as pd
 MONTH_SPLIT_ZONE_MARGIN = timedelta(hours=14)
 
 
-# How much busier than the busiest rate seen the next report's window may turn out to be.
-RAMP_FACTOR = 4
-
-
 class ChunkSizer:
     """How much time the next report of a run covers: as much as the 31-day limit allows, as little as
     memory needs. Starts at `initial`, then sizes each report to hold at most about `target_entries` at
-    `RAMP_FACTOR` times the busiest entry rate seen so far, in whole hours (so chunks stay on 15-minute
-    partition boundaries), never above `maximum`. A small center gets a report a day or more; a large one one
-    an hour at its peak."""
+    the entry rate seen so far, in whole hours (so chunks stay on 15-minute partition boundaries), never
+    above `maximum`. A small center soon gets a report a month; a large one several a day."""
 
     def __init__(self, *, initial: timedelta, maximum: timedelta, target_entries: int):
         self.maximum = maximum
         self.target_entries = target_entries
         self.span = min(initial, maximum)
         self.observed = False  # whether a report's entry rate has been seen: until then `initial` is a guess
-        self.busiest_rate = 0.0  # entries an hour, the highest a report of this run has shown
 
     def observe(self, entries: int, fetched: timedelta) -> None:
         self.observed = True
         hours = fetched.total_seconds() / 3600
         if hours <= 0:
             return
-        if entries == 0 and self.busiest_rate == 0:
+        if entries == 0:
             self.span = min(self.span * 4, self.maximum)
             return
-        # Size for the busiest rate this run has seen, times the ramp a contact center can still climb: its
-        # morning is about four times its night (measured: sized by a night's rate and a factor of two, the
-        # next report held 480,000 status records). Never grow more than twofold at a time.
-        self.busiest_rate = max(self.busiest_rate, entries / hours)
-        wanted = timedelta(hours=int(self.target_entries // (RAMP_FACTOR * self.busiest_rate)))
+        # Contact centers are two to three times busier at their peak than on average, and the next chunk
+        # may be the peak: size for twice the rate seen, and never grow more than twofold at a time.
+        wanted = timedelta(hours=int(self.target_entries * hours // (2 * entries)))
         self.span = min(max(wanted, timedelta(hours=1)), self.span * 2, self.maximum)
 
     def chunks(self, range_start: datetime, range_end: datetime):

@@ -1,28 +1,35 @@
-"""The `wfm_pipelines` Dagster code location (the definitions of `../shared/design/CONTRACT.md` section 6).
+"""The `wfm_pipelines` Dagster code location (the definitions of `../shared/design/CONTRACT.md` sections 6 and 9).
 
-The environment is read once, here (`load_settings()` checks every variable), and the settings reach the
-assets, schedules and sensors as resources (`wfm_collection`, the IO manager, the database) or through the
-factories below. Tests build definitions from a settings object: `build_definitions(load_settings({...}))`.
+The environment is read once, here (`load_settings()` checks every variable and the accounts file), and the
+settings reach the assets, schedules and sensors as resources (`wfm_collection`, the IO manager, the
+database, each account's Talkdesk clients) or through the factories below, which build every account's
+assets the same way. Tests build definitions from a settings object: `build_definitions(load_settings({...}))`.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from wfm_pipelines.defs.agent_states.assets import agent_state_snapshots, build_agent_state_transactions
+from wfm_pipelines.defs.agent_states.assets import build_agent_state_snapshots, build_agent_state_transactions
 from wfm_pipelines.defs.configuration.assets import build_configuration_assets
-from wfm_pipelines.defs.configuration.schedules import build_configuration_schedule, configuration_job
+from wfm_pipelines.defs.configuration.schedules import build_configuration_schedule
 from wfm_pipelines.defs.contact_volume.assets import build_contact_volume
+from wfm_pipelines.defs.jobs import build_jobs
 from wfm_pipelines.defs.partitions import IntervalPolicies
 from wfm_pipelines.defs.resources import build_resources
-from wfm_pipelines.defs.schedules import (
-    agent_state_transactions_job,
-    build_schedules,
-    contact_volume_job,
-    interval_collection_job,
-)
-from wfm_pipelines.defs.sensors import agent_state_snapshot_job, build_agent_state_sensor, build_healing_sensor
+from wfm_pipelines.defs.schedules import build_schedules
+from wfm_pipelines.defs.sensors import build_agent_state_sensor, build_healing_sensor
 from wfm_pipelines.settings import Settings, load_settings
+
+
+def build_account_assets(settings: Settings, policies: IntervalPolicies) -> list[dg.AssetsDefinition]:
+    """Every account's six assets, enabled or not: a paused account keeps its assets and data in the UI."""
+    assets: list[dg.AssetsDefinition] = []
+    for account in settings.accounts:
+        assets += [*build_configuration_assets(account, policies), build_contact_volume(account, policies),
+                   build_agent_state_transactions(account, policies),
+                   build_agent_state_snapshots(account, settings.agent_state_stale_after)]
+    return assets
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
@@ -31,14 +38,19 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     running = settings.automation_running
     schedule_status = dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
     sensor_status = dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
+    jobs = build_jobs(settings.accounts)
+    schedules, sensors = [], []
+    if jobs is not None:  # at least one account is enabled
+        schedules = [*build_schedules(settings, jobs, schedule_status),
+                     build_configuration_schedule(jobs.configuration, schedule_status)]
+        sensors = [build_healing_sensor(settings, policies, jobs, sensor_status)]
+    sensors += [build_agent_state_sensor(account, settings.agent_state_stale_after, sensor_status)
+                for account in settings.enabled_accounts]
     return dg.Definitions(
-        assets=[*build_configuration_assets(policies), build_contact_volume(policies),
-                build_agent_state_transactions(policies), agent_state_snapshots],
-        jobs=[configuration_job, contact_volume_job, agent_state_transactions_job, interval_collection_job,
-              agent_state_snapshot_job],
-        schedules=[*build_schedules(settings, schedule_status), build_configuration_schedule(schedule_status)],
-        sensors=[build_agent_state_sensor(settings, sensor_status),
-                 build_healing_sensor(settings, policies, sensor_status)],
+        assets=build_account_assets(settings, policies),
+        jobs=jobs.all if jobs is not None else [],
+        schedules=schedules,
+        sensors=sensors,
         resources=build_resources(settings),
         # Small, I/O-bound runs: one process per run is enough, and saves a process start per step.
         executor=dg.in_process_executor,

@@ -40,6 +40,8 @@ Variable: valid values (default).
   >= 0, 20 when omitted (0.5:20).
 - WFM_DATABASE_URL: a URL SQLAlchemy reads with a supported driver, `sqlite:///...` or
   `postgresql+psycopg://...` (bare `postgresql://` means psycopg) (SQLite under DAGSTER_HOME).
+- WFM_ACCOUNTS_FILE: a YAML file of Talkdesk accounts (`accounts.py` checks it); unset: one account,
+  `default`, from the TALKDESK_* variables.
 - WFM_RAW_STORE: a local directory, as a path or a `file://` URL, that is a directory or can be created as
   one (`$DAGSTER_HOME/raw`, else `.dagster_home/raw`). Other URL schemes (`s3://`) are refused for now.
 """
@@ -57,6 +59,14 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from dotenv import load_dotenv
+
+from wfm_pipelines.accounts import (
+    DEFAULT_ACCOUNT_ID,
+    Account,
+    AccountsFileError,
+    TalkdeskClientConfig,
+    load_accounts_file,
+)
 
 EMULATOR_HOST = "127.0.0.1"
 EMULATOR_PORT = 8089
@@ -197,11 +207,15 @@ def is_loopback_host(host: str) -> bool:
 
 
 def _talkdesk_url(env: Mapping[str, str], name: str, default: str) -> str:
+    return check_talkdesk_url(_env(env, name, default), name)
+
+
+def check_talkdesk_url(raw: str, name: str) -> str:
     """A Talkdesk base or API URL: https (http only for a loopback host), a host, no credentials.
 
-    A URL with `@` (user:password@host), a query or a fragment is refused without being quoted.
+    `name` says where the value comes from (a variable, or a key of the accounts file). A URL with `@`
+    (user:password@host), a query or a fragment is refused without being quoted.
     """
-    raw = _env(env, name, default)
     expected = "expected https://host, e.g. https://acme.talkdeskid.com or https://api.talkdeskapp.com"
     if "@" in raw:
         raise SettingsError(f"{name} holds credentials ('user:password@' in the URL; value not shown): {expected}, "
@@ -438,10 +452,34 @@ class Settings:
     realtime_client_id_var: str | None = None
     realtime_client_secret_var: str | None = None
     database_url_var: str | None = None
+    # WFM_ACCOUNTS_FILE and the accounts read from it; None: one account, `default`, from the TALKDESK_* variables.
+    accounts_file: str | None = None
+    file_accounts: tuple[Account, ...] | None = None
 
     @property
     def history_start_datetime(self) -> datetime:
         return datetime.strptime(self.history_start, PARTITION_FORMAT).replace(tzinfo=timezone.utc)
+
+    @property
+    def accounts(self) -> tuple[Account, ...]:
+        """Every account the deployment serves, enabled or not."""
+        if self.file_accounts is not None:
+            return self.file_accounts
+        historical = TalkdeskClientConfig(
+            base_url=self.talkdesk_base_url, api_url=self.talkdesk_api_url,
+            client_id=None if self.client_id_var else EMULATOR_CLIENT_ID, client_id_var=self.client_id_var,
+            client_secret_var=self.client_secret_var)
+        realtime = TalkdeskClientConfig(
+            base_url=self.realtime_base_url, api_url=self.realtime_api_url,
+            client_id=None if self.realtime_client_id_var else EMULATOR_CLIENT_ID,
+            client_id_var=self.realtime_client_id_var, client_secret_var=self.realtime_client_secret_var)
+        return (Account(id=DEFAULT_ACCOUNT_ID, name="Default", enabled=True, historical=historical, realtime=realtime,
+                        agent_state_interval_seconds=self.agent_state_interval_seconds,
+                        volume_report=self.volume_report, prefixed=False),)
+
+    @property
+    def enabled_accounts(self) -> tuple[Account, ...]:
+        return tuple(account for account in self.accounts if account.enabled)
 
 
 def _first_set(env: Mapping[str, str], *names: str) -> str | None:
@@ -462,18 +500,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     realtime_api_url = _talkdesk_url(env, "TALKDESK_REALTIME_API_URL", api_url)
     _check_real_credentials(env)
     shrink_share, shrink_min_drop = _shrink_guard(env, "WFM_SHRINK_GUARD", DEFAULT_SHRINK_GUARD)
+    agent_state_interval = _int_in_range(
+        env, "WFM_AGENT_STATE_INTERVAL_SECONDS", 30, 5, 3600, "seconds between two collections of agent states")
+    volume_report = _choice(env, "WFM_VOLUME_REPORT", "calls", ("calls", "contacts"),
+                            "the Explore report the interval volume is built from")
+    accounts_file = _env(env, "WFM_ACCOUNTS_FILE", "") or None
+    file_accounts = None
+    if accounts_file is not None:
+        try:
+            file_accounts = load_accounts_file(accounts_file, env, default_interval_seconds=agent_state_interval,
+                                               default_volume_report=volume_report)
+        except AccountsFileError as exc:
+            raise SettingsError(str(exc)) from None
     return Settings(
         talkdesk_base_url=base_url,
         talkdesk_api_url=api_url,
         realtime_base_url=realtime_base_url,
         realtime_api_url=realtime_api_url,
-        agent_state_interval_seconds=_int_in_range(
-            env, "WFM_AGENT_STATE_INTERVAL_SECONDS", 30, 5, 3600, "seconds between two collections of agent states"),
+        agent_state_interval_seconds=agent_state_interval,
         database_url=_database_url(env, "WFM_DATABASE_URL"),
         raw_store=_raw_store(env, "WFM_RAW_STORE"),
         history_start=_history_start(env, "WFM_HISTORY_START", DEFAULT_HISTORY_START),
-        volume_report=_choice(env, "WFM_VOLUME_REPORT", "calls", ("calls", "contacts"),
-                              "the Explore report the interval volume is built from"),
+        volume_report=volume_report,
         report_format=_choice(env, "WFM_REPORT_FORMAT", "csv", ("csv", "json"),
                               "the file format Explore reports are asked for"),
         schedule_lag_minutes=_int_in_range(
@@ -508,6 +556,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         metadata_people_preview=_on_off(env, "WFM_METADATA_PEOPLE_PREVIEW", False,
                                         "whether run metadata previews people"),
         **(_variables_of_secrets(env) if environ is None else {}),
+        accounts_file=accounts_file,
+        file_accounts=file_accounts,
     )
 
 

@@ -14,10 +14,9 @@ from wfm_pipelines.settings import Settings
 
 
 class CollectionSettings(dg.ConfigurableResource):
-    """WFM_VOLUME_REPORT, WFM_REPORT_FORMAT, TALKDESK_REPORT_WINDOW_FIELD, WFM_REPORT_CHUNK_HOURS, WFM_REPORT_TARGET_ENTRIES,
+    """WFM_REPORT_FORMAT, TALKDESK_REPORT_WINDOW_FIELD, WFM_REPORT_CHUNK_HOURS, WFM_REPORT_TARGET_ENTRIES,
     WFM_MAX_CONTACT_MINUTES and WFM_SHRINK_GUARD, as `load_settings()` checked them (no defaults here)."""
 
-    volume_report: str
     report_format: str
     report_window_field: str
     report_chunk_hours: int
@@ -29,7 +28,7 @@ class CollectionSettings(dg.ConfigurableResource):
     @classmethod
     def from_settings(cls, settings: Settings, **changes) -> CollectionSettings:
         values = dict(
-            volume_report=settings.volume_report, report_format=settings.report_format,
+            report_format=settings.report_format,
             report_window_field=settings.report_window_field,
             report_chunk_hours=settings.report_chunk_hours, report_target_entries=settings.report_target_entries,
             max_contact_minutes=settings.max_contact_minutes, shrink_guard_share=settings.shrink_guard_share,

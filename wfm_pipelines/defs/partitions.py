@@ -7,10 +7,11 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
+from wfm_pipelines.accounts import Account
 from wfm_pipelines.settings import PARTITION_FORMAT, Settings
 
-# Every asset that creates Explore report jobs takes a slot of this pool (limit in dagster.yaml), so the
-# account's 15-simultaneous-report quota is never exhausted by our runs.
+# Every asset that creates Explore report jobs takes a slot of its account's pool (`explore_pool`; limit in
+# dagster.yaml), so the account's 15-simultaneous-report quota is never exhausted by our runs.
 EXPLORE_POOL = "talkdesk_explore"
 
 # `dagster/max_runtime` per kind of run: run monitoring (the daemon) ends a run that hangs past it, so a hung
@@ -19,7 +20,6 @@ EXPLORE_POOL = "talkdesk_explore"
 MAX_RUNTIME_TAG = "dagster/max_runtime"
 INTERVAL_RUN_MAX_SECONDS = 2 * 3600       # a tick, a healing range (up to a day), the nightly day
 CONFIGURATION_RUN_MAX_SECONDS = 1800
-SNAPSHOT_RUN_MAX_SECONDS = 300            # one collection of current states takes seconds
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,11 @@ class IntervalPolicies:
     # Step retries (WFM_STEP_RETRIES) for transient Talkdesk trouble the client's own retries could not absorb.
     retry_policy: dg.RetryPolicy | None
 
-    def interval_asset_args(self) -> dict:
-        """What every 15-minute asset's decorator shares: the partitioning, the backfill batching, the Explore
-        pool, the step retries and the WFM table IO manager."""
+    def interval_asset_args(self, account: Account) -> dict:
+        """What every 15-minute asset's decorator shares: the partitioning, the backfill batching, the account's
+        Explore pool, the step retries and the WFM table IO manager."""
         return dict(kinds={"talkdesk", "sql"}, partitions_def=self.partitions_def, backfill_policy=self.backfill_policy,
-                    pool=EXPLORE_POOL, retry_policy=self.retry_policy, io_manager_key="wfm_io_manager")
+                    pool=explore_pool(account), retry_policy=self.retry_policy, io_manager_key="wfm_io_manager")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntervalPolicies:
@@ -53,6 +53,23 @@ class IntervalPolicies:
             backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=settings.backfill_partitions_per_run),
             retry_policy=retry,
         )
+
+
+def explore_pool(account: Account) -> str:
+    """`talkdesk_explore`, or `talkdesk_explore__north` with an accounts file: Talkdesk's quota of 15
+    simultaneous report jobs is per account, so each account's steps queue only behind its own."""
+    return account.scoped_name(EXPLORE_POOL)
+
+
+def group_of(account: Account, group: str) -> str:
+    """Asset group: today's groups for the one account of a deployment without an accounts file; one group per
+    account with one."""
+    return account.id if account.prefixed else group
+
+
+def account_metadata(account: Account) -> dict[str, str]:
+    """Definition metadata that tells the WFM table IO manager whose rows an asset writes."""
+    return {"wfm/account_id": account.id}
 
 
 def max_runtime_tags(seconds: int) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """The 15-minute collection schedules and the nightly re-collection of yesterday.
 
-Each 15-minute tick runs one job over a partition RANGE (one run, one report per report type), not one run
-per interval: the closed interval plus the trailing 2h15m that CommunityWFM re-reads for late data
+Each 15-minute tick runs one job over a partition RANGE (one run, one report per report type; with an accounts
+file, one run over every enabled account), not one run per interval: the closed interval plus the trailing 2h15m that CommunityWFM re-reads for late data
 (`../shared/wfm/DOMAIN-NOTES.md` 1.1: "scheduled (every 15 minutes for last 2:15 interval) or on-demand").
 """
 
@@ -12,25 +12,12 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 
 from wfm_pipelines.collection.windows import floor_to_interval
-from wfm_pipelines.defs.partitions import INTERVAL_RUN_MAX_SECONDS, max_runtime_tags, partition_key_for, range_tags
+from wfm_pipelines.defs.jobs import CollectionJobs
+from wfm_pipelines.defs.partitions import partition_key_for, range_tags
 from wfm_pipelines.settings import Settings
 
 INTERVAL = timedelta(minutes=15)
 TRAILING_RECOLLECTION = timedelta(hours=2, minutes=15)
-
-# The jobs name their assets; Dagster takes the partitioning from them when the definitions resolve.
-contact_volume_job = dg.define_asset_job(
-    "contact_volume_job", selection=["contact_volume"], tags=max_runtime_tags(INTERVAL_RUN_MAX_SECONDS),
-    description="Collect 15-minute contact volume for a range of intervals.")
-agent_state_transactions_job = dg.define_asset_job(
-    "agent_state_transactions_job", selection=["agent_state_transactions"],
-    tags=max_runtime_tags(INTERVAL_RUN_MAX_SECONDS),
-    description="Collect agent state transactions for a range of intervals.")
-interval_collection_job = dg.define_asset_job(
-    "interval_collection_job", selection=["contact_volume", "agent_state_transactions"],
-    tags=max_runtime_tags(INTERVAL_RUN_MAX_SECONDS),
-    description="Collect contact volume and agent state transactions for a range of intervals in one run.")
-
 
 def tick_range(scheduled_at: datetime, lag_minutes: int, history_start: datetime) -> tuple[datetime, datetime] | None:
     """[start, end) of the intervals a tick collects: the interval that closed before the tick (the tick
@@ -40,9 +27,10 @@ def tick_range(scheduled_at: datetime, lag_minutes: int, history_start: datetime
     return (start, end) if end > start else None
 
 
-def range_run_request(job_name: str, start: datetime, end: datetime, run_key: str, extra_tags: dict | None = None) -> dg.RunRequest:
+def range_run_request(job_name: str, start: datetime, end: datetime, run_key: str, extra_tags: dict | None = None,
+                      asset_selection: list[dg.AssetKey] | None = None) -> dg.RunRequest:
     first, last = partition_key_for(start), partition_key_for(end - INTERVAL)
-    return dg.RunRequest(run_key=run_key, job_name=job_name,
+    return dg.RunRequest(run_key=run_key, job_name=job_name, asset_selection=asset_selection,
                          tags={**range_tags(first, last), "wfm/collection": "scheduled", **(extra_tags or {})})
 
 
@@ -72,9 +60,13 @@ def nightly_range(scheduled_at: datetime, history_start: datetime) -> tuple[date
     return (start, today) if today > start else None
 
 
-def build_schedules(settings: Settings, default_status: dg.DefaultScheduleStatus) -> list[dg.ScheduleDefinition]:
+def build_schedules(settings: Settings, jobs: CollectionJobs,
+                    default_status: dg.DefaultScheduleStatus) -> list[dg.ScheduleDefinition]:
+    """Without an accounts file, today's two 15-minute schedules (a run each); with one, a single
+    `interval_collection_schedule` whose tick is one run over every enabled account. Both re-collect
+    yesterday nightly."""
 
-    @dg.schedule(name="nightly_recollection_schedule", job=interval_collection_job,
+    @dg.schedule(name="nightly_recollection_schedule", job=jobs.interval,
                  cron_schedule="30 2 * * *", execution_timezone="UTC", default_status=default_status,
                  description="At 02:30 UTC re-collect yesterday (UTC) in full, for late-settling data.")
     def nightly_recollection_schedule(context: dg.ScheduleEvaluationContext):
@@ -82,12 +74,12 @@ def build_schedules(settings: Settings, default_status: dg.DefaultScheduleStatus
         if window is None:
             return dg.SkipReason("Yesterday is before WFM_HISTORY_START.")
         start, end = window
-        return range_run_request(interval_collection_job.name, start, end, run_key=f"nightly:{start:%Y-%m-%d}",
+        return range_run_request(jobs.interval.name, start, end, run_key=f"nightly:{start:%Y-%m-%d}",
                                  extra_tags={"wfm/collection": "nightly"})
 
-    return [
-        _interval_schedule(settings, "contact_volume_schedule", contact_volume_job, default_status),
-        _interval_schedule(settings, "agent_state_transactions_schedule", agent_state_transactions_job,
-                           default_status),
-        nightly_recollection_schedule,
-    ]
+    if jobs.per_asset:
+        ticks = [_interval_schedule(settings, f"{name}_schedule", job, default_status)
+                 for name, job in jobs.per_asset.items()]
+    else:
+        ticks = [_interval_schedule(settings, "interval_collection_schedule", jobs.interval, default_status)]
+    return [*ticks, nightly_recollection_schedule]

@@ -15,10 +15,13 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from wfm_pipelines import settings as wfm_settings
+from wfm_pipelines.accounts import Account, TalkdeskClientConfig
 from wfm_pipelines.settings import Settings
 from wfm_pipelines.talkdesk import ExploreSettings, RetrySettings, TalkdeskClient, TalkdeskConnection, Timeouts
 
 _RETRY, _TIMEOUTS, _EXPLORE = RetrySettings(), Timeouts(), ExploreSettings()
+_LONG_LIVED_CLIENTS: dict[tuple, TalkdeskClient] = {}
+_LONG_LIVED_LOCK = threading.Lock()
 
 
 class TalkdeskResource(dg.ConfigurableResource):
@@ -46,17 +49,31 @@ class TalkdeskResource(dg.ConfigurableResource):
         """The resource's one client (pooled session, cached token), created on first use."""
         with self._lock:
             if self._client is None:
-                self._client = TalkdeskClient(
-                    TalkdeskConnection(self.base_url, self.api_url, self.client_id, self.client_secret,
-                                       tuple(self.scopes)),
-                    retry=RetrySettings(self.max_attempts, self.backoff_base_s, self.backoff_max_s),
-                    timeouts=Timeouts(self.connect_timeout_s, self.read_timeout_s),
-                    explore=ExploreSettings(poll_initial_s=self.report_poll_initial_s,
-                                            poll_timeout_s=self.report_poll_timeout_s,
-                                            quota_wait_budget_s=self.quota_wait_budget_s),
-                    status_workers=self.status_workers,
-                )
+                self._client = self._new_client()
             return self._client
+
+    def long_lived_client(self) -> TalkdeskClient:
+        """A client that outlives the resource, one per distinct configuration in this process: a sensor
+        collecting every 30 s keeps its token and connections from one evaluation to the next instead of
+        asking Talkdesk for a token each time."""
+        key = (type(self).__name__,
+               *sorted((name, repr(value)) for name, value in self.__dict__.items() if not name.startswith("_")))
+        with _LONG_LIVED_LOCK:
+            client = _LONG_LIVED_CLIENTS.get(key)
+            if client is None:
+                client = _LONG_LIVED_CLIENTS[key] = self._new_client()
+            return client
+
+    def _new_client(self) -> TalkdeskClient:
+        return TalkdeskClient(
+            TalkdeskConnection(self.base_url, self.api_url, self.client_id, self.client_secret, tuple(self.scopes)),
+            retry=RetrySettings(self.max_attempts, self.backoff_base_s, self.backoff_max_s),
+            timeouts=Timeouts(self.connect_timeout_s, self.read_timeout_s),
+            explore=ExploreSettings(poll_initial_s=self.report_poll_initial_s,
+                                    poll_timeout_s=self.report_poll_timeout_s,
+                                    quota_wait_budget_s=self.quota_wait_budget_s),
+            status_workers=self.status_workers,
+        )
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         with self._lock:
@@ -65,10 +82,28 @@ class TalkdeskResource(dg.ConfigurableResource):
                 self._client = None
 
 
+# Dagster ends a sensor evaluation after 60 s (DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS); the real-time client's
+# budget keeps a collection against a Talkdesk that stopped answering below it, so the tick fails with the
+# client's own error and the evaluation thread does not linger into the next one.
+SENSOR_EVALUATION_TIMEOUT_S = 60
+
+
 class TalkdeskRealtimeResource(TalkdeskResource):
-    """The real-time adherence integration's own OAuth client (current agent states)."""
+    """The real-time adherence integration's own OAuth client (current agent states), with a budget that fits
+    a sensor evaluation: a token request to a silent Talkdesk gives up after
+    max_attempts x (connect + read) plus the backoffs, well inside SENSOR_EVALUATION_TIMEOUT_S."""
 
     scopes: list[str] = Field(default_factory=lambda: list(wfm_settings.REALTIME_SCOPES))
+    read_timeout_s: float = 10.0
+    max_attempts: int = 3
+    backoff_max_s: float = 2.0
+    report_poll_timeout_s: float = 30.0
+    quota_wait_budget_s: float = 10.0
+
+    def worst_case_call_s(self) -> float:
+        """How long one call to a Talkdesk that accepts connections and never answers can take."""
+        return self.max_attempts * (self.connect_timeout_s + self.read_timeout_s) + \
+            (self.max_attempts - 1) * self.backoff_max_s
 
 
 def _secret_or_demo(variable: str | None, demo: str) -> str:
@@ -76,19 +111,26 @@ def _secret_or_demo(variable: str | None, demo: str) -> str:
     return dg.EnvVar(variable) if variable else demo
 
 
+def historical_resource_key(account: Account) -> str:
+    """`talkdesk`, or `talkdesk__north` with an accounts file: each account's steps need only its own."""
+    return account.scoped_name("talkdesk")
+
+
+def realtime_resource_key(account: Account) -> str:
+    return account.scoped_name("talkdesk_realtime")
+
+
+def _resource(kind: type[TalkdeskResource], client: TalkdeskClientConfig) -> TalkdeskResource:
+    client_id = dg.EnvVar(client.client_id_var) if client.client_id_var else client.client_id
+    return kind(base_url=client.base_url, api_url=client.api_url, client_id=client_id,
+                client_secret=_secret_or_demo(client.client_secret_var, wfm_settings.EMULATOR_CLIENT_SECRET))
+
+
 def talkdesk_resources(settings: Settings) -> dict[str, TalkdeskResource]:
-    """`{"talkdesk": TalkdeskResource, "talkdesk_realtime": TalkdeskRealtimeResource}` from the settings."""
-    return {
-        "talkdesk": TalkdeskResource(
-            base_url=settings.talkdesk_base_url,
-            api_url=settings.talkdesk_api_url,
-            client_id=_secret_or_demo(settings.client_id_var, wfm_settings.EMULATOR_CLIENT_ID),
-            client_secret=_secret_or_demo(settings.client_secret_var, wfm_settings.EMULATOR_CLIENT_SECRET),
-        ),
-        "talkdesk_realtime": TalkdeskRealtimeResource(
-            base_url=settings.realtime_base_url,
-            api_url=settings.realtime_api_url,
-            client_id=_secret_or_demo(settings.realtime_client_id_var, wfm_settings.EMULATOR_CLIENT_ID),
-            client_secret=_secret_or_demo(settings.realtime_client_secret_var, wfm_settings.EMULATOR_CLIENT_SECRET),
-        ),
-    }
+    """Each account's two OAuth clients: `talkdesk` and `talkdesk_realtime` for the one account of a deployment
+    without an accounts file, `talkdesk__<id>` and `talkdesk_realtime__<id>` with one."""
+    resources: dict[str, TalkdeskResource] = {}
+    for account in settings.accounts:
+        resources[historical_resource_key(account)] = _resource(TalkdeskResource, account.historical)
+        resources[realtime_resource_key(account)] = _resource(TalkdeskRealtimeResource, account.realtime)
+    return resources

@@ -76,9 +76,10 @@ def resources_for(emulator_url: str, database_url: str, *, client_secret: str = 
     }
 
 
-def fetch_report(url: str, report_type: str, start: datetime, end: datetime, report_format: str = "json") -> list[dict]:
+def fetch_report(url: str, report_type: str, start: datetime, end: datetime, report_format: str = "json", *,
+                 client_id: str = EMULATOR_CLIENT_ID, client_secret: str = EMULATOR_CLIENT_SECRET) -> list[dict]:
     """Run one Explore report over plain HTTP, the way the docs describe it (CSV rows as dicts of text)."""
-    basic = base64.b64encode(f"{EMULATOR_CLIENT_ID}:{EMULATOR_CLIENT_SECRET}".encode()).decode()
+    basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
     token = requests.post(f"{url}/oauth/token", data={"grant_type": "client_credentials"},
                           headers={"Authorization": f"Basic {basic}"}, timeout=10).json()["access_token"]
     auth = {"Authorization": f"Bearer {token}"}

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 import pytest
-from dagster._core.test_utils import create_run_for_test
 
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.engine import get_engine
@@ -88,22 +87,22 @@ def test_ticks_before_the_history_start_are_skipped(defs_for):
     assert clipped.run_requests[0].tags[RANGE_START] == "2026-03-01-10:00"
 
 
-def test_agent_state_sensor_collects_and_skips_while_the_previous_collection_runs(defs_for, sqlite_url):
+def test_agent_state_sensor_collects_in_its_tick_and_reports_a_materialization_without_a_run(defs_for, sqlite_url):
     defs = defs_for(WFM_AGENT_STATE_INTERVAL_SECONDS="15")
     sensor = defs.resolve_sensor_def("agent_state_sensor")
     assert sensor.minimum_interval_seconds == 15
     with dg.instance_for_test() as instance:
-        with dg.build_sensor_context(instance=instance, definitions=defs) as context:
-            (request,) = sensor.evaluate_tick(context).run_requests
-        job = defs.resolve_job_def(sensor.job_name)
-        result = job.execute_in_process(instance=instance, tags=request.tags)
-        assert result.success
-        assert len(writer.read_table(get_engine(sqlite_url), "wfm_agent_state_snapshot")) > 0
-
-        create_run_for_test(instance, job_name=sensor.job_name, status=dg.DagsterRunStatus.STARTED)
-        with dg.build_sensor_context(instance=instance, definitions=defs) as context:
-            tick = sensor.evaluate_tick(context)
-        assert not tick.run_requests and "still running" in tick.skip_message
+        for collection in (1, 2):
+            with dg.build_sensor_context(instance=instance, definitions=defs) as context:
+                result = sensor.evaluate_tick(context)
+            assert result.run_requests == [] and not result.skip_message
+            (event,) = result.asset_events
+            assert isinstance(event, dg.AssetMaterialization) and event.asset_key == dg.AssetKey("agent_state_snapshots")
+            assert event.metadata["source"].value == "ccaas_users_status"
+            assert event.metadata["rows_appended"].value == event.metadata["agents_asked"].value > 0
+        snapshots = writer.read_table(get_engine(sqlite_url), "wfm_agent_state_snapshot")
+        assert snapshots["snapshot_at"].nunique() == 2
+        assert instance.get_runs() == []
 
 
 def test_self_healing_rerequests_a_failed_interval_and_stops_once_it_landed(defs_for, emulator, sqlite_url):

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.db.schema import table_named
+from wfm_pipelines.accounts import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.defs.agent_states.assets import transaction_checks
 from wfm_pipelines.defs.contact_volume.assets import volume_checks
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
@@ -84,7 +85,8 @@ def transactions_stored(emulator, database_url):
 def _volume_checks(engine, raw_store, start, end) -> dict[str, dg.AssetCheckResult]:
     queues_frame = writer.read_table(engine, "wfm_queue")
     assert len(queues_frame) == 5
-    return _by_name(volume_checks(engine, raw_store, "calls", queues_frame, start, end))
+    return _by_name(volume_checks(engine, raw_store, "calls", queues_frame, start, end,
+                                   account_id=DEFAULT_ACCOUNT_ID))
 
 
 def _busy_volume_row(engine, start, end):
@@ -171,7 +173,7 @@ def test_volume_reconciliation_fails_when_a_row_no_longer_agrees_with_the_raw_en
 
 
 def _transaction_checks(engine, raw_store, start, end) -> dict[str, dg.AssetCheckResult]:
-    return _by_name(transaction_checks(engine, raw_store, start, end))
+    return _by_name(transaction_checks(engine, raw_store, start, end, account_id=DEFAULT_ACCOUNT_ID))
 
 
 def _assert_transaction_checks_pass(engine, raw_store, start, end) -> None:

@@ -12,12 +12,11 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 import yaml
-from dagster._core.events import DagsterEvent, DagsterEventType
 from dagster._core.storage.tags import MAX_RUNTIME_SECONDS_TAG
 
 from wfm_pipelines.db.engine import DatabaseTimeouts, create_wfm_engine, write_connection
 from wfm_pipelines.defs.partitions import MAX_RUNTIME_TAG
-from wfm_pipelines.defs.sensors import agent_state_snapshot_job, build_agent_state_sensor
+from wfm_pipelines.defs.talkdesk_resources import SENSOR_EVALUATION_TIMEOUT_S, TalkdeskRealtimeResource
 from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
 from wfm_pipelines.talkdesk import (
     RetrySettings,
@@ -34,7 +33,7 @@ from wfm_pipelines_tests.talkdesk.client_support import ALL_SCOPES, FAST_EXPLORE
 
 REPO = Path(__file__).resolve().parents[2]
 COLLECTING_JOBS = ["contact_volume_job", "agent_state_transactions_job", "interval_collection_job",
-                   "configuration_job", "agent_state_snapshot_job"]
+                   "configuration_job"]
 SHORT_TIMEOUTS = Timeouts(connect_s=1, read_s=0.3)
 FEW_RETRIES = RetrySettings(max_attempts=2, backoff_base_s=0.01, backoff_max_s=0.02)
 
@@ -63,10 +62,6 @@ def test_every_collecting_job_carries_a_positive_max_runtime(defs, job_name):
     with dg.instance_for_test() as instance:
         run = instance.create_run_for_job(job_def=job, tags=job.tags)
         assert instance.get_run_by_id(run.run_id).tags[MAX_RUNTIME_TAG] == value
-
-
-def test_the_agent_state_collection_is_ended_within_ten_minutes(defs):
-    assert 0 < float(defs.resolve_job_def("agent_state_snapshot_job").tags[MAX_RUNTIME_TAG]) <= 600
 
 
 def test_every_job_of_the_code_location_has_a_max_runtime(defs):
@@ -101,43 +96,32 @@ def test_dagster_accepts_the_repository_instance_configuration(tmp_path):
 
 
 # -- a hung agent-state collection ------------------------------------------------------------------------
+# The agent-state sensor collects inside its own evaluation (no run), which Dagster ends after 60 s: the
+# real-time client must give up before that, so the tick fails with the client's error.
 
 
-def _hung_snapshot_run(instance: dg.DagsterInstance, defs) -> str:
-    """A run of agent_state_snapshot_job that started and never ends (its worker hangs)."""
-    job = defs.resolve_job_def(agent_state_snapshot_job.name)
-    run = instance.create_run_for_job(job_def=job, tags=job.tags)
-    instance.report_dagster_event(
-        DagsterEvent(event_type_value=DagsterEventType.RUN_START.value, job_name=job.name), run_id=run.run_id)
-    assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED
-    return run.run_id
+def test_the_real_time_clients_budget_fits_a_sensor_evaluation():
+    realtime = TalkdeskRealtimeResource(base_url="https://x.talkdeskid.com", api_url="https://api.talkdeskapp.com",
+                                        client_id="id", client_secret="secret")
+    assert realtime.worst_case_call_s() < SENSOR_EVALUATION_TIMEOUT_S * 0.9
+    assert realtime.report_poll_timeout_s + realtime.worst_case_call_s() < SENSOR_EVALUATION_TIMEOUT_S * 1.5
 
 
-def _evaluate(sensor: dg.SensorDefinition, instance: dg.DagsterInstance):
-    with dg.build_sensor_context(instance=instance) as context:
-        return sensor.evaluate_tick(context)
-
-
-def test_a_hung_collection_holds_back_the_next_one_only_until_it_counts_as_stuck(defs):
-    sensor = build_agent_state_sensor(settings_for_tests(), dg.DefaultSensorStatus.RUNNING, stuck_after_seconds=2)
-    default_sensor = build_agent_state_sensor(settings_for_tests(), dg.DefaultSensorStatus.RUNNING)
+def test_a_silent_talkdesk_fails_the_agent_state_sensor_tick_instead_of_hanging(silent_server, sqlite_url):
+    url, accepted = silent_server
+    defs = build_definitions(settings_for_tests(WFM_DATABASE_URL=sqlite_url))
+    sensor = defs.resolve_sensor_def("agent_state_sensor")
+    silent = TalkdeskRealtimeResource(base_url=url, api_url=url, client_id="id", client_secret="secret",
+                                      connect_timeout_s=1, read_timeout_s=0.3, max_attempts=2, backoff_max_s=0.02)
+    started = time.monotonic()
     with dg.instance_for_test() as instance:
-        # nothing in flight: collect at once
-        (request,) = _evaluate(sensor, instance).run_requests
-        assert isinstance(request, dg.RunRequest)
-
-        run_id = _hung_snapshot_run(instance, defs)
-        first = _evaluate(sensor, instance)
-        assert first.run_requests == []
-        assert run_id in first.skip_message and "still running" in first.skip_message
-
-        time.sleep(2.5)
-        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED  # still hung
-        second = _evaluate(sensor, instance)
-        assert len(second.run_requests) == 1 and not second.skip_message
-        # the production threshold (longer than the job's max runtime) still waits at this point
-        held = _evaluate(default_sensor, instance)
-        assert held.run_requests == [] and run_id in held.skip_message
+        with dg.build_sensor_context(instance=instance, definitions=defs,
+                                     resources={"talkdesk_realtime": silent}) as context:
+            with pytest.raises(TalkdeskError):
+                sensor.evaluate_tick(context)
+        assert instance.get_runs() == []
+    assert time.monotonic() - started < 5
+    assert len(accepted) == 2
 
 
 # -- database timeouts -------------------------------------------------------------------------------------

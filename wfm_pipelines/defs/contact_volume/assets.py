@@ -6,13 +6,14 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
+from wfm_pipelines.accounts import Account
 from wfm_pipelines.collection import collectors
 from wfm_pipelines.db import queries, writer
 from wfm_pipelines.defs.collection_settings import CollectionSettings
 from wfm_pipelines.defs.database import WfmDatabase
 from wfm_pipelines.defs.metadata import collection_metadata, timed_checks, unreadable_raw_file_result
-from wfm_pipelines.defs.partitions import IntervalPolicies
-from wfm_pipelines.defs.talkdesk_resources import TalkdeskResource
+from wfm_pipelines.defs.partitions import IntervalPolicies, account_metadata, group_of
+from wfm_pipelines.defs.talkdesk_resources import TalkdeskResource, historical_resource_key
 from wfm_pipelines.raw_store import RawFileError
 from wfm_pipelines.talkdesk import parsing
 from wfm_pipelines.talkdesk.explore import split_window
@@ -21,20 +22,23 @@ from wfm_pipelines.transforms import configuration, contact_volume as volume_rul
 GROUP = "contact_volume"
 TABLE = "wfm_contact_volume_interval"
 
-CHECKS = [
-    dg.AssetCheckSpec("counts_non_negative", asset="contact_volume",
-                      description="No count or sum of seconds below zero in any interval of the run."),
-    dg.AssetCheckSpec("handled_not_above_entered", asset="contact_volume",
-                      description="handled_count <= entered_count in every queue and interval."),
-    dg.AssetCheckSpec("reconciles_with_raw_entries", asset="contact_volume",
-                      description="The stored interval rows equal a fresh aggregation of the raw report "
-                      "entries kept for the same window."),
-]
+
+def _checks(account: Account) -> list[dg.AssetCheckSpec]:
+    asset = dg.AssetKey(account.asset_key("contact_volume"))
+    return [
+        dg.AssetCheckSpec("counts_non_negative", asset=asset,
+                          description="No count or sum of seconds below zero in any interval of the run."),
+        dg.AssetCheckSpec("handled_not_above_entered", asset=asset,
+                          description="handled_count <= entered_count in every queue and interval."),
+        dg.AssetCheckSpec("reconciles_with_raw_entries", asset=asset,
+                          description="The stored interval rows equal a fresh aggregation of the raw report "
+                          "entries kept for the same window."),
+    ]
 
 
-def queue_catalogue(database: WfmDatabase, talkdesk: TalkdeskResource) -> pd.DataFrame:
+def queue_catalogue(database: WfmDatabase, talkdesk: TalkdeskResource, account_id: str) -> pd.DataFrame:
     """Queues with their thresholds: from the WFM table, or straight from Talkdesk before the first import."""
-    stored = writer.read_table(database.engine(), "wfm_queue")
+    stored = writer.read_table(database.engine(), "wfm_queue", account_id=account_id)
     if len(stored):
         return stored
     listing = talkdesk.client().list_queues()
@@ -43,26 +47,32 @@ def queue_catalogue(database: WfmDatabase, talkdesk: TalkdeskResource) -> pd.Dat
     return frame
 
 
-def build_contact_volume(policies: IntervalPolicies) -> dg.AssetsDefinition:
+def build_contact_volume(account: Account, policies: IntervalPolicies) -> dg.AssetsDefinition:
+    talkdesk_key = historical_resource_key(account)
+    report_type = account.volume_report
+
     @dg.asset(
-        name="contact_volume",
-        group_name=GROUP,
-        **policies.interval_asset_args(),
-        deps=["queues"],
-        check_specs=CHECKS,
+        key=account.asset_key("contact_volume"),
+        group_name=group_of(account, GROUP),
+        **policies.interval_asset_args(account),
+        deps=[dg.AssetKey(account.asset_key("queues"))],
+        check_specs=_checks(account),
+        required_resource_keys={talkdesk_key, "wfm_database", "wfm_collection"},
         metadata={"wfm/table": TABLE, "wfm/write_mode": "replace_window", "wfm/time_column": "interval_start",
                   # The interval rows are refused when contacts entered would shrink past the shrink guard.
-                  "wfm/shrink_guard": {"group": "queue_id", "measure": "entered_count", "label": "contacts entered"}},
+                  "wfm/shrink_guard": {"group": "queue_id", "measure": "entered_count", "label": "contacts entered"},
+                  "wfm/report_type": report_type, **account_metadata(account)},
         description="Contacts per queue and 15-minute UTC interval (entered, handled, abandoned, handle time, "
         "service level), counted by contact start. A run over a range asks Talkdesk for as few reports as memory "
         "allows.",
     )
-    def contact_volume(context: dg.AssetExecutionContext, talkdesk: TalkdeskResource, wfm_database: WfmDatabase,
-                       wfm_collection: CollectionSettings):
+    def contact_volume(context: dg.AssetExecutionContext):
+        talkdesk: TalkdeskResource = getattr(context.resources, talkdesk_key)
+        wfm_database: WfmDatabase = context.resources.wfm_database
+        wfm_collection: CollectionSettings = context.resources.wfm_collection
         window = context.partition_time_window
         engine = wfm_database.engine()
-        report_type = wfm_collection.volume_report
-        queues = queue_catalogue(wfm_database, talkdesk)
+        queues = queue_catalogue(wfm_database, talkdesk, account.id)
         client = talkdesk.client()
         result = collectors.collect_contact_volume(
             lambda kind, start, end: client.run_report(kind, start, end,
@@ -74,6 +84,7 @@ def build_contact_volume(policies: IntervalPolicies) -> dg.AssetsDefinition:
             range_start=window.start,
             range_end=window.end,
             options=wfm_collection.options(context.run.tags),
+            account_id=account.id,
         )
         frame = result.frame
         context.log.info(
@@ -93,7 +104,7 @@ def build_contact_volume(policies: IntervalPolicies) -> dg.AssetsDefinition:
         })
         # The IO manager has written the rows when the generator resumes: the checks read what landed.
         yield from timed_checks(volume_checks(engine, wfm_database.raw_store(), report_type, queues, window.start,
-                                              window.end))
+                                              window.end, account_id=account.id))
 
     return contact_volume
 
@@ -102,9 +113,9 @@ RECONCILE_CHUNK = timedelta(hours=6)  # memory of the reconciliation: six hours 
 SHOWN_ROWS = 50
 
 
-def volume_checks(engine, raw_store, report_type: str, queues: pd.DataFrame, start, end):
+def volume_checks(engine, raw_store, report_type: str, queues: pd.DataFrame, start, end, *, account_id: str):
     columns = quality.VOLUME_MEASURES
-    window = dict(window_start=start, window_end=end, time_column="interval_start")
+    window = dict(window_start=start, window_end=end, time_column="interval_start", account_id=account_id)
     negative_count, negative = queries.offending_rows(
         engine, TABLE, lambda t: sa.or_(*(t.c[c] < 0 for c in columns)), columns=quality.VOLUME_KEY + columns, **window)
     yield dg.AssetCheckResult(
@@ -122,9 +133,9 @@ def volume_checks(engine, raw_store, report_type: str, queues: pd.DataFrame, sta
     mismatch_count, shown, raw_entries, intervals = 0, [], 0, 0
     for chunk_start, chunk_end in split_window(start, end, RECONCILE_CHUNK):
         stored = writer.read_window(engine, TABLE, window_start=chunk_start, window_end=chunk_end,
-                                    time_column="interval_start")
+                                    time_column="interval_start", account_id=account_id)
         try:
-            raw = raw_store.read_window(engine, report_type, chunk_start, chunk_end)
+            raw = raw_store.read_window(engine, report_type, chunk_start, chunk_end, account_id=account_id)
         except RawFileError as exc:
             yield unreadable_raw_file_result(exc)
             return

@@ -1,0 +1,232 @@
+"""Several Talkdesk accounts in one deployment (`WFM_ACCOUNTS_FILE`): prefixed assets, one run per tick over
+every enabled account, each account's rows its own, and one account's failure confined to its own steps."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import timedelta
+
+import dagster as dg
+import pytest
+
+from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
+from wfm_pipelines.db import writer
+from wfm_pipelines.db.engine import get_engine
+from wfm_pipelines.defs.partitions import partition_key_for, range_tags
+from wfm_pipelines.defs.talkdesk_resources import TalkdeskRealtimeResource, TalkdeskResource
+from wfm_pipelines.definitions import build_definitions
+from wfm_pipelines_tests.dagster.support import (
+    expected_volume,
+    fetch_report,
+    raw_store_for,
+    settings_for_tests,
+    yesterday_window,
+)
+
+ACCOUNTS = {
+    # id: (seed, queues, agents, contacts a day, client id, secret, secret variable)
+    "north": (11, 4, 20, 2500, "north-client", "north-Secret-7fa1c2", "NORTH_TD_SECRET"),
+    "south": (23, 3, 12, 1200, "south-client", "south-Secret-93be40", "SOUTH_TD_SECRET"),
+}
+ASSET_NAMES = ("agents", "queues", "queue_memberships", "contact_volume", "agent_state_transactions",
+               "agent_state_snapshots")
+# Talkdesk clients tuned for the emulator, as `support.resources_for` tunes the single account's.
+FAST = dict(max_attempts=4, backoff_base_s=0.05, backoff_max_s=0.5, report_poll_timeout_s=60, report_poll_initial_s=0.05)
+
+
+def _accounts_yaml(urls: dict[str, str], paused: bool = True) -> str:
+    entries = []
+    for account_id, (_, _, _, _, client_id, _, variable) in ACCOUNTS.items():
+        entries.append(textwrap.dedent(f"""\
+            - id: {account_id}
+              name: {account_id.title()} Center
+              historical:
+                base_url: {urls[account_id]}
+                api_url: {urls[account_id]}
+                client_id: {client_id}
+                client_secret_env: {variable}
+            """))
+    if paused:
+        entries.append(textwrap.dedent("""\
+            - id: paused
+              enabled: false
+              historical:
+                base_url: https://paused.talkdeskid.com
+                api_url: https://api.talkdeskapp.com
+                client_id: paused-client
+                client_secret_env: NORTH_TD_SECRET
+            """))
+    return "accounts:\n" + "".join(textwrap.indent(entry, "  ") for entry in entries)
+
+
+def _settings(tmp_path, urls: dict[str, str], database_url: str, paused: bool = True, **env: str):
+    path = tmp_path / "accounts.yaml"
+    path.write_text(_accounts_yaml(urls, paused))
+    secrets = {variable: secret for (*_, secret, variable) in ACCOUNTS.values()}
+    return settings_for_tests(WFM_ACCOUNTS_FILE=str(path), WFM_DATABASE_URL=database_url,
+                              WFM_RAW_STORE=raw_store_for(database_url), **secrets, **env)
+
+
+@pytest.fixture
+def secrets_in_environment(monkeypatch):
+    """The resources read each account's secret from the process environment (dagster.EnvVar), as in production."""
+    for (*_, secret, variable) in ACCOUNTS.values():
+        monkeypatch.setenv(variable, secret)
+
+
+@pytest.fixture
+def two_talkdesks():
+    """One emulator process serving both accounts, each with its own credentials, size and data."""
+    configs = {account_id: EmulatorConfig(seed=seed, queues=queues, agents=agents, contacts_per_day=contacts,
+                                          client_id=client_id, client_secret=secret, report_processing_seconds=0.2)
+               for account_id, (seed, queues, agents, contacts, client_id, secret, _) in ACCOUNTS.items()}
+    server = EmulatorServer(accounts=configs)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _fast_resources(settings) -> dict:
+    """Each enabled account's Talkdesk clients with the emulator-tuned polling (secrets still from EnvVar)."""
+    resources = {}
+    for account in settings.accounts:
+        for key, kind, client in ((account.scoped_name("talkdesk"), TalkdeskResource, account.historical),
+                                  (account.scoped_name("talkdesk_realtime"), TalkdeskRealtimeResource, account.realtime)):
+            resources[key] = kind(base_url=client.base_url, api_url=client.api_url, client_id=client.client_id,
+                                  client_secret=dg.EnvVar(client.client_secret_var), **FAST)
+    return resources
+
+
+def test_each_account_gets_prefixed_assets_its_own_group_pool_clients_and_sensor(tmp_path, sqlite_url):
+    urls = {"north": "https://north.talkdeskid.com", "south": "https://south.talkdeskid.com"}
+    settings = _settings(tmp_path, {k: v for k, v in urls.items()}, sqlite_url,
+                         WFM_AGENT_STATE_INTERVAL_SECONDS="45")
+    defs = build_definitions(settings)
+    keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
+    assert keys == {f"{account}/{name}" for account in ("north", "south", "paused") for name in ASSET_NAMES}
+    for account in ("north", "south", "paused"):
+        volume = defs.get_assets_def(dg.AssetKey([account, "contact_volume"]))
+        assert volume.group_names_by_key[volume.key] == account
+        assert volume.op.pool == f"talkdesk_explore__{account}"  # Talkdesk's report quota is per account
+        assert volume.specs_by_key[volume.key].metadata["wfm/account_id"] == account
+        assert f"talkdesk__{account}" in volume.required_resource_keys
+        checks = {check.key.asset_key for check in volume.check_specs}
+        assert checks == {volume.key}
+
+    # one tick is one run over the ENABLED accounts: a step per account and asset
+    interval_job = defs.resolve_job_def("interval_collection_job")
+    assert {key.to_user_string() for key in interval_job.asset_layer.executable_asset_keys} == {
+        f"{account}/{name}" for account in ("north", "south") for name in ("contact_volume", "agent_state_transactions")}
+    configuration_job = defs.resolve_job_def("configuration_job")
+    assert {key.to_user_string() for key in configuration_job.asset_layer.executable_asset_keys} == {
+        f"{account}/{name}" for account in ("north", "south") for name in ("agents", "queues", "queue_memberships")}
+    assert {schedule.name for schedule in defs.schedules} == {
+        "interval_collection_schedule", "nightly_recollection_schedule", "configuration_schedule"}
+    sensors = {sensor.name: sensor for sensor in defs.sensors}
+    assert set(sensors) == {"interval_healing_sensor", "agent_state_sensor__north", "agent_state_sensor__south"}
+    assert sensors["agent_state_sensor__north"].minimum_interval_seconds == 45
+    # secrets reach Dagster as the names of their variables, never as values
+    resource = defs.resources["talkdesk__north"]
+    assert isinstance(resource.client_secret, dg.EnvVar) and resource.client_secret.env_var_name == "NORTH_TD_SECRET"
+
+
+def test_a_tick_runs_every_account_once_and_each_accounts_rows_equal_its_own_aggregation(
+        tmp_path, two_talkdesks, secrets_in_environment, database_url):
+    urls = {account_id: two_talkdesks.account_url(account_id) for account_id in ACCOUNTS}
+    settings = _settings(tmp_path, urls, database_url)
+    defs = build_definitions(settings)
+    resources = _fast_resources(settings)
+    start, end = yesterday_window(hours=3)
+    tags = range_tags(partition_key_for(start), partition_key_for(end - timedelta(minutes=15)))
+    with dg.instance_for_test() as instance:
+        configuration = defs.resolve_job_def("configuration_job")
+        assert configuration.execute_in_process(instance=instance, resources=resources).success
+        tick = defs.resolve_job_def("interval_collection_job").execute_in_process(
+            instance=instance, resources=resources, tags=tags)
+        assert tick.success
+        assert len(instance.get_runs()) == 2  # the configuration import and ONE run for the tick
+        for account_id in ACCOUNTS:
+            for name in ("contact_volume", "agent_state_transactions"):
+                assert instance.get_latest_materialization_event(dg.AssetKey([account_id, name])) is not None
+
+    engine = get_engine(database_url)
+    totals = {}
+    for account_id, (*_, client_id, secret, _) in ACCOUNTS.items():
+        rows = writer.read_window(engine, "wfm_contact_volume_interval", window_start=start, window_end=end,
+                                  time_column="interval_start", account_id=account_id)
+        entries = fetch_report(urls[account_id], "calls", start, end + timedelta(hours=4),
+                               client_id=client_id, client_secret=secret)
+        expected = expected_volume(entries, start, end)
+        got = {(row.queue_id, row.interval_start.to_pydatetime()): row for row in rows.itertuples()}
+        assert sum(v["entered"] for v in expected.values()) > 20, account_id
+        for key, values in expected.items():
+            row = got[key]
+            assert (row.entered_count, row.handled_count, row.abandoned_count) == (
+                values["entered"], values["handled"], values["abandoned"]), (account_id, key)
+            assert row.sum_handle_time_s == pytest.approx(values["handle"]), (account_id, key)
+        assert len(rows[rows["entered_count"] > 0]) == sum(1 for v in expected.values() if v["entered"] > 0)
+        agents = writer.read_table(engine, "wfm_agent", account_id=account_id)
+        assert len(agents) == ACCOUNTS[account_id][2], account_id
+        statuses = fetch_report(urls[account_id], "user_status", start, end, client_id=client_id, client_secret=secret)
+        transactions = writer.read_window(engine, "wfm_agent_state_transaction", window_start=start, window_end=end,
+                                          time_column="state_end", account_id=account_id)
+        assert len(transactions) == len({(s["user_id"], s["status_start_at"]) for s in statuses}) > 0, account_id
+        assert set(transactions["agent_id"]) <= set(agents["agent_id"])
+        totals[account_id] = sum(v["entered"] for v in expected.values())
+    assert totals["north"] != totals["south"]  # two accounts, two sets of data
+
+
+def test_one_accounts_bad_secret_fails_only_its_own_steps(tmp_path, two_talkdesks, secrets_in_environment,
+                                                          monkeypatch, sqlite_url):
+    urls = {account_id: two_talkdesks.account_url(account_id) for account_id in ACCOUNTS}
+    settings = _settings(tmp_path, urls, sqlite_url, paused=False)
+    defs = build_definitions(settings)
+    wrong = "wrong-Secret-of-south-51c0"
+    monkeypatch.setenv("SOUTH_TD_SECRET", wrong)
+    resources = _fast_resources(settings)
+    start, end = yesterday_window(hours=1)
+    tags = range_tags(partition_key_for(start), partition_key_for(end - timedelta(minutes=15)))
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("interval_collection_job").execute_in_process(
+            instance=instance, resources=resources, tags=tags, raise_on_error=False)
+        assert not result.success
+        succeeded = {event.step_key for event in result.get_step_success_events()}
+        failed = {event.step_key for event in result.get_failed_step_events()} if hasattr(
+            result, "get_failed_step_events") else {e.step_key for e in result.all_events if e.is_step_failure}
+        assert succeeded == {"north__contact_volume", "north__agent_state_transactions"}
+        assert failed == {"south__contact_volume", "south__agent_state_transactions"}
+        for event in instance.all_logs(result.run_id):
+            assert wrong not in str(event.dagster_event or "") and wrong not in (event.user_message or "")
+    engine = get_engine(sqlite_url)
+    assert len(writer.read_table(engine, "wfm_contact_volume_interval", account_id="north")) > 0
+    assert len(writer.read_table(engine, "wfm_contact_volume_interval", account_id="south")) == 0
+
+
+def test_each_accounts_sensor_collects_its_own_agent_states_and_a_failing_one_fails_alone(
+        tmp_path, two_talkdesks, secrets_in_environment, monkeypatch, sqlite_url):
+    urls = {account_id: two_talkdesks.account_url(account_id) for account_id in ACCOUNTS}
+    settings = _settings(tmp_path, urls, sqlite_url, paused=False)
+    defs = build_definitions(settings)
+    engine = get_engine(sqlite_url)
+    with dg.instance_for_test() as instance:
+        for account_id in ACCOUNTS:
+            sensor = defs.resolve_sensor_def(f"agent_state_sensor__{account_id}")
+            with dg.build_sensor_context(instance=instance, definitions=defs) as context:
+                result = sensor.evaluate_tick(context)
+            (event,) = result.asset_events
+            assert event.asset_key == dg.AssetKey([account_id, "agent_state_snapshots"])
+            stored = writer.read_table(engine, "wfm_agent_state_current", account_id=account_id)
+            assert len(stored) == event.metadata["rows_appended"].value == ACCOUNTS[account_id][2]
+
+        monkeypatch.setenv("SOUTH_TD_SECRET", "wrong-Secret-of-south-51c0")
+        south = defs.resolve_sensor_def("agent_state_sensor__south")
+        with dg.build_sensor_context(instance=instance, definitions=defs) as context:
+            with pytest.raises(Exception) as failed:
+                south.evaluate_tick(context)
+        assert "wrong-Secret" not in str(failed.value)
+        north = defs.resolve_sensor_def("agent_state_sensor__north")
+        with dg.build_sensor_context(instance=instance, definitions=defs) as context:
+            assert len(north.evaluate_tick(context).asset_events) == 1
+        assert instance.get_runs() == []

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Request, Response
 
 from talkdesk_emulator.auth import OAuthError, TokenIssuer
 from talkdesk_emulator.config import EmulatorConfig
+from talkdesk_emulator.day_cache import DayCache
 from talkdesk_emulator.directory import Directory
 from talkdesk_emulator.directory_api import DirectoryApi
 from talkdesk_emulator.explore_api import DOWNLOAD_PREFIX, ExploreApi
@@ -40,10 +41,11 @@ class ApiRoute:
 
 
 class EmulatorApp:
-    def __init__(self, config: EmulatorConfig) -> None:
+    def __init__(self, config: EmulatorConfig, day_cache: DayCache | None = None) -> None:
+        """`day_cache`: generated days shared with the other accounts of the process (accounts.py)."""
         self.config = config
         self.directory = Directory(config)
-        self.generator = DataGenerator(config, self.directory)
+        self.generator = DataGenerator(config, self.directory, day_cache=day_cache)
         self.faults = FaultState(config)
         self.tokens = TokenIssuer(config)
         self.jobs = JobStore()
@@ -130,12 +132,19 @@ class EmulatorApp:
 
         A name is any text and the client sends it percent-encoded as one segment: routing on the decoded
         PATH_INFO would split `%2F` into two segments and see `%2E%2E` as a dot-segment. Servers that do not
-        pass the raw path (REQUEST_URI or RAW_URI) fall back to the ordinary, decoded routing.
+        pass the raw path (REQUEST_URI or RAW_URI), and raw paths not spelling the account prefix as mounted,
+        fall back to the ordinary, decoded routing.
         """
         raw = request.environ.get("REQUEST_URI") or request.environ.get("RAW_URI")
         if not raw:
             return None
-        match = RAW_RING_GROUP_USERS.match(urlsplit(raw).path)
+        path = urlsplit(raw).path
+        prefix = request.script_root  # `/accounts/<id>` when one process serves several accounts
+        if prefix:
+            if not path.startswith(prefix + "/"):
+                return None
+            path = path[len(prefix):]
+        match = RAW_RING_GROUP_USERS.match(path)
         return None if match is None else {"name": unquote(match.group("name"))}
 
     def _api_call(self, route: ApiRoute, request: Request, args: dict[str, Any]) -> Response:

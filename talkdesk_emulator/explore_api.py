@@ -13,7 +13,7 @@ from werkzeug.wrappers import Request, Response
 
 from talkdesk_emulator.faults import FaultState
 from talkdesk_emulator.generator import DataGenerator
-from talkdesk_emulator.httputil import ApiError, base_url, int_param, json_response, page_href
+from talkdesk_emulator.httputil import ApiError, account_path, base_url, int_param, json_response, page_href
 from talkdesk_emulator.render import EntryRenderer
 from talkdesk_emulator.report_faults import report_file_response
 from talkdesk_emulator.reports import Job, JobStore, ReportError, ReportFile, check_report_type
@@ -80,7 +80,8 @@ class ExploreApi:
         body = {"job": job.body(status), "_links": self._job_links(request, job)}
         if status == "done":
             # Talkdesk answers 303 with the unchanged body; the Location is the path of the files endpoint.
-            return json_response(body, 303, {"Location": f"/data/reports/{report_type}/files/{job_id}"})
+            location = account_path(request, f"/data/reports/{report_type}/files/{job_id}")
+            return json_response(body, 303, {"Location": location})
         return json_response(body)
 
     def list_jobs(self, request: Request, report_type: str) -> Response:

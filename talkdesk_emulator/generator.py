@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from talkdesk_emulator.config import EmulatorConfig
+from talkdesk_emulator.day_cache import DAYS_PER_OWNER, DayCache
 from talkdesk_emulator.directory import Directory
 from talkdesk_emulator.shifts import DAY, Shifts, day_shifts, demand_per_minute, preferred_shift_centres
 from talkdesk_emulator.statuses import (OFFLINE, DayTimeline, Segments, day_timeline, empty_segments,
@@ -19,6 +21,7 @@ from talkdesk_emulator.traffic import Contacts, day_contacts
 ACTIVITY_BEFORE_DAY = 7 * 3600
 ACTIVITY_AFTER_DAY_END = 7 * 3600 + 4 * 3600
 OFFLINE_LOOKBACK_DAYS = 32
+_generator_numbers = itertools.count()  # tells generators apart in a day cache shared by accounts
 
 
 @dataclass(frozen=True)
@@ -28,14 +31,17 @@ class DayActivity:
 
 
 class DataGenerator:
-    def __init__(self, config: EmulatorConfig, directory: Directory, cached_days: int = 4) -> None:
+    def __init__(self, config: EmulatorConfig, directory: Directory, cached_days: int = DAYS_PER_OWNER,
+                 day_cache: DayCache | None = None) -> None:
+        """`day_cache` is shared by the accounts of one process (it then decides how many days are kept);
+        without one the generator keeps its last `cached_days` days."""
         self.config = config
         self.directory = directory
         self.centres = preferred_shift_centres(directory)
         self._lock = threading.RLock()
         self._shifts: OrderedDict[int, Shifts] = OrderedDict()
-        self._activity: OrderedDict[int, DayActivity] = OrderedDict()
-        self._cached_days = cached_days
+        self._days = day_cache if day_cache is not None else DayCache(days_per_owner=cached_days)
+        self._cache_owner = next(_generator_numbers)
 
     # -- per-day building blocks -------------------------------------------------------------------
     def shifts(self, day: int) -> Shifts:
@@ -52,17 +58,15 @@ class DataGenerator:
 
     def activity(self, day: int) -> DayActivity:
         with self._lock:
-            if day in self._activity:
-                self._activity.move_to_end(day)
-                return self._activity[day]
+            cached = self._days.get(self._cache_owner, day)
+            if cached is not None:
+                return cached
             timeline = day_timeline(self.shifts(day), self.config.seed, day, self.contacts_target(day),
                                     self.config.max_contact_seconds)
             contacts = day_contacts(self.directory, timeline.calls, [self.shifts(d) for d in (day - 1, day, day + 1)],
                                     self.config.seed, day, self.config.contacts_per_day)
             activity = DayActivity(timeline, contacts)
-            self._activity[day] = activity
-            while len(self._activity) > self._cached_days:
-                self._activity.popitem(last=False)
+            self._days.put(self._cache_owner, day, activity)
             return activity
 
     @staticmethod

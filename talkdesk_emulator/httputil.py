@@ -79,7 +79,13 @@ def bool_param(request: Request, name: str) -> bool | None | str:
 
 
 def base_url(request: Request) -> str:
-    return request.host_url.rstrip("/")
+    """Where this account is served: the host, plus `/accounts/<id>` when one process serves several."""
+    return request.url_root.rstrip("/")
+
+
+def account_path(request: Request, path: str) -> str:
+    """`path` (from the account's root) as an absolute path on the host, inside the account's prefix."""
+    return f"{request.script_root}{path}"
 
 
 def path_segment(name: str) -> str:

@@ -187,3 +187,31 @@ def limited_emulator():
                                            clients={"queues-only": ("queues-secret", ("queues:read",))})).start()
     yield server
     server.stop()
+
+
+# -- several accounts in one process ---------------------------------------------------------------------
+# North is the `emulator` fixture's account (demo client, so the contract tests run against it unchanged);
+# south is another size, seed and client.
+NORTH = {"seed": 7, "queues": 5, "agents": 30, "contacts_per_day": 3000, "report_processing_seconds": 0.2}
+SOUTH = {"seed": 11, "queues": 3, "agents": 12, "contacts_per_day": 800, "report_processing_seconds": 0.2,
+         "client_id": "south-client", "client_secret": "south-secret"}
+
+
+@pytest.fixture
+def two_accounts() -> Iterator[Any]:
+    """One emulator process serving accounts `north` and `south` under /accounts/<id>."""
+    from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
+
+    server = EmulatorServer(accounts={"north": EmulatorConfig(**NORTH), "south": EmulatorConfig(**SOUTH)}).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def prefixed_openapi() -> OpenAPI:
+    """The spec with its server at an account's prefix: paths are matched after `/accounts/<id>`."""
+    spec = _patch_known_spec_errors(load_spec())
+    spec["servers"] = [{"url": "/accounts/{account}", "variables": {"account": {"default": "north"}}}]
+    return OpenAPI.from_dict(spec)

@@ -13,6 +13,7 @@ from wfm_pipelines.defs.agent_states.assets import agent_state_snapshots, build_
 from wfm_pipelines.defs.configuration.assets import build_configuration_assets
 from wfm_pipelines.defs.configuration.schedules import build_configuration_schedule, configuration_job
 from wfm_pipelines.defs.contact_volume.assets import build_contact_volume
+from wfm_pipelines.defs.executors import build_executor
 from wfm_pipelines.defs.partitions import IntervalPolicies
 from wfm_pipelines.defs.resources import build_resources
 from wfm_pipelines.defs.schedules import (
@@ -40,8 +41,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         sensors=[build_agent_state_sensor(settings, sensor_status),
                  build_healing_sensor(settings, policies, sensor_status)],
         resources=build_resources(settings),
-        # Small, I/O-bound runs: one process per run is enough, and saves a process start per step.
-        executor=dg.in_process_executor,
+        executor=build_executor(settings),
     )
 
 

@@ -77,9 +77,14 @@ class CeleryWorker:
             pass
         self.process.wait(timeout=30)
 
+    def terminate(self) -> None:
+        """Celery's warm shutdown: finish the running task, take no other."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+
     def stop(self) -> None:
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)  # Celery's warm shutdown
+            self.terminate()
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:

@@ -145,6 +145,8 @@ def cluster(tmp_path_factory):
                 yield cluster
             finally:
                 for worker in cluster.workers:
+                    worker.terminate()  # all at once, then wait
+                for worker in cluster.workers:
                     worker.stop()
                 emulator.stop()
 
@@ -178,13 +180,13 @@ def test_a_step_on_a_killed_worker_is_redelivered_and_the_tables_equal_the_in_pr
     workers = cluster.live_workers()
     tags = window_tags(KILLED_WINDOW)
     # Report jobs that take a while keep the steps busy long enough to kill one of them mid-step.
-    cluster.emulator.set_faults(report_processing_seconds=5)
+    cluster.emulator.set_faults(report_processing_seconds=3)
     orchestrator = subprocess.Popen(execute_job_command("interval_collection_job", tags), cwd=REPO_ROOT,
                                     env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         run_id, victim = wait_for_running_step(cluster, "contact_volume", tags, deadline=time.monotonic() + 120)
         killed = next(worker for worker in workers if worker.name == victim.split("@")[0])
-        time.sleep(1)  # inside the step's first report job
+        time.sleep(0.5)  # inside the step's first report job
         killed_pids = process_group(killed.process.pid)
         killed.kill()
         cluster.emulator.set_faults(report_processing_seconds=0.2)

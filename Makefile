@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install test run bench emulator db-upgrade clean
+.PHONY: install test run bench emulator worker db-upgrade clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
 emulator: $(STAMP)
 	$(BIN)/talkdesk-emulator
+
+# A Celery worker for WFM_EXECUTOR=celery, reading the same environment (.env) as the code location; `celery` is
+# started by dagster-celery from PATH. WORKER_ARGS go to it, e.g. WORKER_ARGS='-n second -- --concurrency=2'.
+worker: $(STAMP)
+	DAGSTER_HOME=$(DAGSTER_HOME) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dagster-celery worker start -A wfm_pipelines.celery_app $(WORKER_ARGS)
 
 db-upgrade: $(STAMP)
 	$(BIN)/wfm-db upgrade

@@ -14,6 +14,7 @@ from wfm_pipelines.defs.agent_states.assets import build_agent_state_snapshots, 
 from wfm_pipelines.defs.configuration.assets import build_configuration_assets
 from wfm_pipelines.defs.configuration.schedules import build_configuration_schedule
 from wfm_pipelines.defs.contact_volume.assets import build_contact_volume
+from wfm_pipelines.defs.executors import build_executor
 from wfm_pipelines.defs.jobs import build_jobs
 from wfm_pipelines.defs.partitions import IntervalPolicies
 from wfm_pipelines.defs.resources import build_resources
@@ -52,8 +53,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         schedules=schedules,
         sensors=sensors,
         resources=build_resources(settings),
-        # Small, I/O-bound runs: one process per run is enough, and saves a process start per step.
-        executor=dg.in_process_executor,
+        executor=build_executor(settings),
     )
 
 

@@ -44,6 +44,10 @@ Variable: valid values (default).
   `default`, from the TALKDESK_* variables.
 - WFM_RAW_STORE: a local directory, as a path or a `file://` URL, that is a directory or can be created as
   one (`$DAGSTER_HOME/raw`, else `.dagster_home/raw`). Other URL schemes (`s3://`) are refused for now.
+- WFM_EXECUTOR: in_process | multiprocess | celery (in_process); celery needs a PostgreSQL WFM_DATABASE_URL,
+  since every worker writes to it.
+- WFM_CELERY_BROKER_URL: `amqp://`, `amqps://` or `pyamqp://` with a host (amqp://guest:guest@127.0.0.1:5672//);
+  messages show its scheme and host only.
 """
 
 from __future__ import annotations
@@ -79,6 +83,9 @@ PARTITION_FORMAT = "%Y-%m-%d-%H:%M"
 DEFAULT_HISTORY_START = "2025-01-01-00:00"
 DEFAULT_SHRINK_GUARD = "0.5:20"
 DEFAULT_SHRINK_GUARD_MIN_DROP = 20
+EXECUTORS = ("in_process", "multiprocess", "celery")
+# RabbitMQ's out-of-the-box account, which answers on loopback only: not a secret.
+DEFAULT_CELERY_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
 # Scopes this project asks for (README "Talkdesk OAuth client").
 HISTORICAL_SCOPES = (
@@ -227,13 +234,7 @@ def check_talkdesk_url(raw: str, name: str) -> str:
     shown = _shown(raw)
     if "://" not in raw:
         raise SettingsError(f"{name}={shown} has no scheme; {expected}")
-    try:
-        parts = urlsplit(raw)
-        host = parts.hostname
-        parts.port  # noqa: B018 - read only so that a bad port is refused
-    except ValueError:
-        raise SettingsError(f"{name}={shown} has an unreadable host or port; {expected}") from None
-    scheme = parts.scheme.lower()
+    scheme, host = _scheme_and_host(raw, f"{name}={shown} has an unreadable host or port; {expected}")
     if scheme not in ("https", "http"):
         raise SettingsError(f"{name}={shown} has scheme {scheme!r}; {expected}")
     if not host:
@@ -245,6 +246,16 @@ def check_talkdesk_url(raw: str, name: str) -> str:
                             f"and tokens would travel unencrypted; {expected} (http:// is accepted only for "
                             "localhost, 127.0.0.0/8 and ::1)")
     return raw.rstrip("/")
+
+
+def _scheme_and_host(url: str, unreadable: str) -> tuple[str, str | None]:
+    """The URL's scheme (lower case) and host; a bad host or port raises SettingsError(unreadable)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - read only so that a bad port is refused
+    except ValueError:
+        raise SettingsError(unreadable) from None
+    return parts.scheme.lower(), parts.hostname
 
 
 def _is_ip(host: str) -> bool:
@@ -362,6 +373,30 @@ def _raw_store(env: Mapping[str, str], name: str) -> str:
     return path
 
 
+def _celery_broker_url(env: Mapping[str, str], name: str) -> str:
+    """A RabbitMQ URL; messages show its scheme and host only, never the credentials or the rest."""
+    raw = _env(env, name, DEFAULT_CELERY_BROKER_URL)
+    expected = "expected amqp://user:password@host:5672/vhost (amqps:// for TLS), e.g. " + DEFAULT_CELERY_BROKER_URL
+    scheme, separator, _ = raw.partition("://")
+    if not separator:
+        raise SettingsError(f"{name} has no scheme (value not shown: it may hold a password); {expected}")
+    _, host = _scheme_and_host(raw, f"{name} has an unreadable host or port (value not shown); {expected}")
+    if scheme.lower() not in ("amqp", "amqps", "pyamqp"):
+        raise SettingsError(f"{name} uses {_shown(scheme[:20] + '://')}, which is not a RabbitMQ (AMQP) URL; {expected}")
+    if not host:
+        raise SettingsError(f"{name} ({scheme}://...) has no host; {expected}")
+    return raw
+
+
+def _check_executor_database(executor: str, database_url: str) -> None:
+    """Celery workers on other hosts cannot share a SQLite file: each would fill a database of its own."""
+    if executor == "celery" and database_url.lower().startswith("sqlite"):
+        raise SettingsError(
+            "WFM_DATABASE_URL is SQLite, but WFM_EXECUTOR=celery runs steps on Celery workers, each of which "
+            "would write to a SQLite file of its own; set WFM_DATABASE_URL to the PostgreSQL database every "
+            "worker reaches, e.g. postgresql+psycopg://user:password@host:5432/wfm")
+
+
 def raw_store_root(environ: Mapping[str, str] | None = None) -> str:
     """WFM_RAW_STORE alone, checked as `load_settings` checks it: for code that needs only the raw store
     (the migration that moves raw entries into it)."""
@@ -455,6 +490,11 @@ class Settings:
     # WFM_ACCOUNTS_FILE and the accounts read from it; None: one account, `default`, from the TALKDESK_* variables.
     accounts_file: str | None = None
     file_accounts: tuple[Account, ...] | None = None
+    # Where steps run (WFM_EXECUTOR) and the RabbitMQ of the Celery workers; the URL may hold a password,
+    # so it reaches Dagster as an EnvVar of celery_broker_url_var when the process environment sets it.
+    executor: str = "in_process"
+    celery_broker_url: str = DEFAULT_CELERY_BROKER_URL
+    celery_broker_url_var: str | None = None
 
     @property
     def history_start_datetime(self) -> datetime:
@@ -512,13 +552,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                                                default_volume_report=volume_report)
         except AccountsFileError as exc:
             raise SettingsError(str(exc)) from None
+    database_url = _database_url(env, "WFM_DATABASE_URL")
+    executor = _choice(env, "WFM_EXECUTOR", "in_process", EXECUTORS, "where the steps of a run execute")
+    _check_executor_database(executor, database_url)
     return Settings(
         talkdesk_base_url=base_url,
         talkdesk_api_url=api_url,
         realtime_base_url=realtime_base_url,
         realtime_api_url=realtime_api_url,
         agent_state_interval_seconds=agent_state_interval,
-        database_url=_database_url(env, "WFM_DATABASE_URL"),
+        database_url=database_url,
         raw_store=_raw_store(env, "WFM_RAW_STORE"),
         history_start=_history_start(env, "WFM_HISTORY_START", DEFAULT_HISTORY_START),
         volume_report=volume_report,
@@ -555,6 +598,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "collections an agent may be missing from before its current state is stale"),
         metadata_people_preview=_on_off(env, "WFM_METADATA_PEOPLE_PREVIEW", False,
                                         "whether run metadata previews people"),
+        executor=executor,
+        celery_broker_url=_celery_broker_url(env, "WFM_CELERY_BROKER_URL"),
         **(_variables_of_secrets(env) if environ is None else {}),
         accounts_file=accounts_file,
         file_accounts=file_accounts,
@@ -562,7 +607,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 
 def _variables_of_secrets(env: Mapping[str, str]) -> dict[str, str | None]:
-    """Which process variables hold the clients and the database URL (Dagster reads them as `EnvVar`s).
+    """Which process variables hold the clients, the database URL and the broker URL (Dagster reads them as
+    `EnvVar`s).
     Settings read from a given mapping name none: their resources get the emulator's demo client and the
     mapping's database URL as plain values."""
     return dict(
@@ -571,4 +617,5 @@ def _variables_of_secrets(env: Mapping[str, str]) -> dict[str, str | None]:
         realtime_client_id_var=_first_set(env, "TALKDESK_REALTIME_CLIENT_ID", "TALKDESK_CLIENT_ID"),
         realtime_client_secret_var=_first_set(env, "TALKDESK_REALTIME_CLIENT_SECRET", "TALKDESK_CLIENT_SECRET"),
         database_url_var=_first_set(env, "WFM_DATABASE_URL"),
+        celery_broker_url_var=_first_set(env, "WFM_CELERY_BROKER_URL"),
     )

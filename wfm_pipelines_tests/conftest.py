@@ -1,10 +1,14 @@
-"""Shared fixtures: real SQLite and PostgreSQL databases, and the Talkdesk emulator on a free port."""
+"""Shared fixtures: real SQLite and PostgreSQL databases, a RabbitMQ virtual host, and the Talkdesk emulator on a
+free port."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +20,7 @@ os.environ.setdefault("WFM_STEP_RETRIES", "0")
 os.environ.setdefault("WFM_AUTOMATION", "off")
 
 DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_TEST_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
 
 def postgres_admin_url() -> str:
@@ -42,16 +47,13 @@ def require_postgres() -> None:
     if not _POSTGRES_REASON:
         _POSTGRES_REASON.append(_postgres_unavailable_reason())
     reason = _POSTGRES_REASON[0]
-    if reason is None:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: PostgreSQL is required)")
-    pytest.skip(reason)
+    if reason is not None:
+        _skip_or_fail(reason, "PostgreSQL")
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database (its URL), dropped afterwards."""
     require_postgres()
     admin = sa.create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
     name = f"wfm_t_{uuid.uuid4().hex[:12]}"
@@ -64,6 +66,66 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    with fresh_postgres_database() as url:
+        yield url
+
+
+def _skip_or_fail(reason: str, what: str) -> None:
+    """Skip with a visible reason; under CI=true, where the service must be there, fail instead."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: {what} is required)")
+    pytest.skip(reason)
+
+
+def rabbitmq_admin_url() -> str:
+    return os.environ.get("WFM_TEST_RABBITMQ_URL", DEFAULT_TEST_RABBITMQ_URL)
+
+
+def require_rabbitmq() -> None:
+    """Skip with a visible reason when RabbitMQ does not answer; under CI=true, fail instead."""
+    from kombu import Connection
+
+    url = rabbitmq_admin_url()
+    try:
+        with Connection(url, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as exc:  # noqa: BLE001 - any failure means "no server"
+        _skip_or_fail(f"RabbitMQ at WFM_TEST_RABBITMQ_URL ({Connection(url).as_uri()}) does not answer: "
+                      f"{type(exc).__name__}", "RabbitMQ")
+
+
+@contextmanager
+def fresh_rabbitmq_vhost() -> Iterator[str]:
+    """The broker URL of a new RabbitMQ virtual host and a user of its own with a random password (both deleted
+    afterwards, queues and all): no other test and no leftover worker can take its tasks, and a test can look
+    for the password where it must never show. Needs `rabbitmqctl`, run by root or the rabbitmq user."""
+    require_rabbitmq()
+    name = f"wfm_t_{uuid.uuid4().hex[:12]}"
+    password = f"pw-{uuid.uuid4().hex}"
+
+    def rabbitmqctl(*args: str, check: bool = True) -> None:
+        try:
+            subprocess.run(["rabbitmqctl", "-q", *args], check=check, capture_output=True, timeout=60)
+        except (OSError, subprocess.SubprocessError) as exc:
+            detail = (getattr(exc, "stderr", b"") or b"").decode(errors="replace")[:300]
+            _skip_or_fail(f"cannot create a RabbitMQ virtual host with rabbitmqctl: {type(exc).__name__} {detail}",
+                          "rabbitmqctl")
+
+    rabbitmqctl("add_vhost", name)
+    try:
+        rabbitmqctl("add_user", name, password)
+        rabbitmqctl("set_permissions", "-p", name, name, ".*", ".*", ".*")
+        admin = urlsplit(rabbitmq_admin_url())
+        yield urlunsplit(admin._replace(netloc=f"{name}:{password}@{admin.hostname}:{admin.port or 5672}",
+                                        path="/" + name))
+    finally:
+        rabbitmqctl("delete_vhost", name, check=False)
+        rabbitmqctl("delete_user", name, check=False)
 
 
 @pytest.fixture

@@ -11,6 +11,10 @@ A bad answer never destroys what is stored: a chunk's raw entries are replaced o
 (`db.guards`); an entry that cannot be stored (unreadable, a NUL or broken character where it is used, an
 absurd duration, a time far outside its report's window) is kept aside as malformed with its reason, once per
 window; entries that belong to no interval of the range are counted, not silently dropped.
+
+A collection is one account's (`account_id`): everything it reads (remembered report behaviour) and writes (raw
+files, malformed entries) is that account's alone. The returned frames carry no account: the caller writes them
+for the same account.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from sqlalchemy.engine import Engine
 
 from wfm_pipelines.collection import windows
 from wfm_pipelines.db import guards, report_behaviour, writer
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, check_account_id
 from wfm_pipelines.raw_store import RawStore
 from wfm_pipelines.talkdesk import parsing
 from wfm_pipelines.talkdesk.report_table import KEY_COLUMN, OWNER_COLUMN
@@ -112,9 +117,9 @@ class _ChunkKeeper:
     """Writes a finished chunk's raw and malformed entries, each replacing the chunk's window, and counts them."""
 
     def __init__(self, engine: Engine, raw_store: RawStore, report_type: str, result: CollectionResult,
-                 collected_at: datetime, shrink_guard: guards.ShrinkGuard | None):
+                 collected_at: datetime, shrink_guard: guards.ShrinkGuard | None, *, account_id: str):
         self.engine, self.raw_store, self.report_type, self.result = engine, raw_store, report_type, result
-        self.collected_at, self.shrink_guard = collected_at, shrink_guard
+        self.collected_at, self.shrink_guard, self.account_id = collected_at, shrink_guard, account_id
 
     def keep(self, chunk_start: datetime, chunk_end: datetime, parsed: parsing.ParsedReport) -> None:
         start, end = pd.Timestamp(chunk_start), pd.Timestamp(chunk_end)
@@ -122,9 +127,10 @@ class _ChunkKeeper:
         malformed = self._malformed_frame(parsed.malformed, start, end)
         self.raw_store.replace_window(
             self.engine, self.report_type, chunk_start, chunk_end, raw, collected_at=self.collected_at,
-            guard=self.shrink_guard)
+            guard=self.shrink_guard, account_id=self.account_id)
         writer.replace_window(self.engine, MALFORMED_TABLE, malformed, window_start=chunk_start,
-                              window_end=chunk_end, time_column="owner_at", scope={"report_type": self.report_type})
+                              window_end=chunk_end, time_column="owner_at", scope={"report_type": self.report_type},
+                              account_id=self.account_id)
         self.result.raw_kept += raw.num_rows
         self.result.malformed += len(malformed)
         for reason, count in malformed["reason"].value_counts().items():
@@ -294,13 +300,13 @@ class _ContactChunks:
     its raw entries are then kept and its interval rows aggregated. Finished rows collect in `frames`."""
 
     def __init__(self, engine: Engine, raw_store: RawStore, *, report_type: str, queues: pd.DataFrame,
-                 options: CollectionOptions, available_until: datetime):
+                 options: CollectionOptions, available_until: datetime, account_id: str):
         self.report_type, self.queues = report_type, queues
         self.options, self.available_until = options, available_until
         self.collected_at = utc_now()
         self.result = CollectionResult(frame=pd.DataFrame(), report_window_field=options.window_field)
         self.keeper = _ChunkKeeper(engine, raw_store, report_type, self.result, self.collected_at,
-                                   options.shrink_guard)
+                                   options.shrink_guard, account_id=account_id)
         self.known = frozenset(queues["queue_id"].astype(str)) if len(queues) else frozenset()
         self.sizer = _sizer(options.chunk, options.target_entries)
         self.open: list[_OpenChunk] = []
@@ -360,8 +366,11 @@ def collect_contact_volume(
     range_end: datetime,
     options: CollectionOptions = CollectionOptions(),
     available_until: datetime | None = None,
+    # The default account is a deployment without an accounts file; with one, every caller names its account.
+    account_id: str = DEFAULT_ACCOUNT_ID,
 ) -> CollectionResult:
-    """Interval volume rows for every 15-minute interval of [range_start, range_end).
+    """The account's interval volume rows for every 15-minute interval of [range_start, range_end) (its raw and
+    malformed entries kept under the account).
 
     Contacts belong to the chunk they STARTED in. If the account filters report windows on the record's end,
     a contact that started in one chunk and ended later arrives with a later chunk's report, so a chunk is
@@ -371,7 +380,7 @@ def collect_contact_volume(
     at once and skips the last report.
     """
     chunks = _ContactChunks(engine, raw_store, report_type=report_type, queues=queues, options=options,
-                            available_until=available_until or utc_now())
+                            available_until=available_until or utc_now(), account_id=check_account_id(account_id))
     empty = parsing.parse_contact_report(report_type, [])
     stragglers = None
     for start, end, table in _ordered_fetches(chunks.fetches(range_start, range_end), chunks.available_until,
@@ -416,12 +425,13 @@ def _ordered_fetches(windows_wanted: Iterator[tuple[datetime, datetime]], availa
 
 class _StatusWindowFilter:
     """Which timestamp the account's `user_status` reports filter a window on: pinned by the setting, or in
-    `auto` mode remembered in the WFM database and learned from every report. A closed record that began before
-    its window is conclusive for `end` (or overlap); `start` is taken only while `end` was never seen."""
+    `auto` mode remembered in the WFM database (per account) and learned from every report. A closed record that
+    began before its window is conclusive for `end` (or overlap); `start` is taken only while `end` was never
+    seen."""
 
-    def __init__(self, engine: Engine, window_field: str):
-        self.engine, self.window_field = engine, window_field
-        self.remembered = (report_behaviour.remembered_window_field(engine, "user_status")
+    def __init__(self, engine: Engine, window_field: str, *, account_id: str):
+        self.engine, self.window_field, self.account_id = engine, window_field, account_id
+        self.remembered = (report_behaviour.remembered_window_field(engine, "user_status", account_id=account_id)
                            if window_field == "auto" else None)
 
     @property
@@ -435,7 +445,8 @@ class _StatusWindowFilter:
         if evidence is None or evidence[0] == self.remembered or (evidence[0] == "start" and self.remembered == "end"):
             return
         log.info("user_status reports filter a window on the record's %s (%s); remembered", *evidence)
-        report_behaviour.remember_window_field(self.engine, "user_status", evidence[0], evidence[1], utc_now())
+        report_behaviour.remember_window_field(self.engine, "user_status", evidence[0], evidence[1], utc_now(),
+                                               account_id=self.account_id)
         self.remembered = evidence[0]
 
     def needs_lookback(self) -> bool:
@@ -474,18 +485,23 @@ def collect_agent_state_transactions(
     range_end: datetime,
     options: CollectionOptions = CollectionOptions(),
     available_until: datetime | None = None,
+    # The default account is a deployment without an accounts file; with one, every caller names its account.
+    account_id: str = DEFAULT_ACCOUNT_ID,
 ) -> CollectionResult:
-    """One row per Talkdesk status record that ended in [range_start, range_end).
+    """One row per Talkdesk status record of the account that ended in [range_start, range_end) (its raw and
+    malformed entries and remembered report behaviour kept under the account).
 
     If the account filters report windows on the record's start, records that began before a chunk and end
     in it come from earlier fetches: the first chunk looks back to the month start once, and each chunk
     hands the records it fetched that end later (`carry`) to the next one.
     """
+    account_id = check_account_id(account_id)  # before any report is asked for
     available_until = available_until or utc_now()
     collected_at = utc_now()
     result = CollectionResult(frame=pd.DataFrame())
-    keeper = _ChunkKeeper(engine, raw_store, "user_status", result, collected_at, options.shrink_guard)
-    window_filter = _StatusWindowFilter(engine, options.window_field)
+    keeper = _ChunkKeeper(engine, raw_store, "user_status", result, collected_at, options.shrink_guard,
+                          account_id=account_id)
+    window_filter = _StatusWindowFilter(engine, options.window_field, account_id=account_id)
     frames = []
     carry = pa.table({})
     looked_back = False

@@ -4,9 +4,15 @@ Talkdesk entries, as SQLAlchemy Core.
 All times are UTC instants (`UtcDateTime`). Counts are integers; sums of seconds are doubles because
 Talkdesk durations can be fractional. The migrations in `migrations/versions/` create exactly this;
 a test compares the two.
+
+Every row belongs to one Talkdesk account (`account_id`, section 9 of the contract): it is the first column and
+the first part of every key, so two accounts may use the same queue and agent ids. It has no server default on
+purpose: a writer that forgets the account fails instead of writing into `default`.
 """
 
 from __future__ import annotations
+
+import re
 
 import sqlalchemy as sa
 
@@ -24,6 +30,22 @@ metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 Seconds = sa.Double
 
+# The one account of a deployment without an accounts file, and the account of every row stored before accounts.
+DEFAULT_ACCOUNT_ID = "default"
+# What an account id may be (contract section 9); it also names the account's folder in the raw store.
+ACCOUNT_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def check_account_id(account_id: str) -> str:
+    """The account id, or ValueError when it is not one (an empty or misspelt id must not write anywhere)."""
+    if not isinstance(account_id, str) or not ACCOUNT_ID_PATTERN.match(account_id):
+        raise ValueError(f"account id {account_id!r} does not match {ACCOUNT_ID_PATTERN.pattern}")
+    return account_id
+
+
+def _account_column() -> sa.Column:
+    return sa.Column("account_id", sa.Text, primary_key=True)
+
 
 def _seen_columns() -> list[sa.Column]:
     return [
@@ -35,6 +57,7 @@ def _seen_columns() -> list[sa.Column]:
 wfm_queue = sa.Table(
     "wfm_queue",
     metadata,
+    _account_column(),
     sa.Column("queue_id", sa.Text, primary_key=True),
     sa.Column("name", sa.Text),
     sa.Column("source_kind", sa.Text, nullable=False),
@@ -48,6 +71,7 @@ wfm_queue = sa.Table(
 wfm_agent = sa.Table(
     "wfm_agent",
     metadata,
+    _account_column(),
     sa.Column("agent_id", sa.Text, primary_key=True),
     # Personal data: never shown in error texts or run metadata (db/validation.py, the IO manager).
     sa.Column("name", sa.Text, info={"personal": True}),
@@ -63,6 +87,7 @@ wfm_agent = sa.Table(
 wfm_queue_agent = sa.Table(
     "wfm_queue_agent",
     metadata,
+    _account_column(),
     sa.Column("queue_id", sa.Text, primary_key=True),
     sa.Column("agent_id", sa.Text, primary_key=True),
     *_seen_columns(),
@@ -89,6 +114,7 @@ VOLUME_SUM_COLUMNS = (
 wfm_contact_volume_interval = sa.Table(
     "wfm_contact_volume_interval",
     metadata,
+    _account_column(),
     sa.Column("queue_id", sa.Text, primary_key=True),
     sa.Column("interval_start", UtcDateTime(), primary_key=True),
     sa.Column("interval_minutes", sa.Integer, nullable=False, server_default=sa.text("15")),
@@ -96,34 +122,37 @@ wfm_contact_volume_interval = sa.Table(
     *[sa.Column(name, Seconds, nullable=name == "sum_acw_time_s") for name in VOLUME_SUM_COLUMNS],
     sa.Column("answered_in_sl_count", sa.Integer, nullable=False),
     sa.Column("collected_at", UtcDateTime(), nullable=False),
-    sa.Index(None, "interval_start"),
+    sa.Index(None, "account_id", "interval_start"),
 )
 
 wfm_agent_state_transaction = sa.Table(
     "wfm_agent_state_transaction",
     metadata,
+    _account_column(),
     sa.Column("agent_id", sa.Text, primary_key=True),
     sa.Column("state_start", UtcDateTime(), primary_key=True),
     sa.Column("state", sa.Text, nullable=False),
     sa.Column("state_end", UtcDateTime()),  # NULL while the status is still open
     sa.Column("duration_s", Seconds),
     sa.Column("collected_at", UtcDateTime(), nullable=False),
-    sa.Index(None, "state_end"),
-    sa.Index(None, "state_start"),
+    sa.Index(None, "account_id", "state_end"),
+    sa.Index(None, "account_id", "state_start"),
 )
 
 wfm_agent_state_snapshot = sa.Table(
     "wfm_agent_state_snapshot",
     metadata,
+    _account_column(),
     sa.Column("agent_id", sa.Text, primary_key=True),
     sa.Column("snapshot_at", UtcDateTime(), primary_key=True),
     sa.Column("state", sa.Text, nullable=False),
-    sa.Index(None, "snapshot_at"),
+    sa.Index(None, "account_id", "snapshot_at"),
 )
 
 wfm_agent_state_current = sa.Table(
     "wfm_agent_state_current",
     metadata,
+    _account_column(),
     sa.Column("agent_id", sa.Text, primary_key=True),
     sa.Column("state", sa.Text, nullable=False),
     sa.Column("since", UtcDateTime(), nullable=False),
@@ -140,6 +169,7 @@ wfm_agent_state_current = sa.Table(
 talkdesk_raw_file = sa.Table(
     "talkdesk_raw_file",
     metadata,
+    _account_column(),
     sa.Column("report_type", sa.Text, primary_key=True),
     sa.Column("window_start", UtcDateTime(), primary_key=True),
     sa.Column("window_end", UtcDateTime(), nullable=False),
@@ -150,13 +180,14 @@ talkdesk_raw_file = sa.Table(
     sa.Column("collected_at", UtcDateTime(), nullable=False),
     sa.UniqueConstraint("path"),
     sa.CheckConstraint("window_start < window_end", name="window"),
-    # Overlap lookups: files of a report type ending after a window's start.
-    sa.Index(None, "report_type", "window_end"),
+    # Overlap lookups: files of an account's report type ending after a window's start.
+    sa.Index(None, "account_id", "report_type", "window_end"),
 )
 
 talkdesk_malformed_entry = sa.Table(
     "talkdesk_malformed_entry",
     metadata,
+    sa.Column("account_id", sa.Text, nullable=False),
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
     sa.Column("report_type", sa.Text, nullable=False),
     sa.Column("owner_at", UtcDateTime(), nullable=False),
@@ -165,14 +196,17 @@ talkdesk_malformed_entry = sa.Table(
     # blake2b of `entry`: the same entry is kept once per owning time, however often it was fetched.
     sa.Column("entry_hash", sa.Text, nullable=False),
     sa.Column("collected_at", UtcDateTime(), nullable=False),
-    sa.Index(None, "report_type", "owner_at", "entry_hash", unique=True),
+    # Named: the convention's name would pass PostgreSQL's 63-character limit.
+    sa.Index("ix_talkdesk_malformed_entry_account_report_owner_hash", "account_id", "report_type", "owner_at",
+             "entry_hash", unique=True),
 )
 
-# What the account's Explore reports were seen to filter a window on, per report type (`end` or `start`):
+# What an account's Explore reports were seen to filter a window on, per report type (`end` or `start`):
 # remembered so that a quiet window, which shows no evidence, does not trigger the month look-back again.
 talkdesk_report_behaviour = sa.Table(
     "talkdesk_report_behaviour",
     metadata,
+    _account_column(),
     sa.Column("report_type", sa.Text, primary_key=True),
     sa.Column("window_field", sa.Text, nullable=False),
     sa.Column("evidence", sa.Text, nullable=False),
@@ -181,10 +215,11 @@ talkdesk_report_behaviour = sa.Table(
 )
 
 # The column sets of the CommunityWFM Talkdesk integration spec (`../shared/design/CONTRACT.md` section 4:
-# "community_historical (interval_start, queue_id, sumHandleTime, enteredCount, abandonedCount)").
+# "community_historical (interval_start, queue_id, sumHandleTime, enteredCount, abandonedCount)"), each led by
+# the account the row belongs to.
 VIEWS: dict[str, str] = {
     "community_historical": (
-        "SELECT interval_start, queue_id, "
+        "SELECT account_id, interval_start, queue_id, "
         'sum_handle_time_s AS "sumHandleTime", '
         'entered_count AS "enteredCount", '
         'abandoned_count AS "abandonedCount" '
@@ -192,7 +227,7 @@ VIEWS: dict[str, str] = {
     ),
     # Stale states are left out: an agent no collection confirms is not shown "On a Call" hours later.
     "community_realtime": (
-        "SELECT agent_id, state AS agent_status, since, snapshot_at "
+        "SELECT account_id, agent_id, state AS agent_status, since, snapshot_at "
         "FROM wfm_agent_state_current WHERE NOT stale"
     ),
 }

@@ -1,4 +1,5 @@
-"""The one condition that selects a time window (and a scope) of a table: writers replace it, queries read it."""
+"""The one condition that selects a time window (and a scope) of a table: writers replace it, queries read it.
+Every scope includes the account: no write or read reaches past one account's rows."""
 
 from __future__ import annotations
 
@@ -7,7 +8,17 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from wfm_pipelines.db.schema import check_account_id
 from wfm_pipelines.db.types import to_utc
+
+
+def account_scope(scope: Mapping[str, object] | None, account_id: str) -> dict[str, object]:
+    """`scope` with `account_id` added; a scope naming another account is a mistake, not a choice between them."""
+    account_id = check_account_id(account_id)
+    scope = dict(scope or {})
+    if scope.get("account_id", account_id) != account_id:
+        raise ValueError(f"scope names account {scope['account_id']!r} but the write is for account {account_id!r}")
+    return {"account_id": account_id, **scope}
 
 
 def window_condition(table: sa.Table, time_column: str, start: datetime, end: datetime,

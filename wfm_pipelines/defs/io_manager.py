@@ -16,6 +16,10 @@ An asset says where and how in its definition metadata:
     `wfm_agent_state_current`.
 - `wfm/personal_data`: the rows describe people (names, e-mails): no preview of them in the event log
   unless `people_preview` is on.
+- `wfm/account_id`: the Talkdesk account the asset's rows belong to (absent: `DEFAULT_ACCOUNT_ID`, the one
+  account of a deployment without an accounts file). Every write and every read of the asset is that account's
+  alone: a window replaced, a configuration imported (and its missing keys deactivated) or a snapshot appended
+  never touches another account's rows. Frames neither need nor return an `account_id` column.
 
 A run tagged `wfm/accept_shrink=true` writes without the shrink guard.
 """
@@ -30,7 +34,7 @@ import pandas as pd
 
 from wfm_pipelines.db import guards, writer
 from wfm_pipelines.db.engine import DatabaseTimeouts, get_engine
-from wfm_pipelines.db.schema import table_named
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, check_account_id, table_named
 from wfm_pipelines.defs.collection_settings import shrink_guard_for
 
 WRITE_MODES = ("replace_window", "upsert_configuration", "agent_state_snapshot")
@@ -66,6 +70,14 @@ def _single_time(frame: pd.DataFrame, column: str, asset: str) -> datetime:
             f"asset {asset}: column {column!r} must hold one timestamp for every row, found {len(values)}"
         )
     return pd.Timestamp(values[0]).to_pydatetime()
+
+
+def _account_id(metadata: dict[str, Any], asset: str) -> str:
+    account_id = metadata.get("wfm/account_id", DEFAULT_ACCOUNT_ID)
+    try:
+        return check_account_id(account_id)
+    except ValueError as exc:
+        raise dg.DagsterInvariantViolationError(f"asset {asset}: definition metadata 'wfm/account_id': {exc}") from None
 
 
 def _run_tags(context: dg.OutputContext) -> dict[str, str]:
@@ -129,6 +141,7 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
         people = bool(metadata.get("wfm/personal_data")) and not self.people_preview
         context.add_output_metadata({
             "table": table.name,
+            "account_id": _account_id(metadata, asset),
             "row_count": len(obj),
             **counts,
             **({} if people else {"preview": dg.MetadataValue.md(_markdown_preview(obj))}),
@@ -136,6 +149,7 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
 
     def _write(self, context: dg.OutputContext, asset: str, metadata: dict[str, Any], table, mode: str, engine,
                obj: pd.DataFrame) -> dict[str, Any]:
+        account_id = _account_id(metadata, asset)
         if mode == "replace_window":
             if not context.has_asset_partitions:
                 raise dg.DagsterInvariantViolationError(
@@ -150,7 +164,7 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
             result = writer.replace_window(
                 engine, table, obj, window_start=start, window_end=end,
                 time_column=_required(metadata, "wfm/time_column", asset), scope=metadata.get("wfm/scope"),
-                guard=guard,
+                guard=guard, account_id=account_id,
             )
             counts = {"rows_deleted": result.deleted, "rows_inserted": result.inserted,
                       "window_start": _utc(window.start).isoformat(), "window_end": _utc(window.end).isoformat()}
@@ -165,6 +179,7 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
                 engine, table, frame, key_columns=list(_required(metadata, "wfm/key_columns", asset)),
                 seen_at=seen_at, deactivate_missing=bool(metadata.get("wfm/deactivate_missing", True)),
                 deactivation_guard=guards.deactivation_guard(shrink, f"the {table.name} rows") if shrink else None,
+                account_id=account_id,
             )
             counts = {"rows_inserted": result.inserted, "rows_updated": result.updated,
                       "rows_deactivated": result.deactivated, "rows_reactivated": result.reactivated}
@@ -176,7 +191,7 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
             else:
                 result = writer.append_agent_state_snapshot(
                     engine, obj.drop(columns=["snapshot_at"]), snapshot_at=_single_time(obj, "snapshot_at", asset),
-                    stale_after=self.agent_state_stale_after,
+                    stale_after=self.agent_state_stale_after, account_id=account_id,
                 )
             counts = {"rows_appended": result.appended, "new_agents": result.new_agents,
                       "state_changes": result.changed, "unchanged": result.unchanged, "stale": result.stale,
@@ -191,13 +206,14 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
         asset = context.asset_key.to_user_string() if context.has_asset_key else context.name
         table = table_named(_required(metadata, "wfm/table", asset))
         mode = metadata.get("wfm/write_mode")
+        account_id = _account_id(metadata, asset)  # the upstream asset's account: its rows are the input
         engine = self._engine()
         if mode == "replace_window" and context.has_asset_partitions:
             window = context.asset_partitions_time_window
             return writer.read_window(engine, table, window_start=_utc(window.start), window_end=_utc(window.end),
                                       time_column=_required(metadata, "wfm/time_column", asset),
-                                      scope=metadata.get("wfm/scope"))
+                                      scope=metadata.get("wfm/scope"), account_id=account_id)
         if mode == "agent_state_snapshot":
             # Downstream wants where every agent is now, not the ever-growing snapshot history.
-            return writer.read_table(engine, "wfm_agent_state_current")
-        return writer.read_table(engine, table)
+            return writer.read_table(engine, "wfm_agent_state_current", account_id=account_id)
+        return writer.read_table(engine, table, account_id=account_id)

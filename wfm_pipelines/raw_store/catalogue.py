@@ -1,4 +1,5 @@
-"""The catalogue of raw files (`talkdesk_raw_file`): which file holds a report type's entries of which window."""
+"""The catalogue of raw files (`talkdesk_raw_file`): which file holds an account's entries of a report type and
+window. A path is unique in the whole store (whichever account's it is), so paths are looked up across accounts."""
 
 from __future__ import annotations
 
@@ -13,21 +14,21 @@ from wfm_pipelines.db.types import to_utc
 from wfm_pipelines.raw_store.files import RawFile
 
 TABLE = talkdesk_raw_file
-_COLUMNS = [TABLE.c[name] for name in ("report_type", "window_start", "window_end", "path", "rows", "bytes",
+_COLUMNS = [TABLE.c[name] for name in ("account_id", "report_type", "window_start", "window_end", "path", "rows", "bytes",
                                        "sha256", "collected_at")]
 
 
 def _raw_file(row) -> RawFile:
-    return RawFile(report_type=row.report_type, window_start=row.window_start, window_end=row.window_end,
+    return RawFile(account_id=row.account_id, report_type=row.report_type, window_start=row.window_start, window_end=row.window_end,
                    path=row.path, rows=int(row.rows), bytes=int(row.bytes), sha256=row.sha256,
                    collected_at=row.collected_at)
 
 
 def overlapping(connection: Connection, report_type: str | None, window_start: datetime | None = None,
-                window_end: datetime | None = None) -> list[RawFile]:
-    """Files whose window shares an instant with [window_start, window_end) (an open side: no bound), of one
-    report type (None: every type), in order of report type and window."""
-    condition = sa.true()
+                window_end: datetime | None = None, *, account_id: str) -> list[RawFile]:
+    """The account's files whose window shares an instant with [window_start, window_end) (an open side: no
+    bound), of one report type (None: every type), in order of report type and window."""
+    condition = TABLE.c.account_id == account_id
     if report_type is not None:
         condition = sa.and_(condition, TABLE.c.report_type == report_type)
     if window_end is not None:

@@ -3,7 +3,8 @@
 A file appears under its final name whole or not at all: it is written to a temporary name beside it,
 flushed to disk (fsync, local directories) and renamed. Every name is unique (report type, window and a
 random token), so a file is never overwritten: a window is replaced by cataloguing a new file and deleting
-the old one. A file is read back whole and checked against its catalogue row (size, sha256, rows) before
+the old one. The default account's files lie under the root as they did before accounts; another account's
+under `accounts/<account_id>/`. A file is read back whole and checked against its catalogue row (size, sha256, rows) before
 any of it is believed.
 """
 
@@ -22,10 +23,14 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from wfm_pipelines.db.guards import window_text
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, check_account_id
 
 PARQUET_SUFFIX = ".parquet"
 TEMPORARY_SUFFIX = ".tmp"
 REPORT_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # one path segment: calls, contacts, user_status
+# The folder of the accounts other than the default one; not a report type, so no file of the default account
+# is ever taken for another account's.
+ACCOUNTS_FOLDER = "accounts"
 # zstd at pyarrow's default level, dictionary pages: 240,000 emulator `calls` entries (a large center's day) take
 # 19 MB, against 286 MB as JSON text; levels 3 to 9 made the file no smaller and took up to 3.5 times as long.
 PARQUET_OPTIONS = {"compression": "zstd", "use_dictionary": True, "write_statistics": True}
@@ -43,6 +48,8 @@ class RawFile:
     bytes: int
     sha256: str
     collected_at: datetime
+    # Last, with a default: files described before accounts (migration 0003) are the default account's.
+    account_id: str = DEFAULT_ACCOUNT_ID
 
     def describe(self) -> str:
         return f"{self.path} ('{self.report_type}' entries of {window_text(self.window_start, self.window_end)})"
@@ -58,9 +65,21 @@ class RawFileError(Exception):
 
 
 def check_report_type(report_type: str) -> str:
-    if not isinstance(report_type, str) or not REPORT_TYPE.match(report_type):
+    if not isinstance(report_type, str) or not REPORT_TYPE.match(report_type) or report_type == ACCOUNTS_FOLDER:
         raise ValueError(f"report type {report_type!r} is not a lower-case name like 'calls' or 'user_status'")
     return report_type
+
+
+def account_folder(account_id: str) -> str:
+    """Where an account's files lie under the root ('' for the default account: the layout before accounts)."""
+    account_id = check_account_id(account_id)
+    return "" if account_id == DEFAULT_ACCOUNT_ID else f"{ACCOUNTS_FOLDER}/{account_id}/"
+
+
+def in_account_folder(path: str, account_id: str) -> bool:
+    """Whether a relative path lies in the account's part of the store."""
+    folder = account_folder(account_id)
+    return path.startswith(folder) if folder else not path.startswith(f"{ACCOUNTS_FOLDER}/")
 
 
 def _stamp(moment: datetime) -> str:
@@ -68,20 +87,22 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y%m%dT%H%M%S") + (f".{moment.microsecond:06d}" if moment.microsecond else "") + "Z"
 
 
-def file_name(report_type: str, window_start: datetime, window_end: datetime) -> str:
-    """`calls/2026/03/01/calls_20260301T090000Z_20260301T150000Z_<token>.parquet`: a day's files in one
-    folder, each name unique and telling what it holds."""
+def file_name(report_type: str, window_start: datetime, window_end: datetime,
+              account_id: str = DEFAULT_ACCOUNT_ID) -> str:
+    """`calls/2026/03/01/calls_20260301T090000Z_20260301T150000Z_<token>.parquet` (another account's under
+    `accounts/<account_id>/`): a day's files in one folder, each name unique and telling what it holds."""
     start = window_start.astimezone(timezone.utc)
     token = uuid.uuid4().hex[:16]
-    return (f"{report_type}/{start:%Y/%m/%d}/"
+    return (f"{account_folder(account_id)}{report_type}/{start:%Y/%m/%d}/"
             f"{report_type}_{_stamp(window_start)}_{_stamp(window_end)}_{token}{PARQUET_SUFFIX}")
 
 
 def encode(entries: pa.Table, *, report_type: str, window_start: datetime, window_end: datetime,
-           collected_at: datetime) -> pa.Buffer:
+           collected_at: datetime, account_id: str = DEFAULT_ACCOUNT_ID) -> pa.Buffer:
     """The Parquet file of entries already cut and sorted (`entries.entries_in_window`), in memory; its
     metadata names what it holds, so that a file found without its catalogue row can still be told apart."""
     described = entries.replace_schema_metadata({
+        "wfm.account_id": account_id,
         "wfm.report_type": report_type,
         "wfm.window_start": window_start.astimezone(timezone.utc).isoformat(),
         "wfm.window_end": window_end.astimezone(timezone.utc).isoformat(),
@@ -130,14 +151,15 @@ class RawFiles:
         return f"{self.base}/{path}"
 
     def write(self, entries: pa.Table, *, report_type: str, window_start: datetime, window_end: datetime,
-              collected_at: datetime) -> RawFile:
-        """Write one new file of `entries` (cut and sorted, `entries_in_window`) and describe it; it is not
-        catalogued yet. On any failure (a full disk, say) nothing is left under a final name, and the
-        temporary file is removed where the disk lets it be."""
+              collected_at: datetime, account_id: str = DEFAULT_ACCOUNT_ID) -> RawFile:
+        """Write one new file of the account's `entries` (cut and sorted, `entries_in_window`) and describe it;
+        it is not catalogued yet. On any failure (a full disk, say) nothing is left under a final name, and the
+        temporary file is removed where the disk lets it be. (The default account: migration 0003 writes
+        through here, before accounts existed.)"""
         check_report_type(report_type)
         data = encode(entries, report_type=report_type, window_start=window_start, window_end=window_end,
-                      collected_at=collected_at)
-        path = file_name(report_type, window_start, window_end)
+                      collected_at=collected_at, account_id=account_id)
+        path = file_name(report_type, window_start, window_end, account_id)
         final = self.full_path(path)
         temporary = final + TEMPORARY_SUFFIX
         folder = final.rsplit("/", 1)[0]
@@ -155,7 +177,7 @@ class RawFiles:
             raise
         return RawFile(report_type=report_type, window_start=window_start, window_end=window_end, path=path,
                        rows=entries.num_rows, bytes=data.size, sha256=hashlib.sha256(data).hexdigest(),
-                       collected_at=collected_at)
+                       collected_at=collected_at, account_id=account_id)
 
     def read(self, raw_file: RawFile, columns: Sequence[str] | None = None) -> pa.Table:
         """The file's entries (the given columns where it has them), after checking it is the catalogued file."""

@@ -5,6 +5,9 @@ before the database is touched; then one transaction takes the writers' lock of 
 shrink guard and swaps the catalogue rows; the replaced files are deleted only after the commit. A crash
 at any point leaves the old file and row or the new ones, and at worst a file no row names (an orphan:
 harmless, read by nothing, removed by `remove_orphans`).
+
+Every window, read and check is one account's (`account_id`, `DEFAULT_ACCOUNT_ID` where not given): two
+accounts' entries of the same report type and window are two files, and their writers never wait for each other.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from sqlalchemy.engine import Engine
 
 from wfm_pipelines.db import guards
 from wfm_pipelines.db.engine import write_connection
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, check_account_id
 from wfm_pipelines.db.types import to_utc
 from wfm_pipelines.db.writer import lock_writers
 from wfm_pipelines.raw_store import catalogue
 from wfm_pipelines.raw_store.entries import entries_in_window, owner_scalar, unify
-from wfm_pipelines.raw_store.files import RawFile, RawFileError, RawFiles, check_report_type
+from wfm_pipelines.raw_store.files import RawFile, RawFileError, RawFiles, check_report_type, in_account_folder
 from wfm_pipelines.talkdesk.report_table import OWNER_COLUMN
 
 log = logging.getLogger("wfm_pipelines.raw_store")
@@ -74,8 +78,9 @@ class RawStore:
 
     def replace_window(self, engine: Engine, report_type: str, window_start: datetime, window_end: datetime,
                        entries: pa.Table, *, collected_at: datetime,
-                       guard: guards.ShrinkGuard | None = None) -> RawWrite:
-        """Make the entries of `report_type` owned by [window_start, window_end) exactly those of `entries`.
+                       guard: guards.ShrinkGuard | None = None, account_id: str = DEFAULT_ACCOUNT_ID) -> RawWrite:
+        """Make the account's entries of `report_type` owned by [window_start, window_end) exactly those of
+        `entries`; other accounts' files are neither read nor replaced.
 
         `entries`: text columns (the entry's fields) plus `report_table.OWNER_COLUMN` (a UTC timestamp) and
         `KEY_COLUMN`; rows owned outside the window are not written (counted in `rows_outside_window`), an
@@ -84,19 +89,21 @@ class RawStore:
         reaching past it keeps its entries outside the window in a rewritten file per side.
 
         `guard` refuses (`guards.ShrinkRefusedError`) when the window would keep much fewer entries than it
-        holds; then nothing changes and the new file is removed. Writers of one report type take turns.
+        holds; then nothing changes and the new file is removed. Writers of one account and report type take
+        turns.
         """
         report_type = check_report_type(report_type)
+        account_id = check_account_id(account_id)
         start, end = _window(window_start, window_end)
         collected_at = to_utc(collected_at, what="collected_at")
         prepared, outside = entries_in_window(entries, start, end)
         new = self.files.write(prepared, report_type=report_type, window_start=start, window_end=end,
-                               collected_at=collected_at)
+                               collected_at=collected_at, account_id=account_id)
         written = [new]
         try:
             with write_connection(engine) as connection, connection.begin():
-                lock_writers(connection, catalogue.TABLE, {"report_type": report_type})
-                replaced = catalogue.overlapping(connection, report_type, start, end)
+                lock_writers(connection, catalogue.TABLE, {"account_id": account_id, "report_type": report_type})
+                replaced = catalogue.overlapping(connection, report_type, start, end, account_id=account_id)
                 stored, remainders = self._split_replaced(replaced, start, end, written)
                 if guard is not None and guard.refuses(stored, new.rows):
                     raise guards.ShrinkRefusedError(
@@ -125,7 +132,7 @@ class RawStore:
                 if piece_start < piece_end:
                     piece = self.files.write(_cut(table, piece_start, piece_end), report_type=old.report_type,
                                              window_start=piece_start, window_end=piece_end,
-                                             collected_at=old.collected_at)
+                                             collected_at=old.collected_at, account_id=old.account_id)
                     written.append(piece)
                     remainders.append(piece)
         return stored, remainders
@@ -156,15 +163,17 @@ class RawStore:
     # --- reading -----------------------------------------------------------------------------------
 
     def catalogued(self, engine: Engine, report_type: str | None = None, window_start: datetime | None = None,
-                   window_end: datetime | None = None) -> list[RawFile]:
-        """Catalogue rows of files overlapping the window (open sides: no bound), in order of type and time.
-        A time no file covers was never collected; one covered by a file of zero rows was, and was empty."""
+                   window_end: datetime | None = None, *, account_id: str = DEFAULT_ACCOUNT_ID) -> list[RawFile]:
+        """Catalogue rows of the account's files overlapping the window (open sides: no bound), in order of type
+        and time. A time no file covers was never collected; one covered by a file of zero rows was, and was
+        empty."""
+        account_id = check_account_id(account_id)
         with engine.connect() as connection:
-            return catalogue.overlapping(connection, report_type, window_start, window_end)
+            return catalogue.overlapping(connection, report_type, window_start, window_end, account_id=account_id)
 
     def read_window(self, engine: Engine, report_type: str, window_start: datetime, window_end: datetime,
-                    columns: Sequence[str] | None = None) -> pa.Table:
-        """Entries of `report_type` owned by [window_start, window_end), sorted by owning time.
+                    columns: Sequence[str] | None = None, *, account_id: str = DEFAULT_ACCOUNT_ID) -> pa.Table:
+        """The account's entries of `report_type` owned by [window_start, window_end), sorted by owning time.
 
         Files may hold different fields: the columns are unified (first appearance first), a field a file
         lacks is null. `columns` picks columns (a name no file has comes back as nulls). Each file is checked
@@ -172,7 +181,7 @@ class RawStore:
         start, end = _window(window_start, window_end)
         reading = None if columns is None else list(dict.fromkeys([*columns, OWNER_COLUMN]))
         tables = []
-        for raw_file in self.catalogued(engine, report_type, start, end):
+        for raw_file in self.catalogued(engine, report_type, start, end, account_id=account_id):
             table = self.files.read(raw_file, reading)
             if not (start <= raw_file.window_start and raw_file.window_end <= end):
                 table = _cut(table, max(start, raw_file.window_start), min(end, raw_file.window_end))
@@ -180,12 +189,13 @@ class RawStore:
         return unify(tables, None if columns is None else list(dict.fromkeys(columns)))
 
     def interval_counts(self, engine: Engine, report_type: str, window_start: datetime, window_end: datetime,
-                        minutes: int = 15) -> pd.Series:
-        """Entries per interval of `minutes` (int64, indexed by the interval's UTC start; intervals without
-        entries are absent), like `db.queries.interval_counts` over the old raw entry table."""
+                        minutes: int = 15, *, account_id: str = DEFAULT_ACCOUNT_ID) -> pd.Series:
+        """The account's entries per interval of `minutes` (int64, indexed by the interval's UTC start; intervals
+        without entries are absent), like `db.queries.interval_counts` over the old raw entry table."""
         if minutes <= 0:
             raise ValueError(f"minutes must be positive, not {minutes}")
-        owners = self.read_window(engine, report_type, window_start, window_end, [OWNER_COLUMN]).column(OWNER_COLUMN)
+        owners = self.read_window(engine, report_type, window_start, window_end, [OWNER_COLUMN],
+                                  account_id=account_id).column(OWNER_COLUMN)
         micros = owners.cast(pa.int64()).to_numpy() if len(owners) else np.array([], dtype="int64")
         step = minutes * 60 * 1_000_000
         buckets, counts = np.unique(micros // step * step, return_counts=True)
@@ -193,10 +203,11 @@ class RawStore:
         return pd.Series(counts.astype("int64"), index=index, dtype="int64")
 
     def verify(self, engine: Engine, report_type: str | None = None, window_start: datetime | None = None,
-               window_end: datetime | None = None) -> list[RawFileError]:
-        """Check every catalogued file overlapping the window against its row; the problems found."""
+               window_end: datetime | None = None, *, account_id: str = DEFAULT_ACCOUNT_ID) -> list[RawFileError]:
+        """Check every catalogued file of the account overlapping the window against its row; the problems
+        found."""
         problems = []
-        for raw_file in self.catalogued(engine, report_type, window_start, window_end):
+        for raw_file in self.catalogued(engine, report_type, window_start, window_end, account_id=account_id):
             try:
                 self.files.read(raw_file)
             except RawFileError as problem:
@@ -206,12 +217,15 @@ class RawStore:
     # --- housekeeping ------------------------------------------------------------------------------
 
     def remove_orphans(self, engine: Engine, *, older_than: timedelta = ORPHAN_MIN_AGE,
-                       now: datetime | None = None) -> list[str]:
-        """Delete files no catalogue row names (left by a crash, a failed delete or a downgrade) and older than
-        `older_than`, with leftover temporary files; their relative paths."""
+                       now: datetime | None = None, account_id: str = DEFAULT_ACCOUNT_ID) -> list[str]:
+        """Delete the account's files (those in its folder) that no catalogue row names (left by a crash, a failed
+        delete or a downgrade) and older than `older_than`, with leftover temporary files; their relative paths.
+        A path any account's row names is kept, whichever folder it lies in."""
+        account_id = check_account_id(account_id)
         cutoff = (now or datetime.now(timezone.utc)) - older_than
         # Listed before the catalogue is read: a file catalogued in between is then seen as catalogued.
-        found = [f for f in self.files.listing() if f.modified is not None and f.modified < cutoff]
+        found = [f for f in self.files.listing() if f.modified is not None and f.modified < cutoff
+                 and in_account_folder(f.path, account_id)]
         with engine.connect() as connection:
             named = catalogue.catalogued_paths(connection)
         removed = []

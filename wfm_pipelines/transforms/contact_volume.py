@@ -32,8 +32,8 @@ from wfm_pipelines.talkdesk.parsing import parse_contact_report
 
 UNASSIGNED_QUEUE = "_unassigned"
 DEFAULT_SERVICE_LEVEL_THRESHOLD_S = 20.0
-# The columns of `wfm_contact_volume_interval`, in its order.
-VOLUME_COLUMNS = [column.name for column in wfm_contact_volume_interval.columns]
+# The columns of `wfm_contact_volume_interval`, in its order, but the account: the writer fills that in.
+VOLUME_COLUMNS = [column.name for column in wfm_contact_volume_interval.columns if column.name != "account_id"]
 _ENTERED_OUTCOMES = ("answered", "abandoned", "missed", "voicemail")
 _COUNTED_OUTCOMES = _ENTERED_OUTCOMES + ("short_abandoned",)
 _REPORTS_WITH_ACW = {"calls": False, "contacts": True}

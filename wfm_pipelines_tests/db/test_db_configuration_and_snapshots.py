@@ -203,11 +203,12 @@ def test_views_answer_with_the_community_wfm_column_names(engine):
     append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": ["a1"], "state": ["available"]}), snapshot_at=T1)
     with engine.connect() as connection:
         historical = connection.execute(sa.text("SELECT * FROM community_historical ORDER BY interval_start"))
-        assert list(historical.keys()) == ["interval_start", "queue_id", "sumHandleTime", "enteredCount", "abandonedCount"]
+        assert list(historical.keys()) == ["account_id", "interval_start", "queue_id", "sumHandleTime", "enteredCount",
+                                           "abandonedCount"]
         rows = historical.all()
         realtime = connection.execute(sa.text("SELECT * FROM community_realtime"))
-        assert list(realtime.keys()) == ["agent_id", "agent_status", "since", "snapshot_at"]
-        assert [tuple(r) for r in realtime][0][:2] == ("a1", "available")
+        assert list(realtime.keys()) == ["account_id", "agent_id", "agent_status", "since", "snapshot_at"]
+        assert [tuple(r) for r in realtime][0][:3] == ("default", "a1", "available")
     assert [r.enteredCount for r in rows] == list(frame["entered_count"])
     assert [r.sumHandleTime for r in rows] == pytest.approx(list(frame["sum_handle_time_s"]))
 

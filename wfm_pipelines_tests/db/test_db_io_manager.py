@@ -152,3 +152,66 @@ def test_database_resource_gives_a_migrated_engine(sqlite_url):
                             resources={"wfm_database": build_resources(
                                 load_settings({"WFM_DATABASE_URL": sqlite_url}))["wfm_database"]})
     assert result.success
+
+
+def account_assets(account_id: str, seed: int, agent_ids: list[str]) -> list:
+    """One account's assets as the accounts file makes them: keys prefixed by the account, `wfm/account_id` set."""
+
+    @dg.asset(key_prefix=[account_id], name="volume", partitions_def=FIFTEEN_MINUTES, io_manager_key="wfm_io_manager",
+              metadata={**VOLUME_METADATA, "wfm/account_id": account_id})
+    def account_volume(context: dg.AssetExecutionContext) -> pd.DataFrame:
+        return volume_frame([context.partition_time_window.start], ["q1", "q2"], seed=seed)
+
+    @dg.asset(key_prefix=[account_id], name="volume_rows", partitions_def=FIFTEEN_MINUTES, io_manager_key="mem",
+              ins={"volume": dg.AssetIn(key=[account_id, "volume"])})
+    def account_volume_rows(volume: pd.DataFrame) -> list:
+        assert "account_id" not in volume.columns  # the frame's shape does not change with accounts
+        return volume["handled_count"].tolist()
+
+    @dg.asset(key_prefix=[account_id], name="agents", io_manager_key="wfm_io_manager",
+              metadata={"wfm/table": "wfm_agent", "wfm/write_mode": "upsert_configuration",
+                        "wfm/key_columns": ["agent_id"], "wfm/account_id": account_id})
+    def account_agents() -> pd.DataFrame:
+        return pd.DataFrame({"agent_id": agent_ids, "seen_at": T0})
+
+    @dg.asset(key_prefix=[account_id], name="agent_states", io_manager_key="wfm_io_manager",
+              metadata={"wfm/table": "wfm_agent_state_snapshot", "wfm/write_mode": "agent_state_snapshot",
+                        "wfm/account_id": account_id})
+    def account_agent_states() -> pd.DataFrame:
+        return pd.DataFrame({"agent_id": agent_ids, "state": "available", "snapshot_at": T0})
+
+    @dg.asset(key_prefix=[account_id], name="current_states", io_manager_key="mem",
+              ins={"agent_states": dg.AssetIn(key=[account_id, "agent_states"])})
+    def account_current_states(agent_states: pd.DataFrame) -> list:
+        return sorted(agent_states["agent_id"])
+
+    return [account_volume, account_volume_rows, account_agents, account_agent_states, account_current_states]
+
+
+def test_each_asset_writes_and_reads_its_own_accounts_rows(database_url):
+    north, south = account_assets("north", 1, ["a1", "a2"]), account_assets("south", 2, ["a1"])
+    for assets, account in ((north, "north"), (south, "south")):
+        result = dg.materialize(assets[:2], partition_key="2025-03-01-12:00", resources=resources(database_url))
+        assert materialization(result, f"{account}__volume").metadata["account_id"].value == account
+        assert result.output_for_node(f"{account}__volume_rows") == volume_frame(
+            [T0], ["q1", "q2"], seed=1 if account == "north" else 2)["handled_count"].tolist()
+        result = dg.materialize(assets[2:], resources=resources(database_url))
+        assert result.output_for_node(f"{account}__current_states") == (["a1", "a2"] if account == "north" else ["a1"])
+    # South's listing of a1 alone deactivated nobody of north's.
+    engine = get_engine(database_url)
+    assert read_table(engine, "wfm_agent", account_id="north")["active"].tolist() == [True, True]
+    assert read_table(engine, "wfm_agent").empty  # nothing in the default account
+    assert len(read_table(engine, "wfm_contact_volume_interval", account_id="north")) == 2
+    assert len(read_table(engine, "wfm_contact_volume_interval", account_id="south")) == 2
+
+
+@dg.asset(partitions_def=FIFTEEN_MINUTES, io_manager_key="wfm_io_manager",
+          metadata={**VOLUME_METADATA, "wfm/account_id": "North!"})
+def misspelt_account_volume() -> pd.DataFrame:
+    return volume_frame([T0], ["q1"])
+
+
+def test_an_account_id_that_is_not_one_fails_the_asset(sqlite_url):
+    with pytest.raises(dg.DagsterInvariantViolationError, match="'wfm/account_id': account id 'North!'"):
+        dg.materialize([misspelt_account_volume], partition_key="2025-03-01-12:00", resources=resources(sqlite_url))
+    assert read_table(get_engine(sqlite_url), "wfm_contact_volume_interval").empty

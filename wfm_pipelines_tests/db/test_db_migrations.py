@@ -59,7 +59,13 @@ def test_upgrade_from_empty_creates_every_table_and_view(database_url):
         assert set(VIEWS) <= set(inspector.get_view_names())
         assert current_revision(engine) == head_revision()
         volume_indexes = {tuple(ix["column_names"]) for ix in inspector.get_indexes("wfm_contact_volume_interval")}
-        assert ("interval_start",) in volume_indexes
+        assert ("account_id", "interval_start") in volume_indexes  # a window of one account
+        # Every key starts with the account, in that order, on both backends.
+        for name, table in metadata.tables.items():
+            if name != "talkdesk_malformed_entry":  # keyed by its id
+                assert inspector.get_pk_constraint(name)["constrained_columns"] == [
+                    c.name for c in table.primary_key.columns], name
+                assert table.primary_key.columns[0].name == "account_id", name
     finally:
         engine.dispose()
 

@@ -15,7 +15,8 @@ def test_offsets_are_stored_as_utc_and_come_back_aware(engine):
     plus_two = timezone(timedelta(hours=2))
     with engine.begin() as connection:
         connection.execute(current.insert(), [
-            {"agent_id": "a", "state": "x", "since": datetime(2025, 3, 1, 14, 0, tzinfo=plus_two),
+            {"account_id": "default", "agent_id": "a", "state": "x",
+             "since": datetime(2025, 3, 1, 14, 0, tzinfo=plus_two),
              "snapshot_at": datetime(2025, 3, 1, 12, 0, 0, 250000, tzinfo=timezone.utc)},
         ])
     with engine.connect() as connection:
@@ -27,7 +28,8 @@ def test_offsets_are_stored_as_utc_and_come_back_aware(engine):
 
 def test_naive_datetimes_are_refused(engine):
     with pytest.raises(sa.exc.StatementError) as caught, engine.begin() as connection:
-        connection.execute(current.insert(), [{"agent_id": "a", "state": "x", "since": datetime(2025, 3, 1),
+        connection.execute(current.insert(), [{"account_id": "default", "agent_id": "a", "state": "x",
+                                               "since": datetime(2025, 3, 1),
                                                "snapshot_at": datetime(2025, 3, 1, tzinfo=timezone.utc)}])
     assert isinstance(caught.value.orig, NaiveDatetimeError)
     assert "no timezone" in str(caught.value)
@@ -39,7 +41,8 @@ def test_range_queries_compare_instants(engine):
                datetime(2026, 1, 1, 1, 0, tzinfo=timezone(timedelta(hours=1)))]  # == 2026-01-01 00:00 UTC
     with engine.begin() as connection:
         connection.execute(current.insert(), [
-            {"agent_id": f"a{i}", "state": "x", "since": m, "snapshot_at": m} for i, m in enumerate(moments)
+            {"account_id": "default", "agent_id": f"a{i}", "state": "x", "since": m, "snapshot_at": m}
+            for i, m in enumerate(moments)
         ])
     with engine.connect() as connection:
         later = connection.execute(sa.select(current.c.agent_id).where(current.c.since >= base)

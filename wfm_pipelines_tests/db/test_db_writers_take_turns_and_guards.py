@@ -66,8 +66,9 @@ def test_the_same_malformed_entry_is_kept_once_per_window(engine):
     with pytest.raises(sa.exc.IntegrityError):
         with engine.begin() as connection:
             connection.execute(sa.text(
-                "INSERT INTO talkdesk_malformed_entry (report_type, owner_at, reason, entry, entry_hash, collected_at) "
-                "SELECT report_type, owner_at, reason, entry, entry_hash, collected_at FROM talkdesk_malformed_entry"))
+                "INSERT INTO talkdesk_malformed_entry (account_id, report_type, owner_at, reason, entry, entry_hash, "
+                "collected_at) SELECT account_id, report_type, owner_at, reason, entry, entry_hash, collected_at "
+                "FROM talkdesk_malformed_entry"))
     assert len(read_table(engine, "talkdesk_malformed_entry")) == 1
 
 

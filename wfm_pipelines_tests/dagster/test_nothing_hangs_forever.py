@@ -116,7 +116,7 @@ def test_a_silent_talkdesk_fails_the_agent_state_sensor_tick_instead_of_hanging(
     started = time.monotonic()
     with dg.instance_for_test() as instance:
         with dg.build_sensor_context(instance=instance, definitions=defs,
-                                     resources={"talkdesk_realtime": silent}) as context:
+                                     resources={**defs.resources, "talkdesk_realtime": silent}) as context:
             with pytest.raises(TalkdeskError):
                 sensor.evaluate_tick(context)
         assert instance.get_runs() == []

@@ -11,9 +11,6 @@ An asset says where and how in its definition metadata:
   - `upsert_configuration`: needs `wfm/key_columns`; optional `wfm/deactivate_missing` (default true);
     the time of the import is the frame's single-valued `seen_at` column if present, else now; a listing
     that would deactivate most active rows is refused by the shrink guard;
-  - `agent_state_snapshot`: the frame is (agent_id, state[, since], snapshot_at) with one
-    `snapshot_at` for all rows (an empty frame writes nothing); as an input it loads
-    `wfm_agent_state_current`.
 - `wfm/personal_data`: the rows describe people (names, e-mails): no preview of them in the event log
   unless `people_preview` is on.
 - `wfm/account_id`: the Talkdesk account the asset's rows belong to (absent: `DEFAULT_ACCOUNT_ID`, the one
@@ -37,7 +34,7 @@ from wfm_pipelines.db.engine import DatabaseTimeouts, get_engine
 from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, check_account_id, table_named
 from wfm_pipelines.defs.collection_settings import shrink_guard_for
 
-WRITE_MODES = ("replace_window", "upsert_configuration", "agent_state_snapshot")
+WRITE_MODES = ("replace_window", "upsert_configuration")
 PREVIEW_ROWS = 10
 
 
@@ -110,8 +107,6 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
     # WFM_SHRINK_GUARD: None switches the guard off.
     shrink_guard_share: float | None
     shrink_guard_min_drop: int
-    # WFM_AGENT_STATE_STALE_AFTER: collections an agent may be missing from before its state is stale.
-    agent_state_stale_after: int
     # WFM_METADATA_PEOPLE_PREVIEW: previews of rows that describe people (names, e-mails) in the event log.
     people_preview: bool
 
@@ -183,19 +178,6 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
             )
             counts = {"rows_inserted": result.inserted, "rows_updated": result.updated,
                       "rows_deactivated": result.deactivated, "rows_reactivated": result.reactivated}
-        elif mode == "agent_state_snapshot":
-            if "snapshot_at" not in obj.columns:
-                raise dg.DagsterInvariantViolationError(f"asset {asset}: an agent_state_snapshot frame needs a snapshot_at column")
-            if obj.empty:  # no agent to report (e.g. none active): nothing moves
-                result = writer.SnapshotResult(appended=0, new_agents=0, changed=0, unchanged=0, stale=0)
-            else:
-                result = writer.append_agent_state_snapshot(
-                    engine, obj.drop(columns=["snapshot_at"]), snapshot_at=_single_time(obj, "snapshot_at", asset),
-                    stale_after=self.agent_state_stale_after, account_id=account_id,
-                )
-            counts = {"rows_appended": result.appended, "new_agents": result.new_agents,
-                      "state_changes": result.changed, "unchanged": result.unchanged, "stale": result.stale,
-                      "states_marked_stale": result.unconfirmed}
         else:
             raise dg.DagsterInvariantViolationError(f"asset {asset}: wfm/write_mode {mode!r} is not one of {WRITE_MODES}")
         return counts
@@ -213,7 +195,4 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
             return writer.read_window(engine, table, window_start=_utc(window.start), window_end=_utc(window.end),
                                       time_column=_required(metadata, "wfm/time_column", asset),
                                       scope=metadata.get("wfm/scope"), account_id=account_id)
-        if mode == "agent_state_snapshot":
-            # Downstream wants where every agent is now, not the ever-growing snapshot history.
-            return writer.read_table(engine, "wfm_agent_state_current", account_id=account_id)
         return writer.read_table(engine, table, account_id=account_id)

@@ -22,6 +22,6 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource | d
         "wfm_io_manager": WfmTableIOManager(
             database_url=database_url, **timeouts,
             shrink_guard_share=settings.shrink_guard_share, shrink_guard_min_drop=settings.shrink_guard_min_drop,
-            agent_state_stale_after=settings.agent_state_stale_after, people_preview=settings.metadata_people_preview),
+            people_preview=settings.metadata_people_preview),
         "wfm_collection": CollectionSettings.from_settings(settings),
     }

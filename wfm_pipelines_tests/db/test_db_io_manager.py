@@ -46,17 +46,6 @@ def agents(context: dg.AssetExecutionContext) -> pd.DataFrame:
                          "seen_at": datetime.fromisoformat(context.run.tags["seen_at"])})
 
 
-@dg.asset(metadata={"wfm/table": "wfm_agent_state_snapshot", "wfm/write_mode": "agent_state_snapshot"},
-          io_manager_key="wfm_io_manager")
-def agent_states() -> pd.DataFrame:
-    return pd.DataFrame({"agent_id": ["a1", "a2"], "state": ["available", "away"], "snapshot_at": T0})
-
-
-@dg.asset(io_manager_key="mem")
-def current_state_count(agent_states: pd.DataFrame) -> int:
-    return len(agent_states)
-
-
 @dg.asset(metadata={"wfm/table": "wfm_contact_volume_interval", "wfm/write_mode": "replace_window",
                     "wfm/time_column": "interval_start"}, io_manager_key="wfm_io_manager")
 def unpartitioned_volume() -> pd.DataFrame:
@@ -111,7 +100,7 @@ def test_ranged_run_writes_the_whole_range_once(database_url):
     assert sorted(set(stored["interval_start"])) == [pd.Timestamp(t) for t in quarters(T0, 8)]
 
 
-def test_upsert_and_snapshot_modes(database_url):
+def test_upsert_mode(database_url):
     def run_agents(ids: str, seen_at: datetime):
         return dg.materialize([agents], resources=resources(database_url),
                               tags={"agents": ids, "seen_at": seen_at.isoformat()})
@@ -123,11 +112,6 @@ def test_upsert_and_snapshot_modes(database_url):
     stored = read_table(get_engine(database_url), "wfm_agent").set_index("agent_id")
     assert stored.loc["a2", "first_seen_at"] == pd.Timestamp(T0)
     assert not stored.loc["a1", "active"]
-
-    result = dg.materialize([agent_states, current_state_count], resources=resources(database_url))
-    assert materialization(result, "agent_states").metadata["new_agents"].value == 2
-    assert result.output_for_node("current_state_count") == 2
-    assert len(read_table(get_engine(database_url), "wfm_agent_state_snapshot")) == 2
 
 
 def test_unpartitioned_replace_window_is_an_error(sqlite_url):
@@ -174,18 +158,12 @@ def account_assets(account_id: str, seed: int, agent_ids: list[str]) -> list:
     def account_agents() -> pd.DataFrame:
         return pd.DataFrame({"agent_id": agent_ids, "seen_at": T0})
 
-    @dg.asset(key_prefix=[account_id], name="agent_states", io_manager_key="wfm_io_manager",
-              metadata={"wfm/table": "wfm_agent_state_snapshot", "wfm/write_mode": "agent_state_snapshot",
-                        "wfm/account_id": account_id})
-    def account_agent_states() -> pd.DataFrame:
-        return pd.DataFrame({"agent_id": agent_ids, "state": "available", "snapshot_at": T0})
+    @dg.asset(key_prefix=[account_id], name="agent_ids", io_manager_key="mem",
+              ins={"agents": dg.AssetIn(key=[account_id, "agents"])})
+    def account_agent_ids(agents: pd.DataFrame) -> list:
+        return sorted(agents["agent_id"])
 
-    @dg.asset(key_prefix=[account_id], name="current_states", io_manager_key="mem",
-              ins={"agent_states": dg.AssetIn(key=[account_id, "agent_states"])})
-    def account_current_states(agent_states: pd.DataFrame) -> list:
-        return sorted(agent_states["agent_id"])
-
-    return [account_volume, account_volume_rows, account_agents, account_agent_states, account_current_states]
+    return [account_volume, account_volume_rows, account_agents, account_agent_ids]
 
 
 def test_each_asset_writes_and_reads_its_own_accounts_rows(database_url):
@@ -196,7 +174,7 @@ def test_each_asset_writes_and_reads_its_own_accounts_rows(database_url):
         assert result.output_for_node(f"{account}__volume_rows") == volume_frame(
             [T0], ["q1", "q2"], seed=1 if account == "north" else 2)["handled_count"].tolist()
         result = dg.materialize(assets[2:], resources=resources(database_url))
-        assert result.output_for_node(f"{account}__current_states") == (["a1", "a2"] if account == "north" else ["a1"])
+        assert result.output_for_node(f"{account}__agent_ids") == (["a1", "a2"] if account == "north" else ["a1"])
     # South's listing of a1 alone deactivated nobody of north's.
     engine = get_engine(database_url)
     assert read_table(engine, "wfm_agent", account_id="north")["active"].tolist() == [True, True]

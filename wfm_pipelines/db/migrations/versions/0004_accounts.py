@@ -108,14 +108,14 @@ def _column_names(table: str) -> list[str]:
     return [column["name"] for column in sa.inspect(op.get_bind()).get_columns(table)]
 
 
-def _replace_views(views: dict[str, str]) -> None:
+def _drop_views(views: dict[str, str]) -> None:
     for name in views:
         op.execute(f"DROP VIEW IF EXISTS {name}")
 
 
 def upgrade() -> None:
     # The views read the tables being rebuilt: dropped first, made again over the new columns.
-    _replace_views(VIEWS_BEFORE)
+    _drop_views(VIEWS_BEFORE)
     for keyed in TABLES:
         columns = _column_names(keyed.table)
         # Added on its own (no table rebuild, on either backend): the server default fills the stored rows.
@@ -158,7 +158,7 @@ def downgrade() -> None:
             "cannot downgrade below revision 0004: rows of accounts other than 'default' are stored "
             f"({held}); before 0004 the tables have no account column, so they could not be told apart from "
             "the default account's. Delete those accounts' rows first (or keep revision 0004).")
-    _replace_views(VIEWS_AFTER)
+    _drop_views(VIEWS_AFTER)
     for keyed in TABLES:
         with op.batch_alter_table(keyed.table) as batch:
             for name, _, _ in keyed.indexes_after:

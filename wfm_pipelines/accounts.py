@@ -11,7 +11,6 @@ and this module only checks that the variable is set. Every error names the file
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +18,8 @@ from typing import Any
 
 import yaml
 
-ACCOUNT_ID_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
-DEFAULT_ACCOUNT_ID = "default"
+from wfm_pipelines.db.schema import ACCOUNT_ID_PATTERN, DEFAULT_ACCOUNT_ID
+
 VOLUME_REPORTS = ("calls", "contacts")
 CLIENT_KEYS = ("base_url", "api_url", "client_id", "client_secret_env")
 INTERVAL_RANGE = (5, 3600)

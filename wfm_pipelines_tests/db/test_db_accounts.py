@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from wfm_pipelines.db import guards, queries, report_behaviour
 from wfm_pipelines.db.engine import get_engine, write_connection
-from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, wfm_contact_volume_interval
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, check_account_id, wfm_contact_volume_interval
 from wfm_pipelines.db.validation import FrameValidationError
 from wfm_pipelines.db.writer import (
     append_agent_state_snapshot,
@@ -217,3 +217,10 @@ def test_two_accounts_writers_never_wait_for_each_other(postgres_url):
     north.join(30)
     assert north_done.is_set()
     assert len(volume_of(engine, "north")) == len(volume_of(engine, "south")) == 2
+
+
+@pytest.mark.parametrize("account_id", ["north\n", "", "North", "9north", "n" * 33, None])
+def test_an_id_that_is_not_an_account_id_writes_nowhere(account_id):
+    # "north\n" passed a `^...$` match: `$` also matches before a final newline.
+    with pytest.raises(ValueError, match="does not match"):
+        check_account_id(account_id)

@@ -232,3 +232,28 @@ def test_each_accounts_sensor_collects_its_own_agent_states_and_a_failing_one_fa
         with dg.build_sensor_context(instance=instance, definitions=defs, resources=defs.resources) as context:
             assert len(north.evaluate_tick(context).asset_events) == 1
         assert instance.get_runs() == []
+
+
+def test_healing_requests_each_accounts_own_intervals_and_configuration(tmp_path, sqlite_url):
+    urls = {"north": "https://north.talkdeskid.com", "south": "https://south.talkdeskid.com"}
+    settings = _settings(tmp_path, urls, sqlite_url, WFM_HEALING_LOOKBACK_DAYS="0.125")
+    defs = build_definitions(settings)
+    sensor = defs.resolve_sensor_def("interval_healing_sensor")
+    with dg.instance_for_test() as instance:
+        # north's intervals landed (recorded as materializations), south's never did
+        north_keys = [dg.AssetKey(["north", name]) for name in ("contact_volume", "agent_state_transactions",
+                                                                 "agents", "queues", "queue_memberships")]
+        partitions = defs.get_assets_def(north_keys[0]).partitions_def.get_partition_keys()[-20:]
+        for key in north_keys:
+            for partition in (partitions if key.path[1] in ("contact_volume", "agent_state_transactions") else [None]):
+                instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition=partition))
+        with dg.build_sensor_context(instance=instance, definitions=defs) as context:
+            requests = sensor.evaluate_tick(context).run_requests
+    by_selection = {tuple(key.to_user_string() for key in request.asset_selection): request for request in requests}
+    # the paused account is never healed; north has nothing to heal
+    assert set(by_selection) == {("south/agents", "south/queues", "south/queue_memberships"),
+                                 ("south/contact_volume",), ("south/agent_state_transactions",)}
+    for selection, request in by_selection.items():
+        assert request.job_name == ("configuration_job" if "south/agents" in selection else "interval_collection_job")
+    volume = by_selection[("south/contact_volume",)]
+    assert volume.tags["wfm/collection"] == "healing" and volume.tags["dagster/asset_partition_range_start"]

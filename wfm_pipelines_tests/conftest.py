@@ -1,4 +1,5 @@
-"""Shared fixtures: real SQLite and PostgreSQL databases, and the Talkdesk emulator on a free port."""
+"""Shared fixtures: real SQLite and PostgreSQL databases (empty, or migrated as `engine`), and the Talkdesk
+emulator on a free port."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from wfm_pipelines.db.engine import create_wfm_engine, ensure_schema
 
 # Tests build their definitions from settings objects (dagster/support.py); these two defaults are for the
 # code location's module-level `defs`, which importing `wfm_pipelines.definitions` builds from the process
@@ -77,6 +81,17 @@ def database_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'wfm.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def engine(database_url) -> Iterator[Engine]:
+    """A migrated database on each backend."""
+    engine = create_wfm_engine(database_url)
+    ensure_schema(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

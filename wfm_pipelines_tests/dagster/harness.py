@@ -36,6 +36,7 @@ This module does not import dagster: it only speaks HTTP to the webserver.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -70,9 +71,21 @@ def default_instance_yaml() -> str:
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port below the kernel's ephemeral range, so that between this check and the webserver's bind no
+    outgoing connection or `bind(port 0)` (an emulator, another pytest worker's tests) can be given it."""
+    try:
+        ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768  # Linux's default
+    candidates = range(10000, ephemeral_low)
+    for port in [*random.sample(candidates, min(200, len(candidates))), 0]:  # 0: any free port, as a last resort
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError("no free port")
 
 
 def _key_input(asset_key: str) -> dict:

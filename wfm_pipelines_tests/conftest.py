@@ -1,5 +1,5 @@
-"""Shared fixtures: real SQLite and PostgreSQL databases, a RabbitMQ virtual host, and the Talkdesk emulator on a
-free port."""
+"""Shared fixtures: real SQLite and PostgreSQL databases (empty, or migrated as `engine`), a RabbitMQ virtual
+host, and the Talkdesk emulator on a free port."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from wfm_pipelines.db.engine import create_wfm_engine, ensure_schema
 
 # Tests build their definitions from settings objects (dagster/support.py); these two defaults are for the
 # code location's module-level `defs`, which importing `wfm_pipelines.definitions` builds from the process
@@ -142,6 +145,17 @@ def database_url(request, tmp_path) -> str:
 
 
 @pytest.fixture
+def engine(database_url) -> Iterator[Engine]:
+    """A migrated database on each backend."""
+    engine = create_wfm_engine(database_url)
+    ensure_schema(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
 def emulator() -> Iterator["object"]:
     """A Talkdesk emulator on a free port with a small, fast configuration; its URL is `emulator.url`."""
     from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
@@ -153,3 +167,14 @@ def emulator() -> Iterator["object"]:
         yield server
     finally:
         server.stop()
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Test files holding a `slow` test run first, each file's tests kept together and in their order.
+
+    `make test` hands whole files to its two workers in this order: the longest files start first and the
+    many short ones fill in behind, instead of a Dagster deployment test starting last and running alone.
+    (This hook sees the items of every test directory, talkdesk_emulator_tests too.)
+    """
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: the order within each group is kept

@@ -17,6 +17,8 @@ Latency (Dagster 1.13, fixed in code, not configurable): the backfill daemon run
 sleeps `30 s - iteration time` (`dagster._daemon.controller.DEFAULT_DAEMON_INTERVAL_SECONDS`). A new
 backfill therefore waits 0-30 s for its runs to be requested, and a backfill whose runs have all
 finished waits up to another 30 s to be marked COMPLETED_*; expect about 30-75 s for a small backfill.
+Tests pass `backfill_interval_seconds` to start the daemon through `daemon_with_backfill_interval`, which
+sets that constant before the daemon starts (the benchmarks keep Dagster's 30 s).
 Queued runs are dequeued every `run_queue.dequeue_interval_seconds` (set to 1 s here; Dagster default 5 s).
 The sensor daemon evaluates a sensor at most every `minimum_interval_seconds` (loop floor 5 s);
 schedules tick on their cron.
@@ -34,6 +36,7 @@ This module does not import dagster: it only speaks HTTP to the webserver.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -52,6 +55,8 @@ UNFINISHED_RUN_STATUSES = ["QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STAR
 # assetPartitionStatuses range status -> what partition_statuses() reports
 _RANGE_STATUS = {"MATERIALIZED": "MATERIALIZED", "FAILED": "FAILED", "MATERIALIZING": "IN_PROGRESS"}
 _ERROR_FIELDS = "__typename ... on Error { message } ... on PythonError { stack }"
+# The tests' backfill daemon interval: a backfill's runs are requested, and it is marked finished, within ~2 s.
+QUICK_BACKFILL_INTERVAL_SECONDS = 2
 
 
 class DagsterGraphQLError(RuntimeError):
@@ -66,9 +71,21 @@ def default_instance_yaml() -> str:
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port below the kernel's ephemeral range, so that between this check and the webserver's bind no
+    outgoing connection or `bind(port 0)` (an emulator, another pytest worker's tests) can be given it."""
+    try:
+        ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768  # Linux's default
+    candidates = range(10000, ephemeral_low)
+    for port in [*random.sample(candidates, min(200, len(candidates))), 0]:  # 0: any free port, as a last resort
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError("no free port")
 
 
 def _key_input(asset_key: str) -> dict:
@@ -88,11 +105,12 @@ class DagsterDeployment:
     `home/instance` is the DAGSTER_HOME (instance yaml, workspace.yaml, SQLite storage);
     `home/logs/{webserver,daemon}.log` hold the processes' output. `env` is added to the environment
     of both processes and so reaches the code servers and run workers they start.
+    `backfill_interval_seconds` replaces the backfill daemon's fixed 30 s loop interval (None keeps it).
     """
 
     def __init__(self, home: Path, *, module: str = "wfm_pipelines.definitions", env: dict[str, str] | None = None,
                  instance_yaml: str | None = None, location_name: str = "wfm_pipelines",
-                 startup_timeout: float = 180):
+                 startup_timeout: float = 180, backfill_interval_seconds: float | None = None):
         self.home = Path(home).resolve()
         self.dagster_home = self.home / "instance"
         self.module = module
@@ -100,6 +118,7 @@ class DagsterDeployment:
         self.instance_yaml = instance_yaml if instance_yaml is not None else default_instance_yaml()
         self.location_name = location_name
         self.startup_timeout = startup_timeout
+        self.backfill_interval_seconds = backfill_interval_seconds
         self.url = ""
         self.repository_name = ""
         self._processes: dict[str, subprocess.Popen] = {}
@@ -124,7 +143,10 @@ class DagsterDeployment:
             # migrating a fresh instance at once fail ("table ... already exists").
             self._wait_for_location(deadline)
             if daemon:
-                self._spawn("daemon", ["-m", "dagster._daemon", "run", "-w", str(workspace)])
+                launcher = (["-m", "dagster._daemon"] if self.backfill_interval_seconds is None else
+                            ["-m", "wfm_pipelines_tests.dagster.daemon_with_backfill_interval",
+                             str(self.backfill_interval_seconds)])
+                self._spawn("daemon", [*launcher, "run", "-w", str(workspace)])
                 self._wait_for_daemon_heartbeats(deadline)
         except BaseException:
             self.stop()

@@ -23,6 +23,7 @@ from dagster import (
     SkipReason,
     TimeWindowPartitionsDefinition,
     asset,
+    in_process_executor,
     job,
     op,
     sensor,
@@ -88,5 +89,6 @@ def sample_pause_sensor(context):
     return RunRequest(run_key="once", tags={"sample/origin": "sensor"})
 
 
+# In-process steps, as the product's code location runs them: no second Python process per run.
 defs = Definitions(assets=[sample_intervals], jobs=[sample_pause_job],
-                   schedules=[sample_pause_schedule], sensors=[sample_pause_sensor])
+                   schedules=[sample_pause_schedule], sensors=[sample_pause_sensor], executor=in_process_executor)

@@ -20,7 +20,7 @@ from wfm_pipelines.defs.partitions import range_tags
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
 from wfm_pipelines.talkdesk.report_table import KEY_COLUMN, OWNER_COLUMN
-from wfm_pipelines_tests.dagster.harness import DagsterDeployment
+from wfm_pipelines_tests.dagster.harness import QUICK_BACKFILL_INTERVAL_SECONDS, DagsterDeployment
 from wfm_pipelines_tests.dagster.support import (
     agent_state_transactions,
     contact_volume,
@@ -85,7 +85,8 @@ def test_backfill_in_batches_then_rerun_only_the_failed_partitions(postgres_url,
     second_batch_start = start + timedelta(minutes=15 * BATCH)
     emulator.set_faults(report_failure_starts=[iso(second_batch_start + timedelta(seconds=1)),
                                                iso(second_batch_start + timedelta(minutes=15 * BATCH))])
-    deployment = DagsterDeployment(home, module="wfm_pipelines.definitions", env=env)
+    deployment = DagsterDeployment(home, module="wfm_pipelines.definitions", env=env,
+                                   backfill_interval_seconds=QUICK_BACKFILL_INTERVAL_SECONDS)
     try:
         deployment.start()
         backfill_id = deployment.launch_partition_backfill(ASSETS, keys)

@@ -10,12 +10,15 @@ import textwrap
 import time
 
 import pandas as pd
+import pytest
 
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines_tests.dagster.harness import DagsterDeployment
 from wfm_pipelines_tests.dagster.support import raw_store_for
+
+pytestmark = pytest.mark.slow  # about 2 minutes: a real daemon watched over a minute
 
 # id: (emulator seed, agents, collection interval in seconds)
 ACCOUNTS = {"east": (31, 15, 10), "west": (32, 25, 10), "central": (33, 10, 15)}

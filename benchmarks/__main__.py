@@ -1,7 +1,9 @@
 """`make bench` (`python -m benchmarks [--quick]`): issue 11's figures beside the issue's "before" (wall, CPU of
 the pipeline and of the emulator apart, bytes stored, peak memory, two years extrapolated) and the figures of
 `../shared/design/CONTRACT.md` section 8, each with its baseline measured in the same run; printed and written
-to `benchmarks/results/<date>[-quick][-<days>d].md`."""
+to `benchmarks/results/<date>[-quick][-<days>d].md`. Then (not with --quick) issue 12's 50-account figures
+(`benchmarks/issue12.py`), appended to the same file; `--accounts-only` runs just those and appends them to
+`benchmarks/results/<date>.md`."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from benchmarks import backfill, issue11, load, realtime, report, tick
+from benchmarks import backfill, issue11, issue12, load, realtime, report, tick
 from benchmarks.environment import (EMULATOR_REPORT_PROCESSING_SECONDS, LARGE_CENTER, QUICK_CENTER, Center,
                                     EmulatorProcess, describe_machine, fresh_databases)
 
@@ -63,6 +65,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="partitions in the one-run-per-partition sample, 0 to skip it (4, quick 0)")
     parser.add_argument("--load-rows", type=int, help="rows in the load scenario")
     parser.add_argument("--no-write", action="store_true", help="print only, do not write benchmarks/results/")
+    parser.add_argument("--accounts-only", action="store_true",
+                        help="only issue 12's 50-account scenario (about 15 min), appended to <date>.md")
+    parser.add_argument("--skip-accounts", action="store_true", help="leave out issue 12's 50-account scenario")
+    parser.add_argument("--no-tick", action="store_true", help="issue 12: leave out the 50-account ticks")
+    parser.add_argument("--no-multiprocess", action="store_true",
+                        help="issue 12: leave out the tick under the multiprocess executor")
+    parser.add_argument("--no-celery", action="store_true", help="issue 12: leave out Celery 1 vs 2 workers")
+    parser.add_argument("--realtime-seconds", type=float, default=240,
+                        help="issue 12: seconds the real-time window is measured, after a 30 s warm-up (240)")
     return parser.parse_args(argv)
 
 
@@ -90,8 +101,24 @@ def check_report_processing(emulator: EmulatorProcess) -> float:
     return seconds
 
 
+def run_issue12(args: argparse.Namespace, results_path: Path | None) -> None:
+    """Issue 12's scenario, its section printed and appended to `results_path` (None: print only)."""
+    work = Path(tempfile.mkdtemp(prefix="wfm-bench12-"))
+    measured = issue12.run(work, log, realtime_window=args.realtime_seconds, tick=not args.no_tick,
+                           multiprocess=not args.no_multiprocess, celery=not args.no_celery)
+    command = "make bench" + (f" BENCH_ARGS={shlex.quote(' '.join(sys.argv[1:]))}" if sys.argv[1:] else "")
+    text = issue12.render(measured, command)
+    print(text)
+    if results_path is not None:
+        log(f"appended to {issue12.append_results(text, results_path)}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.accounts_only:
+        run_issue12(args, None if args.no_write else report.RESULTS_DIR / f"{datetime.now():%Y-%m-%d}.md")
+        return 0
     plan = build_plan(args)
     began = time.perf_counter()
     machine = describe_machine()
@@ -154,12 +181,15 @@ def main(argv: list[str] | None = None) -> int:
     measured = Measured(states, loaded, floor, dagster, ticked, per_partition, processing)
     text = render(plan, machine, start, measured, total, args)
     print(text)
+    path = None
     if not args.no_write:
         # A quick or shortened run never overwrites the full run's file of the day.
         suffix = ("-quick" if args.quick else "") + (f"-{plan.days}d" if args.days is not None else "")
         path = report.write_results(text, suffix=suffix)
         log(f"written to {path}")
     shutil.rmtree(work, ignore_errors=True)
+    if not (args.quick or args.skip_accounts):
+        run_issue12(args, path)
     return 0
 
 

@@ -80,19 +80,28 @@ def free_port() -> int:
 class EmulatorProcess:
     """`talkdesk-emulator` as a subprocess: its CPU does not share the benchmark's GIL (the fairer choice)."""
 
-    def __init__(self, center: Center, log_path: Path, *, seed: int = 7,
-                 report_processing_seconds: float = EMULATOR_REPORT_PROCESSING_SECONDS):
+    def __init__(self, center: Center | None, log_path: Path, *, seed: int = 7,
+                 report_processing_seconds: float = EMULATOR_REPORT_PROCESSING_SECONDS,
+                 accounts_file: Path | None = None):
+        """One account of `center`, or (`accounts_file`, center None) the accounts of an emulator accounts
+        file, each under `{url}/accounts/<id>` (`account_url`)."""
         self.center = center
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.report_processing_seconds = report_processing_seconds
         executable = Path(sys.executable).with_name("talkdesk-emulator")
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self._process = subprocess.Popen(
-            [str(executable), "--port", str(self.port), "--seed", str(seed), "--queues", str(center.queues),
-             "--agents", str(center.agents), "--contacts-per-day", str(center.contacts_per_day),
-             "--report-processing-seconds", str(report_processing_seconds)],
-            stdout=self._log, stderr=subprocess.STDOUT)
+        if accounts_file is not None:
+            options = ["--accounts-file", str(accounts_file)]
+        else:
+            options = ["--seed", str(seed), "--queues", str(center.queues), "--agents", str(center.agents),
+                       "--contacts-per-day", str(center.contacts_per_day),
+                       "--report-processing-seconds", str(report_processing_seconds)]
+        self._process = subprocess.Popen([str(executable), "--port", str(self.port), *options],
+                                         stdout=self._log, stderr=subprocess.STDOUT)
+
+    def account_url(self, account_id: str) -> str:
+        return f"{self.url}/accounts/{account_id}"
 
     def wait_ready(self, timeout: float = 60) -> EmulatorProcess:
         deadline = time.monotonic() + timeout

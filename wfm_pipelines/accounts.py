@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from wfm_pipelines.db.schema import ACCOUNT_ID_PATTERN, DEFAULT_ACCOUNT_ID
+from wfm_pipelines.db.schema import ACCOUNT_ID_PATTERN, DEFAULT_ACCOUNT_ID  # noqa: F401 - DEFAULT_ACCOUNT_ID re-exported
 
 VOLUME_REPORTS = ("calls", "contacts")
 CLIENT_KEYS = ("base_url", "api_url", "client_id", "client_secret_env")

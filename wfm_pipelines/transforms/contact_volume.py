@@ -20,7 +20,6 @@ section 5 (restated below).
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import numpy as np

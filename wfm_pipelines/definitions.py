@@ -45,8 +45,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         schedules = [*build_schedules(settings, jobs, schedule_status),
                      build_configuration_schedule(jobs.configuration, schedule_status)]
         sensors = [build_healing_sensor(settings, policies, jobs, sensor_status)]
-    sensors += [build_agent_state_sensor(account, settings.agent_state_stale_after, sensor_status)
-                for account in settings.enabled_accounts]
+    if settings.enabled_accounts:
+        sensors.append(build_agent_state_sensor(settings.enabled_accounts, settings.agent_state_stale_after,
+                                                sensor_status))
     return dg.Definitions(
         assets=build_account_assets(settings, policies),
         jobs=jobs.all if jobs is not None else [],

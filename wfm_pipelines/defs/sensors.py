@@ -1,18 +1,26 @@
-"""Sensors: each account's agent-state collection at its interval (no run per collection), and self-healing
-of failed or missing intervals, account by account."""
+"""Sensors: every account's agent-state collection at its interval (one sensor, no run per collection), and
+self-healing of failed or missing intervals, account by account."""
 
 from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 import dagster as dg
 
 from wfm_pipelines.accounts import Account
 from wfm_pipelines.collection import healing
 from wfm_pipelines.collection.agent_state_snapshots import collect_agent_state_snapshot
+from wfm_pipelines.collection.realtime import (
+    CollectionOutcome,
+    RealtimeCollector,
+    RealtimeCursor,
+    due_accounts,
+    look_interval_seconds,
+)
 from wfm_pipelines.collection.windows import floor_to_interval
-from wfm_pipelines.defs.agent_states.assets import snapshot_metadata
+from wfm_pipelines.defs.agent_states.assets import COLLECTION_CHECK, snapshot_metadata
 from wfm_pipelines.defs.configuration.assets import CONFIGURATION_ASSETS
 from wfm_pipelines.defs.jobs import INTERVAL_ASSETS, CollectionJobs
 from wfm_pipelines.defs.partitions import IntervalPolicies, partition_key_for
@@ -35,32 +43,77 @@ _STATUS_NAMES = {
 }
 
 
-def agent_state_sensor_name(account: Account) -> str:
-    """`agent_state_sensor`, or `agent_state_sensor__north` with an accounts file."""
-    return account.scoped_name("agent_state_sensor")
+AGENT_STATE_SENSOR = "agent_state_sensor"
+# Collections side by side; each also calls Talkdesk with its own few threads (20 agents a call).
+MAX_COLLECTION_THREADS = 16
 
 
-def build_agent_state_sensor(account: Account, stale_after: int,
+def build_agent_state_sensor(accounts: tuple[Account, ...], stale_after: int,
                              default_status: dg.DefaultSensorStatus) -> dg.SensorDefinition:
-    """Collects the account's current agent states at its interval IN the sensor evaluation, with no run,
-    and reports each collection as a materialization of its `agent_state_snapshots`. A collection that fails
-    fails the tick, which the UI shows on this account's sensor alone; the next tick tries again. Evaluations
-    of one sensor never overlap, so a slow collection delays the next instead of piling up."""
-    realtime_key = realtime_resource_key(account)
-    asset_key = dg.AssetKey(account.asset_key("agent_state_snapshots"))
+    """ONE sensor collects every enabled account's current agent states, each at its own interval, with no
+    run. Every few seconds it starts the collections that are due on a thread pool that outlives the look,
+    waits at most one look for them, and reports each one that finished as a materialization of the account's
+    `agent_state_snapshots`. An account whose collection fails shows it on that asset's
+    `latest_collection_succeeded` check (reported when it changes) and is tried again at its next interval;
+    the other accounts go on. One sensor for all accounts keeps the daemon's bookkeeping to one tick a look,
+    instead of one per account and collection."""
+    intervals = {account.id: account.agent_state_interval_seconds for account in accounts}
+    realtime_keys = {account.id: realtime_resource_key(account) for account in accounts}
+    asset_keys = {account.id: dg.AssetKey(account.asset_key("agent_state_snapshots")) for account in accounts}
+    look_seconds = look_interval_seconds(intervals.values())
+    collector = RealtimeCollector(min(MAX_COLLECTION_THREADS, len(accounts)))
+    if len(accounts) == 1 and not accounts[0].prefixed:
+        cadence = f"every {accounts[0].agent_state_interval_seconds} s"
+    else:
+        cadence = ", ".join(f"{a.name} every {a.agent_state_interval_seconds} s" for a in accounts[:5])
+        cadence += f" and {len(accounts) - 5} more accounts" if len(accounts) > 5 else ""
 
-    @dg.sensor(name=agent_state_sensor_name(account), minimum_interval_seconds=account.agent_state_interval_seconds,
-               default_status=default_status, required_resource_keys={realtime_key, "wfm_database"},
-               description=f"Collects {account.name}'s current agent states every {account.agent_state_interval_seconds} s "
-               f"without launching a run; each collection is a materialization of {asset_key.to_user_string()}.")
+    # The daemon visits its sensors every 5 s; a minimum a second under the look keeps a visit that comes a
+    # hair early from pushing the tick to the next visit, which would double the look.
+    @dg.sensor(name=AGENT_STATE_SENSOR, minimum_interval_seconds=look_seconds - 1, default_status=default_status,
+               required_resource_keys={*realtime_keys.values(), "wfm_database"},
+               description=f"Collects current agent states without launching a run ({cadence}); each "
+               "collection is a materialization of the account's agent_state_snapshots, and a failed one fails "
+               f"that asset's {COLLECTION_CHECK} check. Looks for due accounts every {look_seconds} s.")
     def agent_state_sensor(context: dg.SensorEvaluationContext):
-        realtime: TalkdeskRealtimeResource = getattr(context.resources, realtime_key)
-        collection = collect_agent_state_snapshot(realtime.long_lived_client(), context.resources.wfm_database.engine(),
-                                                  account_id=account.id, stale_after=stale_after)
-        return dg.SensorResult(asset_events=[
-            dg.AssetMaterialization(asset_key=asset_key, metadata=snapshot_metadata(collection))])
+        cursor = RealtimeCursor.from_text(context.cursor)
+        cursor.forget_all_but(intervals)
+        engine = context.resources.wfm_database.engine()
+        now = time.time()
+        for account_id in due_accounts(intervals, cursor.last_started, now, tolerance=look_seconds / 2):
+            realtime: TalkdeskRealtimeResource = getattr(context.resources, realtime_keys[account_id])
+            collect = partial(collect_agent_state_snapshot, realtime.long_lived_client(), engine,
+                              account_id=account_id, stale_after=stale_after)
+            if collector.start(account_id, collect):
+                cursor.last_started[account_id] = now
+        collector.wait(timeout=look_seconds)
+        events: list[dg.AssetMaterialization | dg.AssetCheckEvaluation] = []
+        for outcome in collector.finished():
+            asset_key = asset_keys.get(outcome.account_id)
+            if asset_key is None:  # an account no longer in the file
+                continue
+            if outcome.succeeded:
+                events.append(dg.AssetMaterialization(asset_key=asset_key,
+                                                      metadata=snapshot_metadata(outcome.collection)))
+            else:
+                context.log.warning(f"{outcome.account_id}: agent-state collection failed: {outcome.error}")
+            if cursor.check_changes(outcome):
+                events.append(collection_check_evaluation(asset_key, outcome))
+        return dg.SensorResult(asset_events=events, cursor=cursor.to_text())
 
     return agent_state_sensor
+
+
+def collection_check_evaluation(asset_key: dg.AssetKey, outcome: CollectionOutcome) -> dg.AssetCheckEvaluation:
+    when = datetime.fromtimestamp(outcome.finished_at, timezone.utc).isoformat()
+    if outcome.succeeded:
+        metadata = {"snapshot_at": outcome.collection.snapshot_at.isoformat()}
+    else:
+        metadata = {"error": outcome.error, "failed_at": when,
+                    "what_to_do": "Check the account's real-time client (URL, client id, secret variable) and "
+                    "Talkdesk's status; the sensor tries again at the account's next interval."}
+    return dg.AssetCheckEvaluation(asset_key=asset_key, check_name=COLLECTION_CHECK, passed=outcome.succeeded,
+                                   metadata=metadata, severity=dg.AssetCheckSeverity.ERROR)
 
 
 def healing_candidates(now: datetime, lookback: timedelta, lag_minutes: int, history_start: datetime) -> list[str]:

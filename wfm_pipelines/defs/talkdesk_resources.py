@@ -82,16 +82,16 @@ class TalkdeskResource(dg.ConfigurableResource):
                 self._client = None
 
 
-# Dagster ends a sensor evaluation after 60 s (DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS); the real-time client's
-# budget keeps a collection against a Talkdesk that stopped answering below it, so the tick fails with the
-# client's own error and the evaluation thread does not linger into the next one.
-SENSOR_EVALUATION_TIMEOUT_S = 60
+# The agent-state sensor never waits long for a collection (it runs on a thread of its own), but the account
+# is not collected again while one is in flight: the real-time client's budget ends a collection against a
+# Talkdesk that stopped answering within about this, so the account fails its check and is tried again.
+REALTIME_COLLECTION_BUDGET_S = 60
 
 
 class TalkdeskRealtimeResource(TalkdeskResource):
-    """The real-time adherence integration's own OAuth client (current agent states), with a budget that fits
-    a sensor evaluation: a token request to a silent Talkdesk gives up after
-    max_attempts x (connect + read) plus the backoffs, well inside SENSOR_EVALUATION_TIMEOUT_S."""
+    """The real-time adherence integration's own OAuth client (current agent states), with a tight budget: a
+    call to a silent Talkdesk gives up after max_attempts x (connect + read) plus the backoffs, well inside
+    REALTIME_COLLECTION_BUDGET_S."""
 
     scopes: list[str] = Field(default_factory=lambda: list(wfm_settings.REALTIME_SCOPES))
     read_timeout_s: float = 10.0

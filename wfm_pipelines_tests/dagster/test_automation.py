@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -87,19 +88,42 @@ def test_ticks_before_the_history_start_are_skipped(defs_for):
     assert clipped.run_requests[0].tags[RANGE_START] == "2026-03-01-10:00"
 
 
-def test_agent_state_sensor_collects_in_its_tick_and_reports_a_materialization_without_a_run(defs_for, sqlite_url):
+def _evaluate(sensor, defs, instance, cursor=None):
+    with dg.build_sensor_context(instance=instance, definitions=defs, resources=defs.resources,
+                                 cursor=cursor) as context:
+        return sensor.evaluate_tick(context)
+
+
+def _started_earlier(cursor: str, seconds: float) -> str:
+    """The sensor's cursor as if every account's last collection had started `seconds` earlier."""
+    state = json.loads(cursor)
+    state["last_started"] = {account: at - seconds for account, at in state["last_started"].items()}
+    return json.dumps(state)
+
+
+def test_agent_state_sensor_collects_at_the_interval_and_reports_materializations_without_a_run(
+        defs_for, sqlite_url):
     defs = defs_for(WFM_AGENT_STATE_INTERVAL_SECONDS="15")
     sensor = defs.resolve_sensor_def("agent_state_sensor")
-    assert sensor.minimum_interval_seconds == 15
+    assert sensor.minimum_interval_seconds == 4  # it looks every 5 s; the account is collected every 15 s
     with dg.instance_for_test() as instance:
-        for collection in (1, 2):
-            with dg.build_sensor_context(instance=instance, definitions=defs, resources=defs.resources) as context:
-                result = sensor.evaluate_tick(context)
-            assert not result.run_requests  # Dagster calls a tick with events only 'empty'; the events land
-            (event,) = result.asset_events
-            assert isinstance(event, dg.AssetMaterialization) and event.asset_key == dg.AssetKey("agent_state_snapshots")
-            assert event.metadata["source"].value == "ccaas_users_status"
-            assert event.metadata["rows_appended"].value == event.metadata["agents_asked"].value > 0
+        first = _evaluate(sensor, defs, instance)
+        assert not first.run_requests  # Dagster calls a tick with events only 'empty'; the events land
+        materialization, check = first.asset_events
+        assert isinstance(materialization, dg.AssetMaterialization)
+        assert materialization.asset_key == dg.AssetKey("agent_state_snapshots")
+        assert materialization.metadata["source"].value == "ccaas_users_status"
+        assert materialization.metadata["rows_appended"].value == materialization.metadata["agents_asked"].value > 0
+        # the check is reported the first time, then only when it changes
+        assert isinstance(check, dg.AssetCheckEvaluation) and check.passed
+        assert check.check_name == "latest_collection_succeeded"
+
+        too_soon = _evaluate(sensor, defs, instance, cursor=first.cursor)
+        assert too_soon.asset_events == [] and too_soon.cursor == first.cursor
+
+        due = _evaluate(sensor, defs, instance, cursor=_started_earlier(first.cursor, 13))
+        (again,) = due.asset_events  # within half a look of its interval: collected, and the check unchanged
+        assert isinstance(again, dg.AssetMaterialization)
         snapshots = writer.read_table(get_engine(sqlite_url), "wfm_agent_state_snapshot")
         assert snapshots["snapshot_at"].nunique() == 2
         assert instance.get_runs() == []

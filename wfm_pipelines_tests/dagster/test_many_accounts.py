@@ -3,6 +3,7 @@ every enabled account, each account's rows its own, and one account's failure co
 
 from __future__ import annotations
 
+import json
 import textwrap
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ import dagster as dg
 import pytest
 
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
+from wfm_pipelines.collection.realtime import look_interval_seconds
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
@@ -99,7 +101,7 @@ def _fast_resources(settings) -> dict:
     return resources
 
 
-def test_each_account_gets_prefixed_assets_its_own_group_pool_clients_and_sensor(tmp_path, sqlite_url):
+def test_each_account_gets_prefixed_assets_its_own_group_pool_and_clients(tmp_path, sqlite_url):
     urls = {"north": "https://north.talkdeskid.com", "south": "https://south.talkdeskid.com"}
     settings = _settings(tmp_path, {k: v for k, v in urls.items()}, sqlite_url,
                          WFM_AGENT_STATE_INTERVAL_SECONDS="45")
@@ -125,8 +127,13 @@ def test_each_account_gets_prefixed_assets_its_own_group_pool_clients_and_sensor
     assert {schedule.name for schedule in defs.schedules} == {
         "interval_collection_schedule", "nightly_recollection_schedule", "configuration_schedule"}
     sensors = {sensor.name: sensor for sensor in defs.sensors}
-    assert set(sensors) == {"interval_healing_sensor", "agent_state_sensor__north", "agent_state_sensor__south"}
-    assert sensors["agent_state_sensor__north"].minimum_interval_seconds == 45
+    # ONE agent-state sensor for every enabled account (it looks every 45 / 6 s), not one per account
+    assert set(sensors) == {"interval_healing_sensor", "agent_state_sensor"}
+    assert sensors["agent_state_sensor"].minimum_interval_seconds == 7 - 1
+    assert sensors["agent_state_sensor"].required_resource_keys == {
+        "talkdesk_realtime__north", "talkdesk_realtime__south", "wfm_database"}  # the paused account's none
+    snapshots = defs.get_assets_def(dg.AssetKey(["north", "agent_state_snapshots"]))
+    assert {check.key.name for check in snapshots.check_specs} == {"latest_collection_succeeded"}
     # secrets reach Dagster as the names of their variables, never as values
     resource = defs.resources["talkdesk__north"]
     assert isinstance(resource.client_secret, dg.EnvVar) and resource.client_secret.env_var_name == "NORTH_TD_SECRET"
@@ -204,33 +211,85 @@ def test_one_accounts_bad_secret_fails_only_its_own_steps(tmp_path, two_talkdesk
     assert len(writer.read_table(engine, "wfm_contact_volume_interval", account_id="south")) == 0
 
 
-def test_each_accounts_sensor_collects_its_own_agent_states_and_a_failing_one_fails_alone(
+def _evaluate(defs, instance, cursor=None, resources=None):
+    sensor = defs.resolve_sensor_def("agent_state_sensor")
+    with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources or defs.resources,
+                                 cursor=cursor) as context:
+        return sensor.evaluate_tick(context)
+
+
+def _all_due(cursor: str) -> str:
+    """The sensor's cursor as if every account's last collection had started an hour ago."""
+    state = json.loads(cursor)
+    state["last_started"] = {account: at - 3600 for account, at in state["last_started"].items()}
+    return json.dumps(state)
+
+
+def _by_account(events) -> dict[str, list]:
+    grouped: dict[str, list] = {}
+    for event in events:
+        grouped.setdefault(event.asset_key.path[0], []).append(event)
+    return grouped
+
+
+def test_the_agent_state_sensor_collects_each_accounts_own_states_and_a_failing_one_fails_alone(
         tmp_path, two_talkdesks, secrets_in_environment, monkeypatch, sqlite_url):
     urls = {account_id: two_talkdesks.account_url(account_id) for account_id in ACCOUNTS}
-    settings = _settings(tmp_path, urls, sqlite_url, paused=False)
-    defs = build_definitions(settings)
+    defs = build_definitions(_settings(tmp_path, urls, sqlite_url, paused=False))
     engine = get_engine(sqlite_url)
     with dg.instance_for_test() as instance:
-        for account_id in ACCOUNTS:
-            sensor = defs.resolve_sensor_def(f"agent_state_sensor__{account_id}")
-            with dg.build_sensor_context(instance=instance, definitions=defs, resources=defs.resources) as context:
-                result = sensor.evaluate_tick(context)
-            (event,) = result.asset_events
-            assert event.asset_key == dg.AssetKey([account_id, "agent_state_snapshots"])
+        first = _evaluate(defs, instance)
+        events = _by_account(first.asset_events)
+        assert set(events) == set(ACCOUNTS)
+        for account_id, (materialization, check) in events.items():
+            assert materialization.asset_key == dg.AssetKey([account_id, "agent_state_snapshots"])
+            assert check.passed and check.asset_key == materialization.asset_key
             stored = writer.read_table(engine, "wfm_agent_state_current", account_id=account_id)
             # every active agent of the account (the emulator deactivates a few), and no other account's
-            assert len(stored) == event.metadata["rows_appended"].value == event.metadata["agents_asked"].value
+            assert len(stored) == materialization.metadata["rows_appended"].value \
+                == materialization.metadata["agents_asked"].value
             assert 0.8 * ACCOUNTS[account_id][2] <= len(stored) <= ACCOUNTS[account_id][2]
 
         monkeypatch.setenv("SOUTH_TD_SECRET", "wrong-Secret-of-south-51c0")
-        south = defs.resolve_sensor_def("agent_state_sensor__south")
-        with dg.build_sensor_context(instance=instance, definitions=defs, resources=defs.resources) as context:
-            with pytest.raises(Exception) as failed:
-                south.evaluate_tick(context)
-        assert "wrong-Secret" not in str(failed.value)
-        north = defs.resolve_sensor_def("agent_state_sensor__north")
-        with dg.build_sensor_context(instance=instance, definitions=defs, resources=defs.resources) as context:
-            assert len(north.evaluate_tick(context).asset_events) == 1
+        failing = _evaluate(defs, instance, cursor=_all_due(first.cursor))
+        events = _by_account(failing.asset_events)
+        (north,) = events["north"]  # collected again; its check unchanged, so not reported again
+        assert isinstance(north, dg.AssetMaterialization)
+        (south,) = events["south"]  # no materialization, its check turns red, and says why without the secret
+        assert isinstance(south, dg.AssetCheckEvaluation) and not south.passed
+        assert "401" in south.metadata["error"].value and "wrong-Secret" not in str(south.metadata)
+
+        still_failing = _evaluate(defs, instance, cursor=_all_due(failing.cursor))
+        assert [type(event) for event in still_failing.asset_events] == [dg.AssetMaterialization]  # north only
+
+        monkeypatch.setenv("SOUTH_TD_SECRET", ACCOUNTS["south"][5])
+        recovered = _by_account(_evaluate(defs, instance, cursor=_all_due(still_failing.cursor)).asset_events)
+        materialization, check = recovered["south"]
+        assert isinstance(materialization, dg.AssetMaterialization) and check.passed
+        assert instance.get_runs() == []
+
+
+def test_a_silent_accounts_collection_does_not_hold_back_the_others(
+        tmp_path, two_talkdesks, secrets_in_environment, silent_server, sqlite_url):
+    silent_url, accepted = silent_server
+    urls = {account_id: two_talkdesks.account_url(account_id) for account_id in ACCOUNTS}
+    defs = build_definitions(_settings(tmp_path, urls, sqlite_url, paused=False))
+    look = look_interval_seconds([30])  # the default interval
+    # south's Talkdesk accepts connections and never answers: its collection outlasts three looks
+    silent = TalkdeskRealtimeResource(base_url=silent_url, api_url=silent_url, client_id="south-client",
+                                      client_secret=dg.EnvVar("SOUTH_TD_SECRET"), read_timeout_s=3.5 * look,
+                                      max_attempts=1)
+    resources = {**defs.resources, "talkdesk_realtime__south": silent}
+    with dg.instance_for_test() as instance:
+        cursor, north_collections = None, 0
+        for _ in range(3):
+            result = _evaluate(defs, instance, cursor=cursor and _all_due(cursor), resources=resources)
+            events = _by_account(result.asset_events)
+            assert "south" not in events  # still in flight
+            north_collections += sum(isinstance(event, dg.AssetMaterialization) for event in events["north"])
+            cursor = result.cursor
+        assert north_collections == 3  # north at every look, while south hangs
+        assert len(accepted) == 1  # south's one collection, never a second beside it
         assert instance.get_runs() == []
 
 

@@ -23,6 +23,9 @@ from wfm_pipelines.transforms import quality
 
 GROUP = "agent_states"
 TABLE = "wfm_agent_state_transaction"
+# On each account's agent_state_snapshots: the agent-state sensor reports it when an account's collections
+# start failing or recover, so a failing account is red on its own asset.
+COLLECTION_CHECK = "latest_collection_succeeded"
 
 
 def _checks(account: Account) -> list[dg.AssetCheckSpec]:
@@ -113,29 +116,35 @@ def transaction_checks(engine, raw_store, start, end, *, account_id: str):
 
 
 def build_agent_state_snapshots(account: Account, stale_after: int) -> dg.AssetsDefinition:
-    """The account's `agent_state_snapshots`. Its agent-state sensor collects it at the account's interval and
+    """The account's `agent_state_snapshots`. The agent-state sensor collects it at the account's interval and
     reports each collection as a materialization, with no run; materializing it by hand collects once."""
     realtime_key = realtime_resource_key(account)
+    asset_key = dg.AssetKey(account.asset_key("agent_state_snapshots"))
 
     @dg.asset(
-        key=account.asset_key("agent_state_snapshots"),
+        key=asset_key,
         group_name=group_of(account, GROUP),
         kinds={"talkdesk", "sql"},
         deps=[dg.AssetKey(account.asset_key("agents"))],
         required_resource_keys={realtime_key, "wfm_database"},
+        check_specs=[dg.AssetCheckSpec(
+            COLLECTION_CHECK, asset=asset_key,
+            description="The account's latest agent-state collection succeeded. The agent-state sensor reports it "
+            "when the account's collections start failing (with the error) and when they recover.")],
         # No Explore pool: real-time collection must never queue behind a backfill holding the pool's slots.
         # Only its fallback creates a report job (one, briefly), which the account's 15-job quota absorbs.
         metadata={"wfm/table": "wfm_agent_state_snapshot", **account_metadata(account)},
         description="Current state of every active agent, appended at each collection; wfm_agent_state_current "
         "moves forward (a changed state starts a new `since`). From POST /ccaas/users/status (20 ids a call) "
-        "where the account has it, else from the newest user_status records. Collected by the account's "
-        "agent-state sensor without a run.",
+        "where the account has it, else from the newest user_status records. Collected by the agent-state "
+        "sensor without a run.",
     )
     def agent_state_snapshots(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         realtime: TalkdeskRealtimeResource = getattr(context.resources, realtime_key)
         collection = collect_agent_state_snapshot(realtime.client(), context.resources.wfm_database.engine(),
                                                   account_id=account.id, stale_after=stale_after)
-        return dg.MaterializeResult(metadata=snapshot_metadata(collection))
+        return dg.MaterializeResult(metadata=snapshot_metadata(collection), check_results=[dg.AssetCheckResult(
+            check_name=COLLECTION_CHECK, passed=True, metadata={"snapshot_at": collection.snapshot_at.isoformat()})])
 
     return agent_state_snapshots
 

@@ -3,7 +3,7 @@ the pipeline and of the emulator apart, bytes stored, peak memory, two years ext
 `../shared/design/CONTRACT.md` section 8, each with its baseline measured in the same run; printed and written
 to `benchmarks/results/<date>[-quick][-<days>d].md`. Then (not with --quick) issue 12's 50-account figures
 (`benchmarks/issue12.py`), appended to the same file; `--accounts-only` runs just those and appends them to
-`benchmarks/results/<date>.md`."""
+`benchmarks/results/<date>.md`; `--tick-only` runs issue 12's 50-account tick alone, into `<date>-tick.md`."""
 
 from __future__ import annotations
 
@@ -68,9 +68,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--accounts-only", action="store_true",
                         help="only issue 12's 50-account scenario (about 15 min), appended to <date>.md")
     parser.add_argument("--skip-accounts", action="store_true", help="leave out issue 12's 50-account scenario")
-    parser.add_argument("--no-tick", action="store_true", help="issue 12: leave out the 50-account ticks")
-    parser.add_argument("--no-multiprocess", action="store_true",
-                        help="issue 12: leave out the tick under the multiprocess executor")
+    parser.add_argument("--no-tick", action="store_true", help="issue 12: leave out the 50-account tick")
+    parser.add_argument("--tick-only", action="store_true",
+                        help="only issue 12's 50-account tick (no real-time, no Celery; about 5 min), into <date>-tick.md")
     parser.add_argument("--no-celery", action="store_true", help="issue 12: leave out Celery 1 vs 2 workers")
     parser.add_argument("--realtime-seconds", type=float, default=240,
                         help="issue 12: seconds the real-time window is measured, after a 30 s warm-up (240)")
@@ -104,8 +104,8 @@ def check_report_processing(emulator: EmulatorProcess) -> float:
 def run_issue12(args: argparse.Namespace, results_path: Path | None) -> None:
     """Issue 12's scenario, its section printed and appended to `results_path` (None: print only)."""
     work = Path(tempfile.mkdtemp(prefix="wfm-bench12-"))
-    measured = issue12.run(work, log, realtime_window=args.realtime_seconds, tick=not args.no_tick,
-                           multiprocess=not args.no_multiprocess, celery=not args.no_celery)
+    measured = issue12.run(work, log, realtime_window=args.realtime_seconds, realtime=not args.tick_only,
+                           tick=not args.no_tick, celery=not (args.no_celery or args.tick_only))
     command = "make bench" + (f" BENCH_ARGS={shlex.quote(' '.join(sys.argv[1:]))}" if sys.argv[1:] else "")
     text = issue12.render(measured, command)
     print(text)
@@ -116,8 +116,10 @@ def run_issue12(args: argparse.Namespace, results_path: Path | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    if args.accounts_only:
-        run_issue12(args, None if args.no_write else report.RESULTS_DIR / f"{datetime.now():%Y-%m-%d}.md")
+    if args.accounts_only or args.tick_only:
+        # A tick-only run never lands in the full run's file of the day.
+        name = f"{datetime.now():%Y-%m-%d}{'-tick' if args.tick_only else ''}.md"
+        run_issue12(args, None if args.no_write else report.RESULTS_DIR / name)
         return 0
     plan = build_plan(args)
     began = time.perf_counter()

@@ -7,6 +7,12 @@ descendants). The difference of two snapshots is exactly what the tree spent in 
 started and ended in between included, as long as every process is reaped by a parent inside the tree
 (one re-parented to init would be lost; Dagster's processes wait for their children).
 
+One process escapes its tree's reaping: the multiprocess executor's forkserver (WFM_EXECUTOR=multiprocess),
+parent of every step's process, which exits a moment AFTER its run worker, so that init, not the tree, would
+reap it with all the steps' CPU. During a window the sampler makes this process the child subreaper of its
+descendants (Linux `PR_SET_CHILD_SUBREAPER`): such an orphan is re-parented here, stays in the tree (as a
+zombie once it exits) and is counted, then reaped when the window ends.
+
 CPU by role (run workers, code servers, daemon, webserver) cannot come from the reaped times: Dagster's
 daemon replaces its code server every 60 s, and the old one, once its run is done, is reaped by the
 daemon with the run worker's CPU inside. So each process's own time is read every sampling interval and
@@ -16,8 +22,10 @@ booked to its role; what a process spent after its last sample before exiting la
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
+from collections.abc import Mapping
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +34,7 @@ import sqlalchemy as sa
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PROC = Path("/proc")
+PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 
 # Roles of the processes of a Dagster deployment, as /proc shows them under Dagster 1.13.
 RUN_WORKERS = "run workers"  # the run worker (multiprocessing child of a code server) and what it starts
@@ -124,24 +133,49 @@ class TreeProcess:
         return self.role == RUN_WORKERS and self.parent_role == CODE_SERVERS
 
 
-def deployment_processes(dagster_home: Path) -> list[TreeProcess]:
+def read_environment(pid: int) -> bytes:
+    try:
+        return (PROC / str(pid) / "environ").read_bytes()
+    except OSError:  # gone, or a zombie (whose environment reads empty anyway)
+        return b""
+
+
+def deployment_processes(dagster_home: Path, adopted: Mapping[tuple[int, int], str] | None = None) -> list[TreeProcess]:
     """Every process of one Dagster deployment: the webserver and daemon this process started for
-    `dagster_home` (their command line names its workspace.yaml) and all their descendants, with roles."""
+    `dagster_home` (their command line names its workspace.yaml) and all their descendants, with roles; and
+    the deployment's orphans this process adopted as subreaper: those `adopted` names (process key -> the role
+    it had in the tree), and live ones whose environment has the deployment's DAGSTER_HOME (their role from
+    their command line, else run workers': what outlives its parent in a deployment is a run's helper)."""
     stats = all_stats()
     children: dict[int, list[int]] = defaultdict(list)
     for stat in stats.values():
         children[stat.ppid].append(stat.pid)
     marker = str(dagster_home).encode()
-    pending = [(pid, None) for pid in children[os.getpid()] if marker in read_cmdline(pid)]
+    adopted = adopted or {}
+    pending: list[tuple[int, str | None, str | None]] = []  # pid, its role if known, its parent's role
+    for pid in children[os.getpid()]:
+        if marker in read_cmdline(pid):
+            pending.append((pid, None, None))
+        elif stats[pid].key in adopted:
+            pending.append((pid, adopted[stats[pid].key], None))
+        elif b"DAGSTER_HOME=" + marker + b"\0" in read_environment(pid) + b"\0":
+            pending.append((pid, _role(read_cmdline(pid), None) or RUN_WORKERS, None))
     found = []
     while pending:
-        pid, parent_role = pending.pop()
-        role = _role(read_cmdline(pid), parent_role)
+        pid, known_role, parent_role = pending.pop()
+        role = known_role or _role(read_cmdline(pid), parent_role)
         if role is None:  # not a Dagster process (should not happen under the deployment's roots)
             continue
         found.append(TreeProcess(pid, role, stats[pid], parent_role))
-        pending.extend((child, role) for child in children[pid])
+        pending.extend((child, None, role) for child in children[pid])
     return found
+
+
+def set_child_subreaper(on: bool) -> None:
+    """Orphaned descendants of this process are re-parented to it (on) or to init (off), from now on."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
 
 
 def tree_cpu_seconds(processes: list[TreeProcess]) -> float:
@@ -228,10 +262,12 @@ class DeploymentSampler:
         self._own_at_start: dict[tuple[int, int], float] = {}
         self._last_own: dict[tuple[int, int], tuple[str, float]] = {}  # process -> (role, own seconds)
         self._total_at_start = 0.0
+        self._roles: dict[tuple[int, int], str] = {}  # every process seen in the tree -> its role
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample_until_stopped, name="deployment-sampler", daemon=True)
 
     def __enter__(self) -> DeploymentSampler:
+        set_child_subreaper(True)
         processes = deployment_processes(self.dagster_home)
         self._total_at_start = tree_cpu_seconds(processes)
         self._own_at_start = {process.stat.key: process.stat.own_seconds for process in processes}
@@ -242,9 +278,25 @@ class DeploymentSampler:
     def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
         self._thread.join(timeout=30)
-        processes = deployment_processes(self.dagster_home)
+        processes = self._processes()
         self._record(processes)
         self.total_cpu_seconds = tree_cpu_seconds(processes) - self._total_at_start
+        set_child_subreaper(False)
+        self._reap_adopted_zombies(processes)
+
+    def _processes(self) -> list[TreeProcess]:
+        return deployment_processes(self.dagster_home, adopted=self._roles)
+
+    @staticmethod
+    def _reap_adopted_zombies(processes: list[TreeProcess]) -> None:
+        """The deployment's orphans that exited while this process was their subreaper: counted, now reaped."""
+        for process in processes:
+            if (process.stat.ppid == os.getpid() and process.stat.state == "Z" and process.parent_role is None
+                    and process.role not in (WEBSERVER, DAEMON)):  # the roots are Popen's to reap
+                try:
+                    os.waitpid(process.pid, os.WNOHANG)
+                except ChildProcessError:  # already reaped (a Popen of ours)
+                    pass
 
     @property
     def peak_mib(self) -> float:
@@ -265,10 +317,11 @@ class DeploymentSampler:
 
     def _sample_until_stopped(self) -> None:
         while not self._stop.wait(self.interval):
-            self._record(deployment_processes(self.dagster_home))
+            self._record(self._processes())
 
     def _record(self, processes: list[TreeProcess]) -> None:
         for process in processes:
+            self._roles[process.stat.key] = process.role
             self._last_own[process.stat.key] = (process.role, process.stat.own_seconds)
             if process.is_run_worker and process.stat.state != "Z":
                 self.run_workers_seen.add(process.stat.key)

@@ -192,10 +192,11 @@ def _launch_and_wait(deployment: DagsterDeployment, keys: list[str], timeout: fl
 
 
 @contextmanager
-def running_deployment(name: str, work: Path, env: dict[str, str]) -> Iterator[DagsterDeployment]:
-    """A Dagster webserver + daemon under `work/name`, stopped on exit; its home is kept and its daemon log
-    printed when the body fails."""
-    started = DagsterDeployment(work / name, env=env, instance_yaml=shipped_instance_yaml()).start()
+def running_deployment(name: str, work: Path, env: dict[str, str],
+                       instance_yaml: str | None = None) -> Iterator[DagsterDeployment]:
+    """A Dagster webserver + daemon under `work/name` (instance: `instance_yaml`, by default the shipped
+    dagster.yaml), stopped on exit; its home is kept and its daemon log printed when the body fails."""
+    started = DagsterDeployment(work / name, env=env, instance_yaml=instance_yaml or shipped_instance_yaml()).start()
     try:
         yield started
     except Exception:

@@ -58,4 +58,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     )
 
 
+
 defs = build_definitions()
+# Resolved once here, at import, rather than on first use: under WFM_EXECUTOR=multiprocess every step's process
+# is forked from a server that imported this module, and so starts with the repository and its jobs built
+# (0.2 s of CPU at 50 accounts, ~0.01 s at one, paid once per run instead of once per step).
+defs.get_repository_def().get_all_jobs()

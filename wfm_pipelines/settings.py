@@ -46,6 +46,7 @@ Variable: valid values (default).
   one (`$DAGSTER_HOME/raw`, else `.dagster_home/raw`). Other URL schemes (`s3://`) are refused for now.
 - WFM_EXECUTOR: in_process | multiprocess | celery (in_process); celery needs a PostgreSQL WFM_DATABASE_URL,
   since every worker writes to it.
+- WFM_MAX_CONCURRENT_STEPS: integer 1..64 (8): steps of one run at a time under WFM_EXECUTOR=multiprocess.
 - WFM_CELERY_BROKER_URL: `amqp://`, `amqps://` or `pyamqp://` with a host (amqp://guest:guest@127.0.0.1:5672//);
   messages show its scheme and host only.
 """
@@ -493,6 +494,8 @@ class Settings:
     # Where steps run (WFM_EXECUTOR) and the RabbitMQ of the Celery workers; the URL may hold a password,
     # so it reaches Dagster as an EnvVar of celery_broker_url_var when the process environment sets it.
     executor: str = "in_process"
+    # How many steps of one run the multiprocess executor runs at once (WFM_MAX_CONCURRENT_STEPS).
+    max_concurrent_steps: int = 8
     celery_broker_url: str = DEFAULT_CELERY_BROKER_URL
     celery_broker_url_var: str | None = None
 
@@ -599,6 +602,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         metadata_people_preview=_on_off(env, "WFM_METADATA_PEOPLE_PREVIEW", False,
                                         "whether run metadata previews people"),
         executor=executor,
+        max_concurrent_steps=_int_in_range(
+            env, "WFM_MAX_CONCURRENT_STEPS", 8, 1, 64, "steps of one run at a time under WFM_EXECUTOR=multiprocess"),
         celery_broker_url=_celery_broker_url(env, "WFM_CELERY_BROKER_URL"),
         **(_variables_of_secrets(env) if environ is None else {}),
         accounts_file=accounts_file,

@@ -82,6 +82,40 @@ def test_the_sampler_books_a_run_worker_reaped_inside_a_reaped_code_server_to_th
     assert len(sampler.run_workers_seen) == 1 and sampler.peak_mib > 1
 
 
+# The multiprocess executor's shape: the run worker starts a forkserver, whose forked children run the steps and
+# which exits a moment after the run worker, orphaned, with the steps' CPU in its reaped time.
+STEP = BURN.replace("0.3", "1.0")
+FORKSERVER = ("import subprocess, sys, time\n"
+              f"subprocess.run([sys.executable, '-c', {STEP!r}])\n"
+              "time.sleep(0.5)  # its run worker exits meanwhile")
+RUN_WORKER_LEAVING_ITS_FORKSERVER = (f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {FORKSERVER!r}])\n"
+                                     "time.sleep(0.3)")
+CODE_SERVER_OF_A_MULTIPROCESS_RUN = ("import subprocess, sys\n"
+                                     f"subprocess.run([sys.executable, '-c', {RUN_WORKER_LEAVING_ITS_FORKSERVER!r}, "
+                                     "'spawn_main'])")
+DAEMON_OF_A_MULTIPROCESS_RUN = ("import subprocess, sys, time\n"
+                                f"subprocess.run([sys.executable, '-c', {CODE_SERVER_OF_A_MULTIPROCESS_RUN!r}, 'api', "
+                                "'grpc'])\nprint('reaped', flush=True)\ntime.sleep(60)")
+
+
+def test_the_steps_cpu_counts_though_their_forkserver_outlives_the_run_worker(tmp_path):
+    home = tmp_path / "instance"
+    daemon = subprocess.Popen([sys.executable, "-c", DAEMON_OF_A_MULTIPROCESS_RUN, "dagster._daemon", "run", str(home)],
+                              stdout=subprocess.PIPE, text=True, env={**os.environ, "DAGSTER_HOME": str(home)})
+    try:
+        with accounting.DeploymentSampler(home, interval=0.1) as sampler:
+            assert daemon.stdout.readline() == "reaped\n"  # the run worker is gone; its forkserver goes on
+            time.sleep(2.5)  # past the forkserver's end
+    finally:
+        daemon.kill()
+        daemon.wait()
+    assert sampler.total_cpu_seconds >= 1.0  # the step, through the adopted forkserver's reaped time
+    assert sampler.cpu_by_role[RUN_WORKERS] >= 0.9  # sampled in the step while it ran
+    # the adopted forkserver, a zombie at the window's end, is reaped; orphans go to init again
+    zombies = [stat for stat in accounting.all_stats().values() if stat.ppid == os.getpid() and stat.state == "Z"]
+    assert zombies == []
+
+
 def test_a_run_worker_is_the_code_servers_child_not_its_helpers():
     def process(role, parent_role):
         return TreeProcess(1, role, ProcessStat(1, 0, "S", 0, 0.0, 0.0), parent_role)
@@ -167,3 +201,18 @@ def test_the_tick_window_is_the_closed_interval_and_the_trailing_two_hours_fifte
 
     for now in (datetime(2026, 12, 1, 13, 21, 7, tzinfo=timezone.utc), datetime(2026, 12, 1, 0, 4, tzinfo=timezone.utc)):
         assert tick_window(now) == tick_range(now, LAG_MINUTES, datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+
+def test_the_deployments_instance_database_is_read_back_from_its_dagster_pg_variables():
+    from types import SimpleNamespace
+
+    from benchmarks.issue12 import instance_database_url, instance_env
+
+    url = "postgresql+psycopg://bench:pw@db.example:5433/wfm_bench_issue12_instance_1a2b"
+    env = instance_env(url)
+    assert env == {"DAGSTER_PG_HOST": "db.example", "DAGSTER_PG_PORT": "5433", "DAGSTER_PG_USER": "bench",
+                   "DAGSTER_PG_PASSWORD": "pw", "DAGSTER_PG_DB": "wfm_bench_issue12_instance_1a2b"}
+    assert instance_database_url(SimpleNamespace(env={"WFM_EXECUTOR": "multiprocess", **env})) == url
+    trusted = instance_env("postgresql+psycopg://postgres@127.0.0.1/instance")  # no password, default port
+    assert instance_database_url(SimpleNamespace(env=trusted)) == "postgresql+psycopg://postgres@127.0.0.1:5432/instance"
+    assert instance_database_url(SimpleNamespace(env={})) is None  # SQLite instance: files only

@@ -237,3 +237,37 @@ def test_a_typo_in_a_deployment_file_is_caught(files, file, old, new, expected):
     broken = {**files, file: files[file].replace(old, new)}
     problems = problems_with(broken)
     assert any(expected in problem for problem in problems), problems
+
+
+# --- the two instance files ------------------------------------------------------------------------------
+
+
+def instance_sections_apart(default: Mapping, postgres: Mapping) -> list[str]:
+    """How deploy/dagster.postgres.yaml departs from dagster.yaml apart from its storage: missing, extra or
+    different top-level sections."""
+    problems = [f"section {name!r} of dagster.yaml is missing" for name in default if name not in postgres]
+    problems += [f"section {name!r} is not in dagster.yaml" for name in postgres
+                 if name not in default and name != "storage"]
+    problems += [f"section {name!r} differs from dagster.yaml's" for name in default
+                 if name in postgres and postgres[name] != default[name]]
+    return problems
+
+
+def test_the_postgres_instance_is_the_default_instance_with_postgresql_storage():
+    """A deployment on deploy/dagster.postgres.yaml gets the run queue, pools, sensor threads, retention, retries
+    and monitoring of dagster.yaml: only where the instance keeps its data differs."""
+    default = yaml.safe_load((REPO / "dagster.yaml").read_text())
+    postgres = yaml.safe_load((DEPLOY / "dagster.postgres.yaml").read_text())
+    assert "storage" not in default and set(postgres["storage"]) == {"postgres"}
+    assert instance_sections_apart(default, postgres) == []
+
+
+def test_a_section_left_out_of_the_postgres_instance_is_caught():
+    default = yaml.safe_load((REPO / "dagster.yaml").read_text())
+    postgres = yaml.safe_load((DEPLOY / "dagster.postgres.yaml").read_text())
+    assert {"sensors", "retention", "concurrency"} <= set(default)
+    for name in ("sensors", "retention"):
+        trimmed = {key: value for key, value in postgres.items() if key != name}
+        assert instance_sections_apart(default, trimmed) == [f"section {name!r} of dagster.yaml is missing"]
+    changed = {**postgres, "sensors": {**postgres["sensors"], "num_workers": 1}}
+    assert instance_sections_apart(default, changed) == ["section 'sensors' differs from dagster.yaml's"]

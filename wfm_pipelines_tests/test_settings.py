@@ -110,6 +110,7 @@ BAD_CASES = [
     *_numeric("WFM_DB_CONNECT_TIMEOUT_SECONDS", "x", "0", "-10", "601"),
     *_numeric("WFM_DB_STATEMENT_TIMEOUT_SECONDS", "x", "0", "-900", "86401"),
     *_numeric("WFM_AGENT_STATE_STALE_AFTER", "x", "0", "-3", "1001"),
+    *_numeric("WFM_MAX_CONCURRENT_STEPS", "eight", "8.5", "0", "-8", "65"),
     *_numeric("WFM_HISTORY_START", "yesterday", "2025-01-01 00:00", "2025-1-1-0:00", "2025-13-01-00:00",
               "2025-01-01-00:10", "2025-01-01-00:59", "2999-01-01-00:00"),
     *_numeric("WFM_AUTOMATION", "maybe", "onn", "2", "running"),
@@ -185,6 +186,7 @@ def test_the_defaults_load_with_an_empty_environment(tmp_path):
     assert (settings.shrink_guard_share, settings.shrink_guard_min_drop) == (0.5, 20)
     assert (settings.db_connect_timeout_s, settings.db_statement_timeout_s) == (10, 900)
     assert settings.agent_state_stale_after == 3 and settings.metadata_people_preview is False
+    assert (settings.executor, settings.max_concurrent_steps) == ("in_process", 8)
     assert settings.raw_store == str(tmp_path / "home" / "raw")
 
 
@@ -213,7 +215,7 @@ def test_on_off_synonyms(monkeypatch, name, field, value, expected):
     ("WFM_HEALING_INTERVAL_SECONDS", 10, 86400), ("WFM_BACKFILL_PARTITIONS_PER_RUN", 1, 10 * 35_040),
     ("WFM_REPORT_CHUNK_HOURS", 1, 720), ("WFM_REPORT_TARGET_ENTRIES", 100, 5_000_000),
     ("WFM_DB_CONNECT_TIMEOUT_SECONDS", 1, 600), ("WFM_DB_STATEMENT_TIMEOUT_SECONDS", 1, 86400),
-    ("WFM_AGENT_STATE_STALE_AFTER", 1, 1000),
+    ("WFM_AGENT_STATE_STALE_AFTER", 1, 1000), ("WFM_MAX_CONCURRENT_STEPS", 1, 64),
 ])
 def test_integer_bounds_are_valid(monkeypatch, name, low, high):
     for value in (low, high):

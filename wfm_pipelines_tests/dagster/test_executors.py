@@ -1,14 +1,18 @@
-"""WFM_EXECUTOR and WFM_CELERY_BROKER_URL: checked like every setting, and the broker URL reaches Dagster as the
-variable's name only. The Celery runs themselves are in test_celery_workers.py."""
+"""WFM_EXECUTOR, WFM_MAX_CONCURRENT_STEPS and WFM_CELERY_BROKER_URL: checked like every setting; the multiprocess
+executor forks warm steps from a forkserver; the broker URL reaches Dagster as the variable's name only. A
+multiprocess run is in test_many_accounts.py, the Celery runs in test_celery_workers.py."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import pytest
 
 import dagster as dg
 
 from wfm_pipelines.definitions import build_definitions
-from wfm_pipelines.defs.executors import CELERY_APP_SETTINGS
+from wfm_pipelines.defs.executors import CELERY_APP_SETTINGS, FORKSERVER_PRELOAD_MODULES
 from wfm_pipelines.settings import DEFAULT_CELERY_BROKER_URL, SettingsError, load_settings
 
 POSTGRES = "postgresql+psycopg://wfm@db.internal:5432/wfm"
@@ -62,3 +66,35 @@ def test_the_broker_url_reaches_dagster_as_the_variables_name(monkeypatch):
     config = executor.apply_config_mapping({}).value["config"]
     assert config["broker"] == "amqp://wfm:rotated@rabbit.internal:5672/wfm"
     assert config["config_source"] == CELERY_APP_SETTINGS
+
+
+@pytest.mark.parametrize("env, max_concurrent", [({}, 8), ({"WFM_MAX_CONCURRENT_STEPS": "3"}, 3)])
+def test_the_multiprocess_executor_forks_steps_from_a_forkserver_up_to_the_setting(env, max_concurrent):
+    executor = executor_of(load_settings({"WFM_EXECUTOR": "multiprocess", **env}))
+    config = executor.apply_config_mapping({}).value["config"]
+    assert config["max_concurrent"] == max_concurrent
+    assert config["start_method"] == {"forkserver": {"preload_modules": ["wfm_pipelines.definitions",
+                                                                         "dagster_postgres"]}}
+
+
+def test_the_in_process_executor_ignores_the_step_limit():
+    assert executor_of(load_settings({"WFM_MAX_CONCURRENT_STEPS": "3"})).name == "in_process"
+
+
+def test_the_forkserver_preloads_modules_that_import():
+    """The forkserver skips a preload module that fails to import without a word (the steps would then start
+    cold): each must import, in a fresh interpreter."""
+    done = subprocess.run([sys.executable, "-c", "; ".join(f"import {m}" for m in FORKSERVER_PRELOAD_MODULES)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_code_location_resolves_its_jobs_when_imported():
+    """The module the forkserver preloads has built its repository and resolved every job by the end of its
+    import, so forked steps inherit them. In a fresh interpreter: another test may have resolved them here.
+    (Dagster 1.13's repository data keeps the resolved jobs in `_all_jobs`, None until they are resolved.)"""
+    check = ("import wfm_pipelines.definitions as d; data = d.defs.get_repository_def()._repository_data; "
+             "print(sorted(job.name for job in data._all_jobs) if data._all_jobs is not None else 'unresolved')")
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "'interval_collection_job'" in done.stdout and "'configuration_job'" in done.stdout, done.stdout

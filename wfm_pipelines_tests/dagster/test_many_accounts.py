@@ -4,10 +4,13 @@ every enabled account, each account's rows its own, and one account's failure co
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import textwrap
 from datetime import timedelta
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
@@ -17,6 +20,8 @@ from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskRealtimeResource, TalkdeskResource
 from wfm_pipelines.definitions import build_definitions
+from wfm_pipelines_tests.dagster.celery_workers import execute_job
+from wfm_pipelines_tests.dagster.harness import REPO_ROOT
 from wfm_pipelines_tests.dagster.support import (
     expected_volume,
     fetch_report,
@@ -183,6 +188,77 @@ def test_a_tick_runs_every_account_once_and_each_accounts_rows_equal_its_own_agg
         assert set(transactions["agent_id"]) <= set(agents["agent_id"])
         totals[account_id] = sum(v["entered"] for v in expected.values())
     assert totals["north"] != totals["south"]  # two accounts, two sets of data
+
+
+# A tick's range: the interval that closed and the trailing 2h15m, 9 partitions.
+TICK_PARTITIONS = 9
+INTERVAL_TABLES = {"wfm_contact_volume_interval": "interval_start", "wfm_agent_state_transaction": "state_end"}
+
+
+def _interval_rows(database_url: str, start, end) -> dict[tuple[str, str], pd.DataFrame]:
+    """(account, table) -> the window's rows, without the time of collection (which differs between runs)."""
+    engine = get_engine(database_url)
+    return {(account_id, name): writer.read_window(engine, name, window_start=start, window_end=end,
+                                                   time_column=column, account_id=account_id).drop(columns="collected_at")
+            for account_id in ACCOUNTS for name, column in INTERVAL_TABLES.items()}
+
+
+def test_a_multiprocess_tick_runs_the_steps_side_by_side_and_leaves_the_in_process_rows(
+        tmp_path, two_talkdesks, secrets_in_environment):
+    """WFM_EXECUTOR=multiprocess as deployed: `dagster job execute -m wfm_pipelines.definitions` with a persistent
+    instance, so each step runs in its own process forked by the executor's forkserver, several at a time.
+    Account by account its rows must equal those of the same tick in process, on its own database."""
+    urls = {account_id: two_talkdesks.account_url(account_id) for account_id in ACCOUNTS}
+    start, _ = yesterday_window(hours=3)
+    end = start + TICK_PARTITIONS * timedelta(minutes=15)
+    tags = range_tags(partition_key_for(start), partition_key_for(end - timedelta(minutes=15)))
+    databases = {}
+    for executor in ("in_process", "multiprocess"):
+        (tmp_path / executor).mkdir()
+        databases[executor] = f"sqlite:///{tmp_path / executor / 'wfm.db'}"
+        settings = _settings(tmp_path / executor, urls, databases[executor], paused=False)
+        resources = _fast_resources(settings)
+        defs = build_definitions(settings)
+        with dg.instance_for_test() as instance:  # agents and queues first, as the hourly import does
+            assert defs.resolve_job_def("configuration_job").execute_in_process(
+                instance=instance, resources=resources).success
+            if executor == "in_process":
+                assert defs.resolve_job_def("interval_collection_job").execute_in_process(
+                    instance=instance, resources=resources, tags=tags).success
+
+    home = tmp_path / "multiprocess" / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    inherited = {name: value for name, value in os.environ.items() if not name.startswith(("WFM_", "TALKDESK_"))}
+    env = {**inherited, "DAGSTER_HOME": str(home), "DAGSTER_DISABLE_TELEMETRY": "1",
+           "WFM_ACCOUNTS_FILE": str(tmp_path / "multiprocess" / "accounts.yaml"),
+           "WFM_DATABASE_URL": databases["multiprocess"], "WFM_RAW_STORE": raw_store_for(databases["multiprocess"]),
+           "WFM_EXECUTOR": "multiprocess", "WFM_STEP_RETRIES": "0", "WFM_AUTOMATION": "off"}
+    done = execute_job("interval_collection_job", env, tags, timeout=120)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        (run,) = instance.get_runs()
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        steps = instance.get_run_step_stats(run.run_id)
+        assert {step.step_key for step in steps} == {f"{account_id}__{name}" for account_id in ACCOUNTS
+                                                     for name in ("contact_volume", "agent_state_transactions")}
+        # side by side: some step started before another had ended (in process they follow one another)
+        assert any(other.start_time < step.end_time and step.start_time < other.end_time
+                   for step in steps for other in steps if other is not step)
+        messages = [event.user_message for event in instance.all_logs(run.run_id)]
+        assert any("Executing steps using multiprocess executor" in message for message in messages)
+        # each step in a process of its own
+        step_processes = {message for message in messages if message.startswith("Launching subprocess for")}
+        assert len(step_processes) == len(steps), messages
+    finally:
+        instance.dispose()
+
+    expected, got = (_interval_rows(databases[executor], start, end) for executor in ("in_process", "multiprocess"))
+    for (account_id, name), frame in expected.items():
+        assert len(frame) > 0, (account_id, name)
+        pd.testing.assert_frame_equal(got[account_id, name], frame, obj=f"{account_id} {name}")
 
 
 def test_one_accounts_bad_secret_fails_only_its_own_steps(tmp_path, two_talkdesks, secrets_in_environment,

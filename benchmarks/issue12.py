@@ -7,7 +7,7 @@ issue 11's. Its section is appended to the day's results file (`--tick-only`: th
 
 1. real-time: a webserver + daemon as a many-account deployment runs (the PostgreSQL Dagster instance of
    `deploy/dagster.postgres.yaml` in a fresh database, WFM_EXECUTOR=multiprocess) with the 50 accounts'
-   `agent_state_sensor__<id>` running at 30 s; snapshot times per account from `wfm_agent_state_snapshot`
+   accounts collected at 30 s by the one `agent_state_sensor`; snapshot times per account from `wfm_agent_state_snapshot`
    (PostgreSQL), CPU of the deployment's processes from /proc, instance growth (its directory and its
    database), runs launched;
 2. the tick: on the same deployment, sensors stopped, `interval_collection_job` launched over GraphQL with
@@ -40,6 +40,7 @@ from benchmarks.accounting import DeploymentSampler, directory_bytes
 from benchmarks.backfill import running_deployment
 from benchmarks.environment import EMULATOR_REPORT_PROCESSING_SECONDS, REPO_ROOT, EmulatorProcess, fresh_databases
 from talkdesk_emulator.account_sizes import ACCOUNT_SIZES, benchmark_accounts
+from wfm_pipelines.collection.realtime import look_interval_seconds
 from wfm_pipelines.settings import PARTITION_FORMAT
 
 SMALL, MEDIUM, LARGE = 40, 8, 2
@@ -233,6 +234,7 @@ class RealtimeResult:
     wfm_growth_bytes: int
     runs_launched: int
     failed_ticks: int
+    failed_checks: int  # failed `latest_collection_succeeded` evaluations (a failing account's collections)
     load: str
 
     @property
@@ -271,14 +273,22 @@ def _failed_ticks(deployment, sensors: list[str]) -> int:
     return sum(1 for name in sensors for tick in deployment.sensor_ticks(name) if tick["status"] == "FAILURE")
 
 
+def _failed_checks(deployment, account_ids: list[str]) -> int:
+    query = """query($key: AssetKeyInput!) { assetCheckExecutions(assetKey: $key,
+        checkName: "latest_collection_succeeded", limit: 100) { status } }"""
+    return sum(1 for account_id in account_ids
+               for execution in deployment.graphql(query, {"key": {"path": [account_id, "agent_state_snapshots"]}})[
+                   "assetCheckExecutions"] if execution["status"] == "FAILED")
+
+
 def run_realtime(deployment, emulator: EmulatorProcess, database_url: str, account_ids: list[str],
                  warmup: float, window: float, log) -> RealtimeResult:
-    sensors = [f"agent_state_sensor__{a}" for a in account_ids]
+    sensors = ["agent_state_sensor"]  # one sensor collects every account
     began = datetime.now(timezone.utc)
     started = time.monotonic()
     for name in sensors:
         deployment.set_sensor_running(name, True)
-    log(f"  {len(sensors)} sensors started in {time.monotonic() - started:.1f} s; warm-up {warmup:.0f} s")
+    log(f"  the agent-state sensor started in {time.monotonic() - started:.1f} s; warm-up {warmup:.0f} s")
     time.sleep(warmup)
     instance_before, wfm_before = instance_bytes(deployment), database_bytes(database_url)
     emulator_before, machine_before = emulator.cpu_seconds(), proc_stat()
@@ -303,7 +313,8 @@ def run_realtime(deployment, emulator: EmulatorProcess, database_url: str, accou
                                                             "unattributed": sampler.unattributed_cpu_seconds},
         emulator_cpu_seconds=emulator_cpu, machine_busy_cores=machine, instance_growth_bytes=instance_growth,
         wfm_growth_bytes=wfm_growth, runs_launched=len(deployment.runs()),
-        failed_ticks=_failed_ticks(deployment, sensors), load=load)
+        failed_ticks=_failed_ticks(deployment, sensors), failed_checks=_failed_checks(deployment, account_ids),
+        load=load)
 
 
 # ---- phase 2/3: one tick ---------------------------------------------------------------------------------
@@ -548,12 +559,13 @@ def run(work: Path, log, *, realtime_warmup: float = 30, realtime_window: float 
                     result.schedules = deployed_schedules(deployment)
                     log(f"  up in {result.startup_seconds:.0f} s")
                     if realtime:
-                        log(f"  real-time: 50 sensors at {INTERVAL_SECONDS} s")
+                        log(f"  real-time: one sensor, 50 accounts at {INTERVAL_SECONDS} s")
                         result.realtime = run_realtime(deployment, emulator, url, account_ids, realtime_warmup,
                                                        realtime_window, log)
                         rt = result.realtime
                         log(f"  p95 gap {percentile(rt.all_gaps, 95):.1f} s, CPU {rt.cpu_seconds:.0f} s in "
-                            f"{rt.window_seconds:.0f} s, runs {rt.runs_launched}, failed ticks {rt.failed_ticks}")
+                            f"{rt.window_seconds:.0f} s, runs {rt.runs_launched}, failed ticks {rt.failed_ticks}, "
+                            f"failed checks {rt.failed_checks}")
                     else:
                         result.not_measured.append("real-time collection (skipped by option)")
                     if tick:
@@ -686,22 +698,24 @@ def details(result: Issue12, schedule_runs: dict[str, int]) -> str:
         histogram = ", ".join(f"{low}-{low + 10} s: {n}" for low, n in gap_histogram(rt.all_gaps).items())
         roles = ", ".join(f"{k} {v:.0f} s" for k, v in rt.cpu_by_role.items())
         lines.append(
-            f"- Real-time: the 50 `agent_state_sensor__<id>` at {INTERVAL_SECONDS} s for {rt.watch_seconds:.0f} s "
+            f"- Real-time: the one `agent_state_sensor` collecting 50 accounts at {INTERVAL_SECONDS} s (looking every "
+            f"{look_interval_seconds([INTERVAL_SECONDS])} s) for {rt.watch_seconds:.0f} s "
             f"(CPU, growth measured over {rt.window_seconds:.0f} s after a warm-up); gaps from the distinct "
             f"`snapshot_at` of `wfm_agent_state_snapshot` per account: {by_size}; all gaps by 10 s: {histogram}. "
             f"Collections per account "
-            f"{counts[0]}..{counts[-1]}; failed sensor ticks {rt.failed_ticks}; runs launched {rt.runs_launched}. "
+            f"{counts[0]}..{counts[-1]}; failed sensor ticks {rt.failed_ticks}; failed collection checks "
+            f"{rt.failed_checks}; runs launched {rt.runs_launched}. "
             f"Deployment CPU {rt.cpu_seconds:.0f} s ({roles}); machine busy {rt.machine_busy_cores:.2f} of 2 cores "
             f"(the deployment {rt.cpu_seconds / rt.window_seconds:.2f}, emulator "
             f"{rt.emulator_cpu_seconds / rt.window_seconds:.2f}, PostgreSQL and other agents the rest); load at the "
             f"end {rt.load}. Instance (its directory and PostgreSQL database) +{_mib(rt.instance_growth_bytes)}, WFM database "
             f"+{_mib(rt.wfm_growth_bytes)} over the window (x {86400 / rt.window_seconds:.0f} for a day; the "
-            "shipped retention purges successful sensor ticks after 7 days, so the instance stops growing from "
-            "ticks after a week).")
+            "shipped retention purges the sensor's ticks after 7 days, 1 day for those in which no collection "
+            "finished; the materializations stay).")
         lines.append(
             "- CPU per account-hour = the deployment's CPU over the window / window / 50 x 3600. The old 38% was "
             "one small account with a run every 30 s; now 50 mixed accounts share one daemon, one code server "
-            "and the sensor threads, with no run process per collection.")
+            "and one sensor's collection threads, with no run process per collection.")
     for tick in result.ticks:
         volume, states = tick.step_sum_of("contact_volume"), tick.step_sum_of("agent_state_transactions")
         slow = sorted(tick.steps.items(), key=lambda kv: -kv[1])[:3]
@@ -729,7 +743,7 @@ def details(result: Issue12, schedule_runs: dict[str, int]) -> str:
         lines.append(
         "- Runs per day, from the deployed schedules' cron strings (each tick is one run over every enabled "
         f"account, as the tick above shows): {', '.join(f'{k} {v}' for k, v in schedule_runs.items())}; "
-        "agent-state sensors launch none (measured); the healing sensor requests runs only for intervals that "
+        "the agent-state sensor launches none (measured); the healing sensor requests runs only for intervals that "
         "failed or never landed (at most 2 ranges per asset per look), 0 on a healthy day.")
     for one in result.celery:
         lines.append(f"- Celery, {one.workers} worker(s) (concurrency 1 each): {CELERY_ACCOUNTS} small accounts x 1 UTC "

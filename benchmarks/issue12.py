@@ -462,24 +462,35 @@ class CeleryResult:
     machine_busy_cores: float
 
 
+def celery_phase_environment(home: Path, accounts_file: Path, configs: dict, account_ids: list[str],
+                             urls: dict[str, str], broker: str, day: datetime) -> dict[str, str]:
+    """What every process of the Celery phase gets: the Celery tests' deployment environment for these accounts
+    (their secrets by variable), with the benchmark's own settings on top."""
+    from wfm_pipelines_tests.dagster.celery_workers import celery_environment  # noqa: PLC0415 - imports dagster
+
+    env = celery_environment(home=home, accounts_file=accounts_file,
+                             secrets={secret_variable(a): configs[a].client_secret for a in account_ids},
+                             wfm_database_url=urls["celery_wfm"], instance_database_url=urls["celery_instance"],
+                             broker_url=broker, raw_store=str(home / "raw"))
+    env.update(deployment_env(accounts_file, urls["celery_wfm"], home / "raw", configs, day - timedelta(days=1),
+                              WFM_EXECUTOR="celery"))
+    return env
+
+
 def run_celery(work: Path, emulator: EmulatorProcess, configs: dict, account_ids: list[str], day: datetime,
                workers: int, log) -> CeleryResult:
     from dagster import DagsterInstance  # noqa: PLC0415 - only this phase needs the instance in-process
 
     from wfm_pipelines.defs.partitions import partition_key_for, range_tags  # noqa: PLC0415
     from wfm_pipelines_tests.conftest import fresh_rabbitmq_vhost  # noqa: PLC0415 - the tests' own vhost helper
-    from wfm_pipelines_tests.dagster.celery_workers import celery_environment, execute_job_command, start_workers  # noqa: PLC0415
+    from wfm_pipelines_tests.dagster.celery_workers import execute_job_command, start_workers  # noqa: PLC0415
 
     home = work / f"celery-{workers}"
     home.mkdir(parents=True, exist_ok=True)
     accounts_file = home / "accounts.yaml"
     accounts_file.write_text(wfm_accounts_yaml(emulator, account_ids, configs))
     with fresh_databases("celery_wfm", "celery_instance") as urls, fresh_rabbitmq_vhost() as broker:
-        env = celery_environment(home=home, emulator_url=emulator.url, wfm_database_url=urls["celery_wfm"],
-                                 instance_database_url=urls["celery_instance"], broker_url=broker,
-                                 raw_store=str(home / "raw"))
-        env.update(deployment_env(accounts_file, urls["celery_wfm"], home / "raw", configs, day - timedelta(days=1),
-                                  WFM_EXECUTOR="celery"))
+        env = celery_phase_environment(home, accounts_file, configs, account_ids, urls, broker, day)
         saved = {k: os.environ.get(k) for k in env if k.startswith("DAGSTER_PG_")}
         os.environ.update({k: env[k] for k in saved})
         try:

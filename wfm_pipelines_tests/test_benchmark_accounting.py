@@ -216,3 +216,20 @@ def test_the_deployments_instance_database_is_read_back_from_its_dagster_pg_vari
     trusted = instance_env("postgresql+psycopg://postgres@127.0.0.1/instance")  # no password, default port
     assert instance_database_url(SimpleNamespace(env=trusted)) == "postgresql+psycopg://postgres@127.0.0.1:5432/instance"
     assert instance_database_url(SimpleNamespace(env={})) is None  # SQLite instance: files only
+
+
+def test_the_celery_phase_gives_its_processes_the_accounts_file_their_secrets_and_the_celery_executor(tmp_path):
+    from benchmarks.issue12 import celery_phase_environment, secret_variable
+    from talkdesk_emulator.account_sizes import benchmark_accounts
+
+    configs = benchmark_accounts(2, 0, 0)
+    accounts = list(configs)
+    accounts_file = tmp_path / "accounts.yaml"
+    urls = {"celery_wfm": "postgresql+psycopg://postgres@127.0.0.1:5432/wfm_bench_celery_wfm_1",
+            "celery_instance": "postgresql+psycopg://postgres@127.0.0.1:5432/wfm_bench_celery_instance_1"}
+    env = celery_phase_environment(tmp_path, accounts_file, configs, accounts, urls, "amqp://guest:guest@h:5672/v",
+                                   datetime(2026, 11, 30, tzinfo=timezone.utc))
+    assert env["WFM_ACCOUNTS_FILE"] == str(accounts_file) and env["WFM_EXECUTOR"] == "celery"
+    assert env["WFM_DATABASE_URL"] == urls["celery_wfm"] and env["DAGSTER_PG_DB"] == "wfm_bench_celery_instance_1"
+    assert env["WFM_CELERY_BROKER_URL"] == "amqp://guest:guest@h:5672/v"
+    assert {env[secret_variable(a)] for a in accounts} == {configs[a].client_secret for a in accounts}

@@ -58,7 +58,6 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     )
 
 
-
 defs = build_definitions()
 # Resolved once here, at import, rather than on first use: under WFM_EXECUTOR=multiprocess every step's process
 # is forked from a server that imported this module, and so starts with the repository and its jobs built

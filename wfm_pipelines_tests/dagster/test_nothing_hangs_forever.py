@@ -3,8 +3,6 @@ agent-state collection holds back neither the sensor nor the other accounts, and
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from pathlib import Path
 

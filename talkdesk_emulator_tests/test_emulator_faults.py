@@ -165,7 +165,7 @@ def test_ccaas_can_be_switched_off(talkdesk):
 def test_data_delay(talkdesk):
     from datetime import datetime, timedelta, timezone
 
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(timezone.utc).replace(microsecond=0)  # the subject: the delay is counted back from now
     window = ((now - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ"), now.strftime("%Y-%m-%dT%H:%M:%SZ"))
     talkdesk.server.set_faults(data_delay_seconds=3 * 3600 + 60)
     assert talkdesk.report("user_status", *window)["total"] == 0

@@ -151,7 +151,7 @@ def test_new_fault_values_are_validated(talkdesk, changes):
     ("contacts", "current", CONTACTS_COLUMNS), ("user_status", "current", USER_STATUS_COLUMNS),
 ])
 def test_an_empty_csv_report_keeps_its_header(fast, report_type, payload, columns):
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(timezone.utc).replace(microsecond=0)  # an hour that has not ended yet, whatever the day
     window = tuple(t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in (now - timedelta(hours=1), now))
     set_faults(fast, data_delay_seconds=3 * 3600, calls_payload=payload)  # nothing in the window has ended yet
     empty = job_file(fast, report_type, "csv", window)

@@ -140,7 +140,7 @@ def test_request_timezone_applies_to_naive_bounds(talkdesk):
 
 
 def test_records_not_yet_ended_are_not_reported(talkdesk):
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(timezone.utc).replace(microsecond=0)  # the subject: what has not ended by now
     start = now - timedelta(hours=6)
     body = talkdesk.report("user_status", start.strftime("%Y-%m-%dT%H:%M:%SZ"), now.strftime("%Y-%m-%dT%H:%M:%SZ"))
     latest = max((parse_utc(e["status_end_at"]) for e in body["entries"]), default=start)

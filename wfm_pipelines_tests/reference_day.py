@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import time_machine
+
 REFERENCE_DAY = datetime(2026, 12, 2, tzinfo=timezone.utc)
 
 
@@ -21,3 +23,11 @@ def reference_window(hours: float = 24, *, from_hour: float = 0) -> tuple[dateti
     """`hours` of the reference day (UTC), starting `from_hour` hours after its midnight."""
     start = REFERENCE_DAY + timedelta(hours=from_hour)
     return start, start + timedelta(hours=hours)
+
+
+def clock_on_the_reference_day(hour: float):
+    """This process's wall clock set to `hour` of the reference day and running on from there; the emulator
+    serving the test runs in this process and follows it. For tests of what the
+    product does with "now" (healing's look-back, the newest agent states), which would otherwise depend on the
+    hour they run at. Monotonic clocks are left alone, so timeouts and polling still work."""
+    return time_machine.travel(REFERENCE_DAY + timedelta(hours=hour), tick=True)

@@ -231,7 +231,7 @@ def test_fractional_healing_lookback_is_valid(monkeypatch, value):
 
 
 def test_a_history_start_on_any_past_or_current_quarter_hour_is_valid(monkeypatch):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(timezone.utc)  # the subject: the quarter hour running now is a valid history start
     current = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
     for moment in (current, current - timedelta(minutes=15), datetime(2024, 2, 29, 23, 45)):
         key = moment.strftime(wfm_settings.PARTITION_FORMAT)

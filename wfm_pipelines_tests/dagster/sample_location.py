@@ -41,7 +41,7 @@ def _record(run_id: str, first_key: str, last_key: str, partition_count: int, ou
         conn.execute("create table if not exists ledger (run_id text, first_key text, last_key text,"
                      " partition_count integer, outcome text, recorded_at real)")
         conn.execute("insert into ledger values (?, ?, ?, ?, ?, ?)",
-                     (run_id, first_key, last_key, partition_count, outcome, time.time()))
+                     (run_id, first_key, last_key, partition_count, outcome, time.time()))  # when, for the record only
 
 
 def _failing_keys() -> set[str]:

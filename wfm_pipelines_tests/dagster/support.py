@@ -11,7 +11,7 @@ import os
 import tempfile
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pyarrow as pa
 import requests
@@ -125,17 +125,3 @@ def expected_volume(entries: list[dict], start: datetime, end: datetime) -> dict
             if entry["type"] == "abandoned":
                 row["abandoned"] += 1
     return dict(totals)
-
-
-def yesterday_window(hours: int = 24) -> tuple[datetime, datetime]:
-    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    return today - timedelta(days=1), today - timedelta(days=1) + timedelta(hours=hours)
-
-
-def early_in_month_window(hours: int = 24) -> tuple[datetime, datetime]:
-    """The second day of the newest month whose second day is over, from midnight UTC: a start-filtered
-    account's status look-back (back to the month start) is then a day or two, whatever today's date."""
-    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    month = today.replace(day=1) if today.day > 2 else (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-    start = month + timedelta(days=1)
-    return start, start + timedelta(hours=hours)

@@ -17,14 +17,13 @@ from wfm_pipelines_tests.dagster.support import (
     agent_state_transactions,
     agents,
     contact_volume,
-    early_in_month_window,
     expected_volume,
     fetch_report,
     queue_memberships,
     queues,
     resources_for,
-    yesterday_window,
 )
+from wfm_pipelines_tests.reference_day import clock_on_the_reference_day, reference_window
 
 CONFIGURATION = [agents, queues, queue_memberships]
 
@@ -46,7 +45,7 @@ def resources(emulator, database_url):
 
 def test_configuration_then_a_day_of_volume_matches_the_emulator_aggregated_independently(emulator, database_url, resources):
     assert dg.materialize(CONFIGURATION, resources=resources).success
-    start, end = yesterday_window(hours=24)
+    start, end = reference_window(24)
     result = materialize_range([contact_volume], resources, start, end)
     assert result.success
     rows = volume_rows(database_url, start, end)
@@ -58,7 +57,7 @@ def test_configuration_then_a_day_of_volume_matches_the_emulator_aggregated_inde
     entries = fetch_report(emulator.url, "calls", start, end + timedelta(hours=4))
     expected = expected_volume(entries, start, end)
     got = {(r.queue_id, r.interval_start.to_pydatetime()): r for r in rows.itertuples()}
-    assert sum(v["entered"] for v in expected.values()) > 100
+    assert sum(v["entered"] for v in expected.values()) == 2864
     for key, totals in expected.items():
         row = got[key]
         assert (row.entered_count, row.handled_count, row.abandoned_count) == (
@@ -82,7 +81,7 @@ def test_configuration_then_a_day_of_volume_matches_the_emulator_aggregated_inde
 
 
 def test_rerunning_a_range_replaces_it_without_duplicates(emulator, database_url, resources):
-    start, end = yesterday_window(hours=3)
+    start, end = reference_window(3)
     assert materialize_range([contact_volume, agent_state_transactions], resources, start, end).success
     first_volume = volume_rows(database_url, start, end).drop(columns=["collected_at"])
     engine = get_engine(database_url)
@@ -94,13 +93,13 @@ def test_rerunning_a_range_replaces_it_without_duplicates(emulator, database_url
         writer.read_table(engine, "wfm_agent_state_transaction").drop(columns=["collected_at"]), first_states)
     assert raw_entries_of(database_url, "calls").num_rows + raw_entries_of(database_url, "user_status").num_rows == (
         raw_count)
-    assert raw_count > 0
-    assert len(first_states) > 0
+    assert raw_count == 314
+    assert len(first_states) == 231
 
 
 def test_a_failed_report_fails_the_run_loudly_and_a_rerun_heals_it(emulator, sqlite_url):
     resources = resources_for(emulator.url, sqlite_url)
-    start, end = yesterday_window(hours=2)
+    start, end = reference_window(2)
     assert materialize_range([contact_volume], resources, start, end).success
     good = volume_rows(sqlite_url, start, end).drop(columns=["collected_at"])
 
@@ -122,15 +121,15 @@ def test_every_status_record_lands_whichever_timestamp_the_report_filters_on(emu
     """The partition that contains a record's end owns it, and none is lost either way, also when a run
     splits its range into several reports (small reports forced here) and records span their seams."""
     resources = resources_for(emulator.url, sqlite_url, WFM_REPORT_TARGET_ENTRIES="150")
-    start, end = early_in_month_window(hours=12)
+    start, end = reference_window(12)
     emulator.set_faults(report_window_field=window_field)
     result = materialize_range([agent_state_transactions], resources, start, end)
     assert result.success
-    assert result.asset_materializations_for_node("agent_state_transactions")[0].metadata["talkdesk_reports"].value >= 4
+    assert result.asset_materializations_for_node("agent_state_transactions")[0].metadata["talkdesk_reports"].value == {"end": 7, "start": 34}[window_field]
     stored = writer.read_table(get_engine(sqlite_url), "wfm_agent_state_transaction")
     emulator.set_faults(report_window_field="end")
     truth = [e for e in fetch_report(emulator.url, "user_status", start, end) if e.get("status_end_at")]
-    assert len(stored) == len(truth) > 0
+    assert len(stored) == len(truth) == 2971
     assert sorted(zip(stored["agent_id"], stored["state_start"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))) == sorted(
         (e["user_id"], e["status_start_at"]) for e in truth)
 
@@ -153,11 +152,13 @@ def test_agent_state_snapshots_append_and_move_current_state_forward(emulator, s
 def test_agent_state_snapshots_fall_back_to_user_status_without_ccaas(emulator, sqlite_url):
     resources = resources_for(emulator.url, sqlite_url)
     emulator.set_faults(ccaas_enabled=False)
-    result = dg.materialize([agents, agent_state_snapshots], resources=resources)
+    # The fallback reads the newest records of the last hour: how many agents have one depends on the hour.
+    with clock_on_the_reference_day(14):
+        result = dg.materialize([agents, agent_state_snapshots], resources=resources)
     assert result.success
     meta = result.asset_materializations_for_node("agent_state_snapshots")[0].metadata
     assert meta["source"].value == "user_status_report"
-    assert len(writer.read_table(get_engine(sqlite_url), "wfm_agent_state_current")) > 0
+    assert len(writer.read_table(get_engine(sqlite_url), "wfm_agent_state_current")) == 17
 
 
 @pytest.mark.parametrize("faults", [
@@ -168,7 +169,7 @@ def test_agent_state_snapshots_fall_back_to_user_status_without_ccaas(emulator, 
     {"report_window_field": "start"},
 ])
 def test_every_documented_payload_shape_gives_the_same_interval_rows(emulator, sqlite_url, tmp_path, faults):
-    start, end = yesterday_window(hours=3)
+    start, end = reference_window(3)
     assert materialize_range([contact_volume], resources_for(emulator.url, sqlite_url), start, end).success
     baseline = volume_rows(sqlite_url, start, end).drop(columns=["collected_at"])
     shaped_url = f"sqlite:///{tmp_path / 'shaped.db'}"
@@ -176,20 +177,20 @@ def test_every_documented_payload_shape_gives_the_same_interval_rows(emulator, s
     assert materialize_range([contact_volume], resources_for(emulator.url, shaped_url), start, end).success
     shaped = volume_rows(shaped_url, start, end).drop(columns=["collected_at"])
     pd.testing.assert_frame_equal(shaped, baseline)
-    assert baseline["entered_count"].sum() > 0
+    assert baseline["entered_count"].sum() == 76
 
 
 def test_malformed_entries_are_counted_kept_with_their_reason_and_the_rest_still_lands(emulator, sqlite_url):
-    start, end = yesterday_window(hours=3)
+    start, end = reference_window(3)
     emulator.set_faults(malformed_rate=0.05)
     result = materialize_range([contact_volume], resources_for(emulator.url, sqlite_url), start, end)
     assert result.success
     metadata = result.asset_materializations_for_node("contact_volume")[0].metadata
     kept = writer.read_table(get_engine(sqlite_url), "talkdesk_malformed_entry")
-    assert metadata["malformed_entries"].value == len(kept) > 0
+    assert metadata["malformed_entries"].value == len(kept) == 5
     assert set(kept["reason"]) and kept["entry"].str.startswith("{").all()
     assert sum(metadata["malformed_reasons"].value.values()) == len(kept)
-    assert volume_rows(sqlite_url, start, end)["entered_count"].sum() > 0
+    assert volume_rows(sqlite_url, start, end)["entered_count"].sum() == 71
     assert all(check.passed for check in result.get_asset_check_evaluations())
 
 
@@ -197,7 +198,7 @@ def test_malformed_entries_are_counted_kept_with_their_reason_and_the_rest_still
 def test_contacts_spanning_report_seams_land_once_in_their_start_interval(emulator, sqlite_url, tmp_path,
                                                                           window_field):
     """Small reports forced: the rows equal those of one big report, whichever timestamp the account filters on."""
-    start, end = yesterday_window(hours=12)
+    start, end = reference_window(12)
     emulator.set_faults(report_window_field=window_field)
     assert materialize_range([contact_volume], resources_for(emulator.url, sqlite_url), start, end).success
     one_report = volume_rows(sqlite_url, start, end).drop(columns=["collected_at"])
@@ -205,6 +206,6 @@ def test_contacts_spanning_report_seams_land_once_in_their_start_interval(emulat
     result = materialize_range([contact_volume], resources_for(emulator.url, small_url, WFM_REPORT_TARGET_ENTRIES="100"),
                                start, end)
     assert result.success
-    assert result.asset_materializations_for_node("contact_volume")[0].metadata["talkdesk_reports"].value >= 5
+    assert result.asset_materializations_for_node("contact_volume")[0].metadata["talkdesk_reports"].value == 8
     pd.testing.assert_frame_equal(volume_rows(small_url, start, end).drop(columns=["collected_at"]), one_report)
     assert raw_entries_of(small_url, "calls").num_rows == raw_entries_of(sqlite_url, "calls").num_rows

@@ -22,6 +22,7 @@ from wfm_pipelines_tests.dagster.support import (
     settings_for_tests,
 )
 from wfm_pipelines_tests.dagster.test_assets_in_process import materialize_range
+from wfm_pipelines_tests.reference_day import clock_on_the_reference_day
 
 UTC = timezone.utc
 RANGE_START = "dagster/asset_partition_range_start"
@@ -133,11 +134,13 @@ def test_self_healing_rerequests_a_failed_interval_and_stops_once_it_landed(defs
     defs = defs_for(WFM_HEALING_LOOKBACK_DAYS="0.125")  # three hours: a small window to fill in the test
     sensor = defs.resolve_sensor_def("interval_healing_sensor")
     resources = resources_for(emulator.url, sqlite_url)
-    now = datetime.now(UTC)
-    start = (now - timedelta(hours=3)).replace(minute=(now.minute // 15) * 15, second=0, microsecond=0)
-    failed_start, failed_end = start + timedelta(hours=1), start + timedelta(hours=1, minutes=30)
-    end = now.replace(minute=(now.minute // 15) * 15, second=0, microsecond=0) - timedelta(minutes=15)
-    with dg.instance_for_test() as instance:
+    # The sensor looks back from "now": pinned to a busy afternoon, so the intervals it judges hold data and no
+    # quarter hour closes while the test runs (it takes seconds; the clock starts at 14:07).
+    with clock_on_the_reference_day(14 + 7 / 60), dg.instance_for_test() as instance:
+        now = datetime.now(UTC)
+        start = (now - timedelta(hours=3)).replace(minute=(now.minute // 15) * 15, second=0, microsecond=0)
+        failed_start, failed_end = start + timedelta(hours=1), start + timedelta(hours=1, minutes=30)
+        end = now.replace(minute=(now.minute // 15) * 15, second=0, microsecond=0) - timedelta(minutes=15)
         # agent_state_transactions never ran for the middle range: it is missing, which heals the same way.
         for asset in (contact_volume, agent_state_transactions):
             assert materialize_range([asset], resources, start, failed_start, instance=instance).success

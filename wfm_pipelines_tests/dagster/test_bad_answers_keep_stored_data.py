@@ -28,14 +28,13 @@ from wfm_pipelines_tests.dagster.support import (
     queues,
     raw_store_for,
     resources_for,
-    yesterday_window,
 )
+from wfm_pipelines_tests.reference_day import reference_window
 
 
 def busy_hour():
-    """10:00-11:00 UTC yesterday: the emulated account's busy morning, well over 20 contacts."""
-    day_start, _ = yesterday_window()
-    return day_start + timedelta(hours=10), day_start + timedelta(hours=11)
+    """10:00-11:00 UTC of the reference day: the emulated account's busy morning, well over 20 contacts."""
+    return reference_window(1, from_hour=10)
 
 
 def run(assets, resources, start, end, instance, **tags):
@@ -111,7 +110,7 @@ def collected(emulator, collected_once, sqlite_url):
     resources = resources_for(emulator.url, sqlite_url)
     volume = stored(sqlite_url, "wfm_contact_volume_interval", "interval_start", start, end)
     raw_calls = raw_calls_of(sqlite_url, start, end)
-    assert volume["entered_count"].sum() > 20 and raw_calls.num_rows > 20
+    assert (volume["entered_count"].sum(), raw_calls.num_rows) == (162, 181)
     return resources, start, end, volume, raw_calls
 
 
@@ -171,7 +170,7 @@ def test_the_shrink_guard_can_be_switched_off(emulator, sqlite_url, instance, co
 def test_an_empty_status_report_keeps_the_stored_transactions(emulator, sqlite_url, instance, collected):
     resources, start, end, _, _ = collected
     before = stored(sqlite_url, "wfm_agent_state_transaction", "state_end", start, end)
-    assert len(before) > 20
+    assert len(before) == 433
     emulator.set_faults(report_file_fault="empty_report", report_file_fault_types=["user_status"])
     result = run([agent_state_transactions], resources, start, end, instance)
     assert not result.success and "raw 'user_status' entries" in failure_text(result)

@@ -43,7 +43,8 @@ from wfm_pipelines_tests.dagster.celery_workers import (
     start_workers,
 )
 from wfm_pipelines_tests.dagster.harness import REPO_ROOT
-from wfm_pipelines_tests.dagster.support import raw_store_for, settings_for_tests, yesterday_window
+from wfm_pipelines_tests.dagster.support import raw_store_for, settings_for_tests
+from wfm_pipelines_tests.reference_day import reference_window
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +55,7 @@ CONFIGURATION_TABLES = ("wfm_queue", "wfm_agent", "wfm_queue_agent")
 INTERVAL_TABLES = {"wfm_contact_volume_interval": "interval_start", "wfm_agent_state_transaction": "state_end"}
 # Times of collection differ between any two runs; everything else must be equal.
 COLLECTION_TIMES = ["first_seen_at", "last_seen_at", "collected_at"]
-START, _ = yesterday_window(hours=4)
+START, _ = reference_window(4)
 CLEAN_WINDOW = (START, START + timedelta(hours=2))
 KILLED_WINDOW = (START + timedelta(hours=2), START + timedelta(hours=4))
 # The emulator finishes a report in 0.2 s: the reference polls it every 0.05 s at first, not every second.

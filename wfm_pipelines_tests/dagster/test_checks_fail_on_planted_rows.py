@@ -26,8 +26,8 @@ from wfm_pipelines_tests.dagster.support import (
     queues,
     raw_store_for,
     resources_for,
-    yesterday_window,
 )
+from wfm_pipelines_tests.reference_day import reference_window
 
 VOLUME_CHECKS = {"counts_non_negative", "handled_not_above_entered", "reconciles_with_raw_entries"}
 TRANSACTION_CHECKS = {"durations_non_negative", "reconciles_with_raw_entries"}
@@ -61,7 +61,7 @@ def volume_stored(emulator, database_url):
     """Configuration, then 3 hours of contact volume, stored on the backend under test."""
     resources = resources_for(emulator.url, database_url)
     assert dg.materialize([agents, queues, queue_memberships], resources=resources).success
-    start, end = yesterday_window(hours=3)
+    start, end = reference_window(3)
     result = _materialize_range([contact_volume], resources, start, end)
     # The run's own check evaluations passed too.
     evaluations = result.get_asset_check_evaluations()
@@ -74,7 +74,7 @@ def volume_stored(emulator, database_url):
 @pytest.fixture
 def transactions_stored(emulator, database_url):
     resources = resources_for(emulator.url, database_url)
-    start, end = yesterday_window(hours=3)
+    start, end = reference_window(3)
     result = _materialize_range([agent_state_transactions], resources, start, end)
     evaluations = result.get_asset_check_evaluations()
     assert {e.check_name for e in evaluations} == TRANSACTION_CHECKS

@@ -27,8 +27,8 @@ from wfm_pipelines_tests.dagster.support import (
     fetch_report,
     raw_store_for,
     settings_for_tests,
-    yesterday_window,
 )
+from wfm_pipelines_tests.reference_day import reference_window
 
 ACCOUNTS = {
     # id: (seed, queues, agents, contacts a day, client id, secret, secret variable)
@@ -150,7 +150,7 @@ def test_a_tick_runs_every_account_once_and_each_accounts_rows_equal_its_own_agg
     settings = _settings(tmp_path, urls, database_url)
     defs = build_definitions(settings)
     resources = _fast_resources(settings)
-    start, end = yesterday_window(hours=3)
+    start, end = reference_window(3)
     tags = range_tags(partition_key_for(start), partition_key_for(end - timedelta(minutes=15)))
     with dg.instance_for_test() as instance:
         configuration = defs.resolve_job_def("configuration_job")
@@ -209,7 +209,7 @@ def test_a_multiprocess_tick_runs_the_steps_side_by_side_and_leaves_the_in_proce
     instance, so each step runs in its own process forked by the executor's forkserver, several at a time.
     Account by account its rows must equal those of the same tick in process, on its own database."""
     urls = {account_id: two_talkdesks.account_url(account_id) for account_id in ACCOUNTS}
-    start, _ = yesterday_window(hours=3)
+    start, _ = reference_window(3)
     end = start + TICK_PARTITIONS * timedelta(minutes=15)
     tags = range_tags(partition_key_for(start), partition_key_for(end - timedelta(minutes=15)))
     databases = {}
@@ -269,7 +269,7 @@ def test_one_accounts_bad_secret_fails_only_its_own_steps(tmp_path, two_talkdesk
     wrong = "wrong-Secret-of-south-51c0"
     monkeypatch.setenv("SOUTH_TD_SECRET", wrong)
     resources = _fast_resources(settings)
-    start, end = yesterday_window(hours=1)
+    start, end = reference_window(1)
     tags = range_tags(partition_key_for(start), partition_key_for(end - timedelta(minutes=15)))
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("interval_collection_job").execute_in_process(

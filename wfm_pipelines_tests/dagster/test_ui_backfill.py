@@ -29,8 +29,8 @@ from wfm_pipelines_tests.dagster.support import (
     raw_entries_of,
     raw_store_for,
     resources_for,
-    yesterday_window,
 )
+from wfm_pipelines_tests.reference_day import reference_window
 
 pytestmark = pytest.mark.slow
 
@@ -76,7 +76,7 @@ def test_backfill_in_batches_then_rerun_only_the_failed_partitions(postgres_url,
         "WFM_BACKFILL_PARTITIONS_PER_RUN": str(BATCH),
         "WFM_AUTOMATION": "off", "WFM_STEP_RETRIES": "0",
     }
-    start, end = yesterday_window(hours=24)
+    start, end = reference_window(24)
     keys = day_keys(start)
     failing_batch = keys[BATCH:2 * BATCH]
     # Report jobs whose window begins strictly inside the second batch fail. Each run's first report covers

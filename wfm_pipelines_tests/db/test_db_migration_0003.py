@@ -171,6 +171,7 @@ def test_0003_can_be_undone_and_done_again_and_the_entries_survive_exactly(engin
     migrate(engine, "head", store.root)
     assert store_contents(engine, store) == after_upgrade
     assert {f.path for f in store.catalogued(engine)}.isdisjoint(first_files)
+    # The replaced files were just left behind; a day on they are past the orphans' grace period.
     assert sorted(store.remove_orphans(engine, now=datetime.now(UTC) + timedelta(days=1))) == sorted(first_files)
     assert store.verify(engine) == []
     assert other_tables(engine) == untouched

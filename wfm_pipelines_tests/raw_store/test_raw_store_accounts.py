@@ -86,7 +86,7 @@ def test_verify_and_orphans_are_per_account(engine, store):
     for path in orphans.values():
         (base / path).parent.mkdir(parents=True, exist_ok=True)
         (base / path).write_bytes(b"orphan")
-    later = datetime.now(timezone.utc) + timedelta(days=1)
+    later = datetime.now(timezone.utc) + timedelta(days=1)  # files just written, judged a day on: past their grace
     assert store.remove_orphans(engine, now=later, account_id="south") == [orphans["south"]]
     assert store.remove_orphans(engine, now=later) == [orphans[DEFAULT_ACCOUNT_ID]]
     assert store.remove_orphans(engine, now=later, account_id="north") == [orphans["north"]]

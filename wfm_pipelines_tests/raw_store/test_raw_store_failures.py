@@ -56,7 +56,7 @@ def test_a_kill_before_the_catalogue_commits_leaves_the_old_state_and_an_orphan(
     assert orphans and all(path.endswith(".parquet") for path in orphans)  # the new file and the split remainders
     # An orphan is removed only once old enough that no writer can still be about to catalogue it.
     assert store.remove_orphans(engine) == []
-    later = datetime.now(timezone.utc) + timedelta(days=1)
+    later = datetime.now(timezone.utc) + timedelta(days=1)  # files just written, judged a day on: past their grace
     assert sorted(store.remove_orphans(engine, now=later)) == sorted(orphans)
     assert files_on_disk(store) == {f.path for f in catalogued}
     assert store.read_window(engine, "calls", *WHOLE).equals(entries)
@@ -73,7 +73,7 @@ def test_a_kill_after_the_catalogue_commits_leaves_the_new_state_and_the_old_fil
     read = store.read_window(engine, "calls", *WHOLE)
     expected = child.old_entries()
     assert keys_of(read) == (keys_of(expected)[:6] + keys_of(child.new_entries()) + keys_of(expected)[12:])
-    later = datetime.now(timezone.utc) + timedelta(days=1)
+    later = datetime.now(timezone.utc) + timedelta(days=1)  # files just written, judged a day on: past their grace
     assert store.remove_orphans(engine, now=later) == [catalogued[0].path]
     assert files_on_disk(store) == {f.path for f in now_catalogued}
 
@@ -100,7 +100,7 @@ def test_leftover_temporary_files_are_orphans_too(engine, store, old_state):
     catalogued, _ = old_state
     leftover = Path(store.files.base) / "calls" / "2026" / "03" / "02" / ("crashed.parquet" + TEMPORARY_SUFFIX)
     leftover.write_bytes(b"PAR1 half written")
-    later = datetime.now(timezone.utc) + timedelta(days=1)
+    later = datetime.now(timezone.utc) + timedelta(days=1)  # files just written, judged a day on: past their grace
     assert store.remove_orphans(engine, now=later) == ["calls/2026/03/02/crashed.parquet" + TEMPORARY_SUFFIX]
     assert files_on_disk(store) == {f.path for f in catalogued}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 
 import requests
 
@@ -29,9 +28,3 @@ def set_faults(url: str, **faults) -> None:
     """Switch faults over the emulator's HTTP control endpoint (what an operator would do)."""
     response = requests.post(f"{url}/_emulator/faults", json=faults, timeout=5)
     assert response.status_code < 300, response.text
-
-
-def recent_window(hours: int = 2) -> tuple[datetime, datetime]:
-    """A closed window of whole hours that ended well before the emulator's data delay."""
-    end = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
-    return end - timedelta(hours=hours), end

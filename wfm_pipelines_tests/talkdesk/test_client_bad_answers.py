@@ -6,7 +6,8 @@ import json
 
 import pytest
 import requests
-from wfm_pipelines_tests.talkdesk.client_support import make_client, recent_window, set_faults
+from wfm_pipelines_tests.talkdesk.client_support import make_client, set_faults
+from wfm_pipelines_tests.reference_day import reference_window
 
 from wfm_pipelines.talkdesk import Timeouts
 from wfm_pipelines.talkdesk.errors import ReportFileError, ReportTotalMismatchError
@@ -40,7 +41,7 @@ def jobs_of(url: str, report_type: str) -> list[dict]:
 ])
 def test_a_download_that_is_not_a_report_fails_with_a_clear_error(emulator, client, fault, report_format, problem,
                                                                   content_type):
-    start, end = recent_window(1)
+    start, end = reference_window(1, from_hour=10)
     assert client.run_report("calls", start, end, report_format=report_format).entries  # the window has contacts
     set_faults(emulator.url, report_file_fault=fault)
     with pytest.raises(ReportFileError) as caught:
@@ -54,7 +55,7 @@ def test_a_download_that_is_not_a_report_fails_with_a_clear_error(emulator, clie
 
 
 def test_a_total_that_disagrees_is_asked_again_once_then_it_fails(emulator, client):
-    start, end = recent_window(1)
+    start, end = reference_window(1, from_hour=10)
     expected = sorted(e["call_id"] for e in client.run_report("calls", start, end).entries)
     set_faults(emulator.url, report_file_fault="total_mismatch", report_file_fault_jobs=1)
     healed = client.run_report("calls", start, end)
@@ -68,14 +69,14 @@ def test_a_total_that_disagrees_is_asked_again_once_then_it_fails(emulator, clie
 
 
 def test_a_well_formed_empty_report_is_an_empty_report(emulator, client):
-    start, end = recent_window(1)
+    start, end = reference_window(1, from_hour=10)
     set_faults(emulator.url, report_file_fault="empty_report")
     assert client.run_report("calls", start, end).entries == []
     assert client.run_report("calls", start, end, report_format="csv").entries == []
 
 
 def test_the_documented_empty_shapes_are_read_and_the_csv_header_names_the_fields():
-    window = dict(report_type="calls", start=recent_window(1)[0], end=recent_window(1)[1])
+    window = dict(report_type="calls", start=reference_window(1, from_hour=10)[0], end=reference_window(1, from_hour=10)[1])
 
     def rows(body: bytes, content_type: str) -> list[dict]:
         return entries_as_dicts(read_report(body, content_type, **window))
@@ -96,7 +97,7 @@ def test_the_documented_empty_shapes_are_read_and_the_csv_header_names_the_field
 def test_a_csv_row_that_does_not_fit_the_header_is_kept_as_an_unreadable_entry():
     """pyarrow's CSV reader stops at a row with the wrong number of fields; such a row must neither stop the
     report nor vanish."""
-    window = dict(report_type="calls", start=recent_window(1)[0], end=recent_window(1)[1])
+    window = dict(report_type="calls", start=reference_window(1, from_hour=10)[0], end=reference_window(1, from_hour=10)[1])
     table = read_report(b'call_id,type,start_at\r\nc1,inbound,2026-11-30T10:00:00Z\r\nc2,"two\nlines"\r\n'
                         b'c3,,2026-11-30T10:01:00Z\r\n', "text/csv", **window)
     assert table.column("call_id").to_pylist() == ["c1", "c3", None]
@@ -106,7 +107,7 @@ def test_a_csv_row_that_does_not_fit_the_header_is_kept_as_an_unreadable_entry()
 
 
 def test_a_csv_body_that_is_not_utf8_is_refused():
-    window = dict(report_type="calls", start=recent_window(1)[0], end=recent_window(1)[1])
+    window = dict(report_type="calls", start=reference_window(1, from_hour=10)[0], end=reference_window(1, from_hour=10)[1])
     with pytest.raises(ReportFileError, match="not UTF-8"):
         read_report(b"call_id,type\r\n\xff\xfe,inbound\r\n", "text/csv", **window)
 
@@ -123,7 +124,7 @@ def test_the_first_bytes_shown_are_scrubbed_of_credentials():
 
 def test_a_lost_answer_to_a_job_creation_reuses_the_job_instead_of_creating_another(emulator):
     """Bug: the POST timed out, the client created the job again, and two live jobs ate the 15-job quota."""
-    start, end = recent_window(1)
+    start, end = reference_window(1, from_hour=10)
     with make_client(emulator.url) as plain:
         expected = sorted(e["call_id"] for e in plain.run_report("calls", start, end).entries)
     emulator.reset()
@@ -135,7 +136,7 @@ def test_a_lost_answer_to_a_job_creation_reuses_the_job_instead_of_creating_anot
 
 
 def test_a_creation_refused_by_a_server_error_is_looked_up_then_made_once(emulator, client):
-    start, end = recent_window(1)
+    start, end = reference_window(1, from_hour=10)
     client.http.tokens.token()
     set_faults(emulator.url, error_rate=0.5, error_status=503)  # every other API request fails before its handler
     assert client.run_report("calls", start, end).entries

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from wfm_pipelines_tests.talkdesk.client_support import make_client, recent_window, set_faults
+from wfm_pipelines_tests.talkdesk.client_support import make_client, set_faults
+from wfm_pipelines_tests.reference_day import reference_window
 
 from wfm_pipelines.talkdesk import (
     RetrySettings,
@@ -47,7 +48,7 @@ def test_an_authentication_error_of_an_api_is_an_auth_error_like_a_refused_token
 
 
 def test_real_answers_of_the_emulator_come_as_their_kind(emulator):
-    start, end = recent_window(1)
+    start, end = reference_window(1, from_hour=10)
     with make_client(emulator.url, retry=FEW_RETRIES) as client:
         with pytest.raises(TalkdeskValidationError, match="1020005"):  # from after to
             client.http.request("POST", "/data/reports/calls/jobs",

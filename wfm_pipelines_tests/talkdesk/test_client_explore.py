@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
-from wfm_pipelines_tests.talkdesk.client_support import FAST_EXPLORE, make_client, recent_window, set_faults
+from wfm_pipelines_tests.talkdesk.client_support import FAST_EXPLORE, make_client, set_faults
+from wfm_pipelines_tests.reference_day import REFERENCE_DAY, reference_window
 
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.talkdesk import ExploreSettings, ReportFailedError, ReportTimeoutError
@@ -26,17 +27,17 @@ def client(emulator):
 
 def test_a_calls_report_returns_its_entries_and_job(client, caplog):
     caplog.set_level(logging.INFO, logger="wfm_pipelines.talkdesk")
-    start, end = recent_window(1)
+    start, end = reference_window(1, from_hour=10)
     result = client.run_report("calls", start, end)
     assert len(result.jobs) == 1 and result.windows == [(start, end)]
-    assert len(result.entries) > 20
+    assert len(result.entries) == 184
     assert all(isinstance(entry, dict) and entry.get("call_id") for entry in result.entries)
     assert any(result.jobs[0] in r.getMessage() and "entries downloaded" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.parametrize("job_body", ["wrapped", "flat"])
 def test_wrapped_and_flat_job_bodies_give_the_same_entries(emulator, client, job_body):
-    start, end = recent_window(1)
+    start, end = reference_window(1, from_hour=10)
     expected = _call_ids(client.run_report("calls", start, end).entries)
     set_faults(emulator.url, job_body=job_body)
     assert _call_ids(client.run_report("calls", start, end).entries) == expected
@@ -45,7 +46,7 @@ def test_wrapped_and_flat_job_bodies_give_the_same_entries(emulator, client, job
 @pytest.mark.parametrize("window_field", ["start", "end"])
 def test_reports_return_records_whichever_timestamp_the_window_filters_on(emulator, client, window_field):
     set_faults(emulator.url, report_window_field=window_field)
-    start, end = recent_window(1)
+    start, end = reference_window(1, from_hour=10)
     calls = client.run_report("calls", start, end).entries
     statuses = client.run_report("user_status", start, end).entries
     assert calls and statuses
@@ -55,7 +56,7 @@ def test_reports_return_records_whichever_timestamp_the_window_filters_on(emulat
 
 
 def test_a_csv_report_is_parsed_into_the_same_records(client):
-    start, end = recent_window(1)
+    start, end = reference_window(1, from_hour=10)
     as_json = client.run_report("calls", start, end).entries
     as_csv = client.run_report("calls", start, end, report_format="csv").entries
     assert _call_ids(as_csv) == _call_ids(as_json)
@@ -65,7 +66,7 @@ def test_a_csv_report_is_parsed_into_the_same_records(client):
 def test_the_download_redirect_target_never_receives_the_bearer_token(emulator, client):
     # The emulator's object-store path answers 400 to an Authorization header, like a presigned URL:
     # a client that forwarded the token could not download at all.
-    start, end = recent_window(1)
+    start, end = reference_window(1, from_hour=10)
     job = client.run_report("calls", start, end).jobs[0]
     files = client.http.request("GET", f"/data/reports/calls/files/{job}", ok_redirect=True)
     assert files.is_redirect
@@ -77,7 +78,7 @@ def test_the_download_redirect_target_never_receives_the_bearer_token(emulator, 
 
 def test_a_failed_job_raises_naming_the_report_and_window(emulator, client):
     set_faults(emulator.url, report_failure=True)
-    start, end = recent_window(1)
+    start, end = reference_window(1, from_hour=10)
     with pytest.raises(ReportFailedError) as raised:
         client.run_report("user_status", start, end)
     message = str(raised.value)
@@ -88,7 +89,7 @@ def test_a_failed_job_raises_naming_the_report_and_window(emulator, client):
 def test_a_job_that_never_finishes_times_out_naming_the_report_and_window(emulator):
     set_faults(emulator.url, report_processing_seconds=30)
     settings = ExploreSettings(poll_initial_s=0.05, poll_max_s=0.1, poll_timeout_s=0.5)
-    start, end = recent_window(1)
+    start, end = reference_window(1, from_hour=10)
     with make_client(emulator.url, explore=settings) as talkdesk:
         with pytest.raises(ReportTimeoutError) as raised:
             talkdesk.run_report("calls", start, end)
@@ -98,7 +99,7 @@ def test_a_job_that_never_finishes_times_out_naming_the_report_and_window(emulat
 def test_a_full_quota_is_waited_out_and_the_report_succeeds(emulator, client, caplog):
     caplog.set_level(logging.INFO, logger="wfm_pipelines.talkdesk")
     set_faults(emulator.url, report_processing_seconds=1.5)
-    start, end = recent_window(1)
+    start, end = reference_window(1, from_hour=10)
     token = client.http.tokens.token()
     body = {"format": "json", "timezone": "UTC",
             "timespan": {"from": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "to": end.strftime("%Y-%m-%dT%H:%M:%SZ")}}
@@ -113,7 +114,7 @@ def test_a_full_quota_is_waited_out_and_the_report_succeeds(emulator, client, ca
 
 def test_an_end_in_the_future_is_clamped_and_logged(client, caplog):
     caplog.set_level(logging.INFO, logger="wfm_pipelines.talkdesk")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(timezone.utc)  # the wall clock is the subject: a window reaching past it is clamped
     result = client.run_report("user_status", now - timedelta(minutes=30), now + timedelta(hours=1))
     (window_start, window_end), = result.windows
     assert window_end <= now - timedelta(seconds=FAST_EXPLORE.future_margin_s) + timedelta(seconds=1)
@@ -139,13 +140,13 @@ def test_a_window_over_31_days_runs_as_several_jobs():
                                            report_processing_seconds=0.05), port=0)
     server.start()
     try:
-        end = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        end = REFERENCE_DAY
         start = end - timedelta(days=40)
         with make_client(server.url) as talkdesk:
             result = talkdesk.run_report("calls", start, end)
         assert len(result.jobs) == 2 and len(set(result.jobs)) == 2
         assert result.windows == [(start, start + timedelta(days=31)), (start + timedelta(days=31), end)]
-        assert len(result.entries) > 40 * 20 * 0.5
+        assert len(result.entries) == 675
         assert len(set(_call_ids(result.entries))) == len(result.entries)
     finally:
         server.stop()

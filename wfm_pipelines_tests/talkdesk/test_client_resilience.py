@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-from wfm_pipelines_tests.talkdesk.client_support import make_client, recent_window, set_faults
+from wfm_pipelines_tests.talkdesk.client_support import make_client, set_faults
+from wfm_pipelines_tests.reference_day import reference_window
 
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.talkdesk import RetrySettings, TalkdeskApiError, TalkdeskAuthError
@@ -14,7 +15,7 @@ from wfm_pipelines.talkdesk import RetrySettings, TalkdeskApiError, TalkdeskAuth
 @pytest.fixture
 def baseline(emulator):
     """Users and a report fetched with no fault switched on: what every faulty run must reproduce."""
-    start, end = recent_window(1)
+    start, end = reference_window(1, from_hour=10)
     with make_client(emulator.url) as client:
         users = client.list_users()
         entries = client.run_report("calls", start, end).entries

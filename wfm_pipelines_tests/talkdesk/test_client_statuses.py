@@ -6,7 +6,8 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
-from wfm_pipelines_tests.talkdesk.client_support import make_client, recent_window, set_faults
+from wfm_pipelines_tests.talkdesk.client_support import make_client, set_faults
+from wfm_pipelines_tests.reference_day import reference_window
 
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.talkdesk.client import newest_status_per_user
@@ -55,10 +56,10 @@ def test_a_token_without_the_status_scope_gives_none(emulator):
 
 
 def test_the_fallback_keeps_the_newest_record_per_user(client):
-    start, end = recent_window(3)
+    start, end = reference_window(3, from_hour=10)
     entries = client.run_report("user_status", start, end).entries
     newest = newest_status_per_user(entries)
-    assert len(newest) == len({entry["user_id"] for entry in entries}) > 1
+    assert len(newest) == len({entry["user_id"] for entry in entries}) == 18
     for chosen in newest:
         own = [entry for entry in entries if entry["user_id"] == chosen["user_id"]]
         assert max(datetime.fromisoformat(entry["status_start_at"]) for entry in own) == \

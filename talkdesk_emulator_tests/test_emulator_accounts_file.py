@@ -150,7 +150,7 @@ def test_cli_serves_the_accounts_of_a_file(tmp_path):
         assert wrong.status_code == 401
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=60)  # at once on a quiet machine; a loaded one may take seconds to schedule it
     log = log_path.read_text()
     assert f"account north: {root}/accounts/north" in log and "client north-client" in log
     assert f"account south_2: {root}/accounts/south_2" in log and "client south-client" in log

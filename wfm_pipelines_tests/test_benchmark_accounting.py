@@ -85,9 +85,10 @@ def test_the_sampler_books_a_run_worker_reaped_inside_a_reaped_code_server_to_th
 # The multiprocess executor's shape: the run worker starts a forkserver, whose forked children run the steps and
 # which exits a moment after the run worker, orphaned, with the steps' CPU in its reaped time.
 STEP = BURN.replace("0.3", "1.0")
-FORKSERVER = ("import subprocess, sys, time\n"
+FORKSERVER = ("import os, subprocess, sys, time\n"
               f"subprocess.run([sys.executable, '-c', {STEP!r}])\n"
-              "time.sleep(0.5)  # its run worker exits meanwhile")
+              "time.sleep(0.5)  # its run worker exits meanwhile\n"
+              "open(os.environ['FORKSERVER_PID_FILE'], 'w').write(str(os.getpid()))")
 RUN_WORKER_LEAVING_ITS_FORKSERVER = (f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {FORKSERVER!r}])\n"
                                      "time.sleep(0.3)")
 CODE_SERVER_OF_A_MULTIPROCESS_RUN = ("import subprocess, sys\n"
@@ -99,13 +100,19 @@ DAEMON_OF_A_MULTIPROCESS_RUN = ("import subprocess, sys, time\n"
 
 
 def test_the_steps_cpu_counts_though_their_forkserver_outlives_the_run_worker(tmp_path):
-    home = tmp_path / "instance"
+    home, pid_file = tmp_path / "instance", tmp_path / "forkserver.pid"
     daemon = subprocess.Popen([sys.executable, "-c", DAEMON_OF_A_MULTIPROCESS_RUN, "dagster._daemon", "run", str(home)],
-                              stdout=subprocess.PIPE, text=True, env={**os.environ, "DAGSTER_HOME": str(home)})
+                              stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "DAGSTER_HOME": str(home), "FORKSERVER_PID_FILE": str(pid_file)})
     try:
         with accounting.DeploymentSampler(home, interval=0.1) as sampler:
             assert daemon.stdout.readline() == "reaped\n"  # the run worker is gone; its forkserver goes on
-            time.sleep(2.5)  # past the forkserver's end
+            # Past the forkserver's end, however slowly a loaded machine runs it: it names itself as it leaves.
+            deadline = time.monotonic() + 60
+            while _alive(pid_file):
+                assert time.monotonic() < deadline, "the forkserver never ended"
+                time.sleep(0.1)
+            time.sleep(0.3)  # a sample after it ended
     finally:
         daemon.kill()
         daemon.wait()
@@ -114,6 +121,15 @@ def test_the_steps_cpu_counts_though_their_forkserver_outlives_the_run_worker(tm
     # the adopted forkserver, a zombie at the window's end, is reaped; orphans go to init again
     zombies = [stat for stat in accounting.all_stats().values() if stat.ppid == os.getpid() and stat.state == "Z"]
     assert zombies == []
+
+
+def _alive(pid_file) -> bool:
+    """Whether the process that writes its pid into `pid_file` as it leaves has not yet ended."""
+    pid = pid_file.read_text() if pid_file.exists() else ""
+    if not pid.strip():
+        return True
+    stat = accounting.read_stat(int(pid))
+    return stat is not None and stat.state != "Z"
 
 
 def test_a_run_worker_is_the_code_servers_child_not_its_helpers():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from typing import Any
 
@@ -92,10 +93,23 @@ def main(argv: list[str] | None = None) -> None:
         server = EmulatorServer(config, host=args.host, port=args.port)
         log.info("Talkdesk emulator on %s (token endpoint %s/oauth/token, client %s); Ctrl-C stops it",
                  server.url, server.url, config.client_id)
+    stop_on_termination_signals()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_on_termination_signals() -> None:
+    """SIGTERM and SIGINT stop the server, whatever the disposition it inherited: a process started by one that
+    ignores them (a test worker, a shell running it in the background) inherits the ignoring, and PID 1 in a
+    container has no default action for SIGTERM."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _stop)
 
 
 def serve_accounts(args: argparse.Namespace, server_class: type) -> object:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -150,7 +151,7 @@ def test_cli_serves_the_accounts_of_a_file(tmp_path):
         assert wrong.status_code == 401
     finally:
         process.terminate()
-        process.wait(timeout=60)  # at once on a quiet machine; a loaded one may take seconds to schedule it
+        process.wait(timeout=10)
     log = log_path.read_text()
     assert f"account north: {root}/accounts/north" in log and "client north-client" in log
     assert f"account south_2: {root}/accounts/south_2" in log and "client south-client" in log
@@ -191,3 +192,31 @@ def test_the_day_cache_keeps_days_per_owner_and_within_its_byte_budget():
     assert shared.get(2, 0) is None and shared.get(1, 0) is not None and shared.bytes == 3_000_000
     shared.put(5, 0, day(5))  # larger than the budget on its own: kept, everything else dropped
     assert len(shared) == 1 and shared.get(5, 0) is not None
+
+
+@pytest.mark.parametrize("mode", ["one account", "accounts file"])
+def test_the_emulator_stops_on_sigterm_even_when_its_parent_ignored_it(tmp_path, mode):
+    """Bug: started by a process that ignores SIGTERM (a test worker; PID 1 in a container ignores it too),
+    the emulator inherited the disposition and `terminate()` left it running for good."""
+    port = free_port()
+    arguments = ["--port", str(port)] + (["--accounts-file", str(write(tmp_path, TWO_ACCOUNTS))]
+                                         if mode == "accounts file" else [])
+    process = subprocess.Popen(emulator_command(*arguments), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                               preexec_fn=lambda: (signal.signal(signal.SIGTERM, signal.SIG_IGN),
+                                                   signal.signal(signal.SIGINT, signal.SIG_IGN)))
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None
+            try:
+                requests.get(f"http://127.0.0.1:{port}/_emulator/faults", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "the emulator did not start"
+                time.sleep(0.1)
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -63,21 +63,22 @@ def test_collections_run_beside_the_caller_one_per_account_and_failures_become_o
     def broken():
         raise ConnectionError("Talkdesk reset the connection")
 
-    assert collector.start("slow", slow)
-    assert not collector.start("slow", slow)  # never two collections of one account at once
-    assert collector.start("quick", lambda: "quick snapshot")
-    assert collector.start("broken", broken)
-    began = time.monotonic()
-    collector.wait(timeout=0.5)
-    assert 0.4 <= time.monotonic() - began < 2  # it waited for the timeout, not for the slow one
-    outcomes = {outcome.account_id: outcome for outcome in collector.finished()}
-    assert set(outcomes) == {"quick", "broken"}
-    assert outcomes["quick"].succeeded and outcomes["quick"].collection == "quick snapshot"
-    assert not outcomes["broken"].succeeded
-    assert outcomes["broken"].error == "ConnectionError: Talkdesk reset the connection"
-    assert collector.in_flight() == {"slow"} and collector.finished() == []
-
-    release.set()
+    try:
+        assert collector.start("slow", slow)
+        assert not collector.start("slow", slow)  # never two collections of one account at once
+        assert collector.start("quick", lambda: "quick snapshot")
+        assert collector.start("broken", broken)
+        began = time.monotonic()
+        collector.wait(timeout=0.5)
+        assert 0.4 <= time.monotonic() - began < 2  # it waited for the timeout, not for the slow one
+        outcomes = {outcome.account_id: outcome for outcome in collector.finished()}
+        assert set(outcomes) == {"quick", "broken"}
+        assert outcomes["quick"].succeeded and outcomes["quick"].collection == "quick snapshot"
+        assert not outcomes["broken"].succeeded
+        assert outcomes["broken"].error == "ConnectionError: Talkdesk reset the connection"
+        assert collector.in_flight() == {"slow"} and collector.finished() == []
+    finally:
+        release.set()  # a failed assertion above must not leave the slow collection waiting
     collector.wait(timeout=5)
     (slow_outcome,) = collector.finished()
     assert slow_outcome.account_id == "slow" and slow_outcome.finished_at >= slow_outcome.started_at

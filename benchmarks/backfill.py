@@ -111,15 +111,17 @@ class FloorResult:
     day_cpu_seconds: list[float] = field(default_factory=list)  # the benchmark process, day by day
 
 
-def run_floor(emulator: EmulatorProcess, database_url: str, start: datetime, days: int, raw_store: Path) -> FloorResult:
+def run_floor(emulator: EmulatorProcess, database_url: str, start: datetime, days: int, raw_store: Path, *,
+              report_format: str | None = None) -> FloorResult:
     """The same download, parse, aggregate and load in one plain loop, day by day, no orchestration.
 
     `raw_store` is where this process's WFM_RAW_STORE points (set by the caller before any product code
-    ran); its growth is counted with the database's."""
+    ran); its growth is counted with the database's. `report_format`: WFM_REPORT_FORMAT's value to collect with
+    (None: the setting's)."""
     engine = create_wfm_engine(database_url)
     ensure_schema(engine)  # the Dagster side is migrated before its backfill too; not timed on either side
     client = emulator.client()
-    report_format = load_settings().report_format
+    report_format = report_format or load_settings().report_format
     run_report = lambda kind, s, e: client.run_report(kind, s, e, report_format=report_format).table  # noqa: E731 - as the assets do
     store = RawStore(raw_store)
     stored_before = stored_bytes(database_url, raw_store)

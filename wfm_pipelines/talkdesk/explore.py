@@ -220,7 +220,8 @@ class ExploreReports:
         return None
 
     def _wait_for_file(self, report_type: str, start: datetime, end: datetime, job_id: str) -> str:
-        """Poll the job without following redirects; the 303 (or status `done`) gives the file URL."""
+        """Poll the job without following redirects; the 303 (or status `done`) gives the file URL. A 302 is taken
+        as the 303 is, and a 204 (no body) as a job still running, as a public client reads them."""
         job_url = self.http.api(f"{self._jobs_path(report_type)}/{quote(job_id, safe='')}")
         files_url = self.http.api(f"/data/reports/{quote(report_type, safe='')}/files/{quote(job_id, safe='')}")
         started = time.monotonic()
@@ -231,9 +232,11 @@ class ExploreReports:
             if response.is_redirect:
                 location = response.headers.get("Location")
                 return self.http.api(location, relative_to=job_url) if location else files_url
-            body = json_body(response, "GET", job_url)
-            job = _job_of(body)
-            status = str(job.get("status") or "").lower()
+            if response.status_code == 204:
+                body, status = None, "running (204, no body)"
+            else:
+                body = json_body(response, "GET", job_url)
+                status = str(_job_of(body).get("status") or "").lower()
             if status == "done":
                 href = ((body.get("_links") or {}).get("files") or {}).get("href") if isinstance(body, dict) else None
                 return self.http.api(href, relative_to=job_url) if href else files_url

@@ -9,6 +9,7 @@ from datetime import timedelta
 import dagster as dg
 
 from wfm_pipelines.collection.collectors import CollectionOptions
+from wfm_pipelines.collection.report_formats import ReportFormats
 from wfm_pipelines.db.guards import ShrinkGuard, accepts_shrink
 from wfm_pipelines.settings import Settings
 
@@ -34,6 +35,10 @@ class CollectionSettings(dg.ConfigurableResource):
             max_contact_minutes=settings.max_contact_minutes, shrink_guard_share=settings.shrink_guard_share,
             shrink_guard_min_drop=settings.shrink_guard_min_drop)
         return cls(**{**values, **changes})
+
+    def report_formats(self, engine, account_id: str) -> ReportFormats:
+        """Which file format each of the account's reports is asked for in one step (WFM_REPORT_FORMAT)."""
+        return ReportFormats(engine, self.report_format, account_id=account_id)
 
     def options(self, run_tags: Mapping[str, str]) -> CollectionOptions:
         """The collectors' options for a run with these tags."""

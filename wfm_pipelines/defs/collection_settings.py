@@ -3,7 +3,8 @@ the UI's resource view, and swapped for another in tests."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import timedelta
 
 import dagster as dg
@@ -36,9 +37,15 @@ class CollectionSettings(dg.ConfigurableResource):
             shrink_guard_min_drop=settings.shrink_guard_min_drop)
         return cls(**{**values, **changes})
 
-    def report_formats(self, engine, account_id: str) -> ReportFormats:
-        """Which file format each of the account's reports is asked for in one step (WFM_REPORT_FORMAT)."""
-        return ReportFormats(engine, self.report_format, account_id=account_id)
+    @contextmanager
+    def report_formats(self, engine, account_id: str, log) -> Iterator[ReportFormats]:
+        """Which file format each of the account's reports is asked for in one step (WFM_REPORT_FORMAT); its
+        decisions go to `log` (the step's `context.log`) once the collection is over, failed or not."""
+        formats = ReportFormats(engine, self.report_format, account_id=account_id)
+        try:
+            yield formats
+        finally:
+            formats.log_decisions(log)
 
     def options(self, run_tags: Mapping[str, str]) -> CollectionOptions:
         """The collectors' options for a run with these tags."""

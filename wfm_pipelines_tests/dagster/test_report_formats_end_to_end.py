@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 import requests
 
-from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.db import report_behaviour, writer
 from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
@@ -26,21 +25,6 @@ from wfm_pipelines_tests.talkdesk.client_support import make_client
 
 START, END = reference_window(3, from_hour=9)  # a busy morning of the reference Wednesday
 ASSETS = [contact_volume, agent_state_transactions]
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    server = EmulatorServer(EmulatorConfig(seed=7, queues=5, agents=30, contacts_per_day=3000,
-                                           report_processing_seconds=0.2)).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(autouse=True)
-def no_faults(emulator):
-    emulator.reset()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -60,8 +60,7 @@ def build_agent_state_transactions(account: Account, policies: IntervalPolicies)
         window = context.partition_time_window
         engine = wfm_database.engine()
         client = talkdesk.client()
-        formats = wfm_collection.report_formats(engine, account.id)
-        try:
+        with wfm_collection.report_formats(engine, account.id, context.log) as formats:
             result = collectors.collect_agent_state_transactions(
                 formats.runner(client.run_report),
                 engine,
@@ -71,8 +70,6 @@ def build_agent_state_transactions(account: Account, policies: IntervalPolicies)
                 options=wfm_collection.options(context.run.tags),
                 account_id=account.id,
             )
-        finally:
-            formats.log_decisions(context.log)
         frame = result.frame
         context.log.info(
             f"user_status: {result.reports_requested} report(s), {result.entries_received} entries, "

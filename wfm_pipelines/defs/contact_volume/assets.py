@@ -74,8 +74,7 @@ def build_contact_volume(account: Account, policies: IntervalPolicies) -> dg.Ass
         engine = wfm_database.engine()
         queues = queue_catalogue(wfm_database, talkdesk, account.id)
         client = talkdesk.client()
-        formats = wfm_collection.report_formats(engine, account.id)
-        try:
+        with wfm_collection.report_formats(engine, account.id, context.log) as formats:
             result = collectors.collect_contact_volume(
                 formats.runner(client.run_report),
                 engine,
@@ -87,8 +86,6 @@ def build_contact_volume(account: Account, policies: IntervalPolicies) -> dg.Ass
                 options=wfm_collection.options(context.run.tags),
                 account_id=account.id,
             )
-        finally:
-            formats.log_decisions(context.log)
         frame = result.frame
         context.log.info(
             f"{report_type}: {result.reports_requested} report(s) for {window.start:%Y-%m-%d %H:%M}.."

@@ -168,7 +168,7 @@ class ReportFormatError(TalkdeskError):
     def __init__(self, report_type: str, start: datetime, end: datetime, why_json: str, cause: Exception):
         self.report_type, self.start, self.end, self.why_json, self.cause = report_type, start, end, why_json, cause
         super().__init__(f"{_window_text(report_type, start, end)} was asked for as JSON ({why_json}), and that "
-                         f"failed too: {cause}")
+                         f"failed: {cause}")
 
 
 class ReportTimeoutError(TalkdeskError):

@@ -176,7 +176,9 @@ def _csv_entries(source: _Source, report_type: str, start: datetime, end: dateti
     if not any(header.names):
         raise refuse("CSV without a header row")
     if not header.names_a_documented_field:
-        raise ReportHeaderUnknownError(report_type, start, end, len(written), media_type, shown, HEADER_HINT)
+        # Its first bytes are not shown: a "header" naming no field may well be a row of data (names, numbers).
+        raise ReportHeaderUnknownError(report_type, start, end, len(written), media_type,
+                                       "not shown: the first row may be data", HEADER_HINT)
     unreadable: list[str] = []
 
     def keep_unreadable(row: pa_csv.InvalidRow) -> str:

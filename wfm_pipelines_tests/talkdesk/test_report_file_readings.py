@@ -88,6 +88,7 @@ def test_a_header_naming_no_documented_field_is_never_read_as_data_nor_as_no_row
     assert "CSV without a header row naming a documented field" in message
     assert "Talkdesk report 'calls'" in message and START.isoformat() in message
     assert "WFM_REPORT_FORMAT=auto" in message and "Nothing was stored" in message
+    assert "c1" not in message and "c9" not in message and "not shown: the first row may be data" in message
     assert isinstance(caught.value, ReportFileError)
 
 

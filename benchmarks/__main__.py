@@ -3,7 +3,9 @@ the pipeline and of the emulator apart, bytes stored, peak memory, two years ext
 `../shared/design/CONTRACT.md` section 8, each with its baseline measured in the same run; printed and written
 to `benchmarks/results/<date>[-quick][-<days>d].md`. Then (not with --quick) issue 12's 50-account figures
 (`benchmarks/issue12.py`), appended to the same file; `--accounts-only` runs just those and appends them to
-`benchmarks/results/<date>.md`; `--tick-only` runs issue 12's 50-account tick alone, into `<date>-tick.md`."""
+`benchmarks/results/<date>.md`; `--tick-only` runs issue 12's 50-account tick alone, into `<date>-tick.md`;
+`--report-formats` runs only issue 21's CSV vs JSON figures for one large weekday (`benchmarks/report_formats.py`),
+appended to `<date>.md`."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from benchmarks import backfill, issue11, issue12, load, realtime, report, tick
+from benchmarks import backfill, issue11, issue12, load, realtime, report, report_formats, tick
 from benchmarks.environment import (EMULATOR_REPORT_PROCESSING_SECONDS, LARGE_CENTER, QUICK_CENTER, Center,
                                     EmulatorProcess, describe_machine, fresh_databases)
 
@@ -74,6 +76,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-celery", action="store_true", help="issue 12: leave out Celery 1 vs 2 workers")
     parser.add_argument("--realtime-seconds", type=float, default=240,
                         help="issue 12: seconds the real-time window is measured, after a 30 s warm-up (240)")
+    parser.add_argument("--report-formats", action="store_true",
+                        help="only issue 21's pipeline CPU and wall of one large weekday read as CSV and as JSON "
+                        "(about 5 min), appended to <date>.md")
+    parser.add_argument("--repeats", type=int, default=report_formats.DEFAULT_REPEATS,
+                        help=f"--report-formats: measurements per format ({report_formats.DEFAULT_REPEATS})")
     return parser.parse_args(argv)
 
 
@@ -106,7 +113,7 @@ def run_issue12(args: argparse.Namespace, results_path: Path | None) -> None:
     work = Path(tempfile.mkdtemp(prefix="wfm-bench12-"))
     measured = issue12.run(work, log, realtime_window=args.realtime_seconds, realtime=not args.tick_only,
                            tick=not args.no_tick, celery=not (args.no_celery or args.tick_only))
-    command = "make bench" + (f" BENCH_ARGS={shlex.quote(' '.join(sys.argv[1:]))}" if sys.argv[1:] else "")
+    command = bench_command()
     text = issue12.render(measured, command)
     print(text)
     if results_path is not None:
@@ -114,8 +121,25 @@ def run_issue12(args: argparse.Namespace, results_path: Path | None) -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
+def bench_command() -> str:
+    return "make bench" + (f" BENCH_ARGS={shlex.quote(' '.join(sys.argv[1:]))}" if sys.argv[1:] else "")
+
+
+def run_report_formats(args: argparse.Namespace) -> None:
+    """Issue 21's section, printed and appended to `<date>.md` (printed only with --no-write)."""
+    work = Path(tempfile.mkdtemp(prefix="wfm-bench21-"))
+    text = report_formats.measure(work, log, bench_command(), args.repeats)
+    print(text)
+    if not args.no_write:
+        log(f"appended to {issue12.append_results(text, report.RESULTS_DIR / f'{datetime.now():%Y-%m-%d}.md')}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.report_formats:
+        run_report_formats(args)
+        return 0
     if args.accounts_only or args.tick_only:
         # A tick-only run never lands in the full run's file of the day.
         name = f"{datetime.now():%Y-%m-%d}{'-tick' if args.tick_only else ''}.md"
@@ -214,7 +238,7 @@ def render(plan: Plan, machine: dict, start: datetime, measured: Measured, total
     comparable = plan.center == LARGE_CENTER
     rows, scale, basis = issue11.issue_rows(plan, start, m.floor, m.dagster, comparable=comparable)
     figures = build_figures(plan, m.states, m.loaded, m.floor, m.dagster, m.ticked, m.per_partition, TARGETS)
-    command = "make bench" + (f" BENCH_ARGS={shlex.quote(' '.join(sys.argv[1:]))}" if sys.argv[1:] else "")
+    command = bench_command()
     not_comparable = ("" if comparable else
                       f" The {plan.center.name} center is not the issue's large center: 'met?' is left open.")
     missed = issue11.misses(rows)

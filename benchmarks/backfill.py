@@ -21,6 +21,7 @@ from benchmarks.accounting import (RUN_WORKERS, UNATTRIBUTED, DeploymentSampler,
                                    own_cpu_seconds, stored_bytes)
 from benchmarks.environment import REPO_ROOT, EmulatorProcess
 from wfm_pipelines.collection import collectors
+from wfm_pipelines.collection.report_formats import ReportFormats
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.engine import create_wfm_engine, ensure_schema
 from wfm_pipelines.raw_store import RawStore
@@ -111,16 +112,18 @@ class FloorResult:
     day_cpu_seconds: list[float] = field(default_factory=list)  # the benchmark process, day by day
 
 
-def run_floor(emulator: EmulatorProcess, database_url: str, start: datetime, days: int, raw_store: Path) -> FloorResult:
+def run_floor(emulator: EmulatorProcess, database_url: str, start: datetime, days: int, raw_store: Path, *,
+              report_format: str | None = None) -> FloorResult:
     """The same download, parse, aggregate and load in one plain loop, day by day, no orchestration.
 
     `raw_store` is where this process's WFM_RAW_STORE points (set by the caller before any product code
-    ran); its growth is counted with the database's."""
+    ran); its growth is counted with the database's. `report_format`: WFM_REPORT_FORMAT's value to collect with
+    (None: the setting's)."""
     engine = create_wfm_engine(database_url)
     ensure_schema(engine)  # the Dagster side is migrated before its backfill too; not timed on either side
     client = emulator.client()
-    report_format = load_settings().report_format
-    run_report = lambda kind, s, e: client.run_report(kind, s, e, report_format=report_format).table  # noqa: E731 - as the assets do
+    formats = ReportFormats(engine, report_format or load_settings().report_format)  # as the assets do
+    run_report = formats.runner(client.run_report)
     store = RawStore(raw_store)
     stored_before = stored_bytes(database_url, raw_store)
     emulator_before, cpu_before = emulator.cpu_seconds(), own_cpu_seconds()

@@ -7,6 +7,7 @@
         size: small               # optional preset (account_sizes.py); keys given below it win
         seed: 11
         contacts_per_day: 9000
+        csv_header: display_names # optional: CSV columns named `Call Id`, `Start At`, ... (snake_case)
         clients:                  # optional extra OAuth clients with fewer scopes
           north-reader: {secret: reader-secret, scopes: [users:read]}
 
@@ -24,7 +25,7 @@ import yaml
 
 from talkdesk_emulator.account_sizes import ACCOUNT_SIZES
 from talkdesk_emulator.accounts import check_account_id, check_distinct_clients
-from talkdesk_emulator.config import ALL_SCOPES, EmulatorConfig
+from talkdesk_emulator.config import ALL_SCOPES, CSV_HEADERS, EmulatorConfig
 
 REQUIRED_KEYS = ("id", "client_id", "client_secret")
 
@@ -81,6 +82,7 @@ FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_contact_seconds": _int_at_least(600),
     "account_timezone": (_time_zone, "an IANA time zone name such as Europe/Lisbon"),
     "queue_names": (_queue_names, "a list of distinct non-empty strings"),
+    "csv_header": (lambda v: v in CSV_HEADERS, " or ".join(f'"{v}"' for v in CSV_HEADERS)),
     "clients": (_clients, "a mapping of client id to {secret: <text>, scopes: [<scope>, ...]} with scopes from "
                           + ", ".join(ALL_SCOPES)),
 }

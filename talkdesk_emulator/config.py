@@ -45,6 +45,9 @@ class EmulatorConfig:
     # Queue names as the account spells them (any text: commas, quotes, "..", "%2F"); the first queues take
     # them, the rest keep generated names. `queues` grows to at least len(queue_names).
     queue_names: tuple[str, ...] = ()
+    # How the account's CSV reports name their columns (the `csv_header` fault's value at start and on reset):
+    # "snake_case", the JSON keys, or "display_names" (`Call Id`, `Start At`, ...). Talkdesk documents neither.
+    csv_header: str = "snake_case"
 
     def __post_init__(self) -> None:
         self.queue_names = tuple(self.queue_names)
@@ -59,6 +62,8 @@ class EmulatorConfig:
             raise ValueError("contacts_per_day must not be negative")
         if self.max_contact_seconds < 600:
             raise ValueError("max_contact_seconds must be at least 600")
+        if self.csv_header not in CSV_HEADERS:
+            raise ValueError(f"csv_header must be {_one_of(CSV_HEADERS)}")
 
     def all_clients(self) -> dict[str, tuple[str, tuple[str, ...]]]:
         merged = dict(self.clients)
@@ -83,6 +88,12 @@ REPORT_TYPES = (
 REPORT_FILE_FAULTS = ("html", "xml", "empty_body", "no_entries", "bare_list", "total_mismatch", "empty_report",
                       "csv_no_header", "truncated")
 WAIT_FIELDS = ("wait_time", "specific_only")
+# How a CSV report names its columns: by the JSON keys, or by display names (render.display_name).
+CSV_HEADERS = ("snake_case", "display_names")
+# What polling a report job answers: while it runs (documented: 200 with the job; seen in a public client: 204,
+# no body), and once it is done (documented: 303 to the file; seen: 302).
+JOB_PENDING_STATUSES = (200, 204)
+JOB_DONE_STATUSES = (303, 302)
 DIRECTORY_LISTINGS = ("full", "empty", "few")
 
 
@@ -111,6 +122,9 @@ def default_faults(config: EmulatorConfig) -> dict[str, Any]:
         "poison_rate": 0.0,
         "directory_listing": "full",
         "poison_user_names": False,
+        "csv_header": config.csv_header,
+        "job_pending_status": 200,
+        "job_done_status": 303,
     }
 
 
@@ -179,6 +193,9 @@ FAULT_VALIDATORS: dict[str, tuple[Any, str]] = {
     "poison_rate": (_fraction, "a number in 0..1"),
     "directory_listing": (lambda v: v in DIRECTORY_LISTINGS, _one_of(DIRECTORY_LISTINGS)),
     "poison_user_names": (lambda v: isinstance(v, bool), "a boolean"),
+    "csv_header": (lambda v: v in CSV_HEADERS, _one_of(CSV_HEADERS)),
+    "job_pending_status": (lambda v: _is_int(v) and v in JOB_PENDING_STATUSES, "200 or 204"),
+    "job_done_status": (lambda v: _is_int(v) and v in JOB_DONE_STATUSES, "303 or 302"),
 }
 
 

@@ -52,6 +52,17 @@ USER_STATUS_COLUMNS = (
     "user_name", "user_email", "user_id", "status_label", "status_start_at", "status_end_at", "status_time",
     "is_user_active", "team_id", "team_name", "ring_groups",
 )
+# Display names of a CSV header (fault `csv_header: display_names`) that Talkdesk's data dictionary spells; every
+# other column is its JSON key with each word capitalized (`call_id` -> `Call Id`, `in_business_hours?` -> `In
+# Business Hours?`), as a public client reads a `calls` CSV (`Call Id`, `Recording Url`).
+DICTIONARY_DISPLAY_NAMES = {"contacts": {"contact_id": "Contact ID", "started_at": "Contact Started At"}}
+
+
+def display_name(shape: str, column: str) -> str:
+    spelled = DICTIONARY_DISPLAY_NAMES.get(shape, {}).get(column)
+    return spelled or " ".join(word[:1].upper() + word[1:] for word in column.split("_"))
+
+
 COLUMNS = {"calls": CALLS_COLUMNS, "calls_legacy": CALLS_LEGACY_COLUMNS, "contacts": CONTACTS_COLUMNS,
            "user_status": USER_STATUS_COLUMNS}
 # Which field each malformation touches, per report shape: (start field, end field, a duration field).

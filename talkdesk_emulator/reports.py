@@ -19,7 +19,8 @@ import numpy as np
 
 from talkdesk_emulator.config import REPORT_TYPES, failure_starts_match
 from talkdesk_emulator.generator import DataGenerator
-from talkdesk_emulator.render import COLUMNS, EntryRenderer, chunked, corrupt, malformed_mask, poison, poison_mask
+from talkdesk_emulator.render import (COLUMNS, EntryRenderer, chunked, corrupt, display_name, malformed_mask, poison,
+                                      poison_mask)
 from talkdesk_emulator.statuses import Segments
 from talkdesk_emulator.text_columns import CSV, JSON, Column, field_texts
 from talkdesk_emulator.traffic import Contacts
@@ -100,6 +101,7 @@ class Job:
     report_file_fault: str | None = None
     wait_fields: str = "wait_time"
     poison_rate: float = 0.0
+    csv_header: str = "snake_case"
     download_token: str = field(default_factory=lambda: uuid.uuid4().hex)
     deleted: bool = False
 
@@ -177,6 +179,7 @@ class JobStore:
                 cutoff=int(wall_now - float(faults["data_delay_seconds"])),
                 report_file_fault=claim_file_fault(report_type) if claim_file_fault is not None else None,
                 wait_fields=faults.get("wait_fields", "wait_time"), poison_rate=float(faults.get("poison_rate", 0.0)),
+                csv_header=faults.get("csv_header", "snake_case"),
             )
             self._jobs[job.id] = job
             return job
@@ -290,8 +293,14 @@ class ReportFile:
         yield b"]}"
 
     def csv_header(self) -> bytes:
-        """The header row; nothing for a type without emulated data (it has no known columns)."""
-        return _csv_text([list(self.columns)]).encode() if self.columns else b""
+        """The header row (the JSON keys, or display names under `csv_header: display_names`); nothing for a
+        type without emulated data (it has no known columns)."""
+        if not self.columns:
+            return b""
+        names = list(self.columns)
+        if self.job.csv_header == "display_names":
+            names = [display_name(self.shape, name) for name in names]
+        return _csv_text([names]).encode()
 
     def iter_csv(self, header: bool = True) -> Iterator[bytes]:
         """The file; `header=False` leaves out the header row (a fault)."""

@@ -35,7 +35,8 @@ Variable: valid values (default).
 - WFM_AUTOMATION (on), WFM_METADATA_PEOPLE_PREVIEW (off): on/true/yes/1/enabled or
   off/false/no/0/disabled, any case.
 - WFM_VOLUME_REPORT: calls | contacts (calls). TALKDESK_REPORT_WINDOW_FIELD: auto | start | end (auto).
-- WFM_REPORT_FORMAT: csv | json (csv).
+- WFM_REPORT_FORMAT: auto | csv | json (auto): auto asks for CSV and, where the account's CSV header names no
+  documented field, for JSON from then on (remembered per account and report type).
 - WFM_SHRINK_GUARD: an off word, `<share>` or `<share>:<min_drop>`, share in (0, 1], min_drop an integer
   >= 0, 20 when omitted (0.5:20).
 - WFM_DATABASE_URL: a URL SQLAlchemy reads with a supported driver, `sqlite:///...` or
@@ -85,6 +86,7 @@ DEFAULT_HISTORY_START = "2025-01-01-00:00"
 DEFAULT_SHRINK_GUARD = "0.5:20"
 DEFAULT_SHRINK_GUARD_MIN_DROP = 20
 EXECUTORS = ("in_process", "multiprocess", "celery")
+REPORT_FORMATS = ("auto", "csv", "json")
 # RabbitMQ's out-of-the-box account, which answers on loopback only: not a secret.
 DEFAULT_CELERY_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
@@ -568,7 +570,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raw_store=_raw_store(env, "WFM_RAW_STORE"),
         history_start=_history_start(env, "WFM_HISTORY_START", DEFAULT_HISTORY_START),
         volume_report=volume_report,
-        report_format=_choice(env, "WFM_REPORT_FORMAT", "csv", ("csv", "json"),
+        report_format=_choice(env, "WFM_REPORT_FORMAT", "auto", REPORT_FORMATS,
                               "the file format Explore reports are asked for"),
         schedule_lag_minutes=_int_in_range(
             env, "WFM_SCHEDULE_LAG_MINUTES", 5, 0, 14, "minutes after an interval closes that its tick runs"),

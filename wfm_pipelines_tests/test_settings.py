@@ -182,7 +182,7 @@ def test_the_defaults_load_with_an_empty_environment(tmp_path):
         672, 720, 200_000)
     assert (settings.history_start, settings.volume_report, settings.report_window_field) == (
         "2025-01-01-00:00", "calls", "auto")
-    assert settings.report_format == "csv"
+    assert settings.report_format == "auto"
     assert (settings.shrink_guard_share, settings.shrink_guard_min_drop) == (0.5, 20)
     assert (settings.db_connect_timeout_s, settings.db_statement_timeout_s) == (10, 900)
     assert settings.agent_state_stale_after == 3 and settings.metadata_people_preview is False
@@ -241,7 +241,7 @@ def test_a_history_start_on_any_past_or_current_quarter_hour_is_valid(monkeypatc
 
 @pytest.mark.parametrize(("name", "value", "expected"), [
     ("WFM_VOLUME_REPORT", "contacts", "contacts"), ("WFM_VOLUME_REPORT", " Calls ", "calls"),
-    ("WFM_REPORT_FORMAT", "json", "json"), ("WFM_REPORT_FORMAT", " CSV ", "csv"),
+    ("WFM_REPORT_FORMAT", "json", "json"), ("WFM_REPORT_FORMAT", " CSV ", "csv"), ("WFM_REPORT_FORMAT", "Auto", "auto"),
     ("TALKDESK_REPORT_WINDOW_FIELD", "END", "end"), ("TALKDESK_REPORT_WINDOW_FIELD", "start", "start"),
 ])
 def test_enumerations(monkeypatch, name, value, expected):

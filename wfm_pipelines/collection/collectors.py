@@ -44,7 +44,8 @@ log = logging.getLogger("wfm_pipelines.collection")
 MALFORMED_TABLE = "talkdesk_malformed_entry"
 
 # (report_type, start, end) -> the report's entries as a table of text columns (`report_table`). The Talkdesk
-# client's `run_report(...).table`, or anything shaped like it.
+# client's `run_report` in the account's report format (`report_formats.ReportFormats.runner`), or anything
+# shaped like it.
 ReportRunner = Callable[[str, datetime, datetime], pa.Table]
 
 

@@ -201,17 +201,24 @@ talkdesk_malformed_entry = sa.Table(
              "entry_hash", unique=True),
 )
 
-# What an account's Explore reports were seen to filter a window on, per report type (`end` or `start`):
-# remembered so that a quiet window, which shows no evidence, does not trigger the month look-back again.
+# What was learnt of an account's Explore reports, per report type, so that later runs need not learn it again:
+# which timestamp they filter a window on (`end` or `start`, with the evidence; a quiet window, which shows none,
+# then does not trigger the month look-back again), and which file format to ask for (`json` once the account's
+# CSV header named no documented field; WFM_REPORT_FORMAT=auto). A row remembers one of them or both.
 talkdesk_report_behaviour = sa.Table(
     "talkdesk_report_behaviour",
     metadata,
     _account_column(),
     sa.Column("report_type", sa.Text, primary_key=True),
-    sa.Column("window_field", sa.Text, nullable=False),
-    sa.Column("evidence", sa.Text, nullable=False),
-    sa.Column("observed_at", UtcDateTime(), nullable=False),
+    sa.Column("window_field", sa.Text),
+    sa.Column("evidence", sa.Text),
+    sa.Column("observed_at", UtcDateTime()),
+    sa.Column("report_format", sa.Text),
+    sa.Column("report_format_reason", sa.Text),
+    sa.Column("report_format_observed_at", UtcDateTime()),
     sa.CheckConstraint("window_field IN ('end', 'start')", name="window_field"),
+    sa.CheckConstraint("report_format IN ('csv', 'json')", name="report_format"),
+    sa.CheckConstraint("window_field IS NOT NULL OR report_format IS NOT NULL", name="remembers_something"),
 )
 
 # The column sets of the CommunityWFM Talkdesk integration spec (`../shared/design/CONTRACT.md` section 4:

@@ -3,12 +3,14 @@ the UI's resource view, and swapped for another in tests."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import timedelta
 
 import dagster as dg
 
 from wfm_pipelines.collection.collectors import CollectionOptions
+from wfm_pipelines.collection.report_formats import ReportFormats
 from wfm_pipelines.db.guards import ShrinkGuard, accepts_shrink
 from wfm_pipelines.settings import Settings
 
@@ -34,6 +36,16 @@ class CollectionSettings(dg.ConfigurableResource):
             max_contact_minutes=settings.max_contact_minutes, shrink_guard_share=settings.shrink_guard_share,
             shrink_guard_min_drop=settings.shrink_guard_min_drop)
         return cls(**{**values, **changes})
+
+    @contextmanager
+    def report_formats(self, engine, account_id: str, log) -> Iterator[ReportFormats]:
+        """Which file format each of the account's reports is asked for in one step (WFM_REPORT_FORMAT); its
+        decisions go to `log` (the step's `context.log`) once the collection is over, failed or not."""
+        formats = ReportFormats(engine, self.report_format, account_id=account_id)
+        try:
+            yield formats
+        finally:
+            formats.log_decisions(log)
 
     def options(self, run_tags: Mapping[str, str]) -> CollectionOptions:
         """The collectors' options for a run with these tags."""

@@ -9,11 +9,14 @@ from collections.abc import Iterable, Iterator
 import dagster as dg
 
 from wfm_pipelines.collection.collectors import CollectionResult
+from wfm_pipelines.collection.report_formats import ReportFormats
 
 
-def collection_metadata(result: CollectionResult, report_type: str) -> dict:
+def collection_metadata(result: CollectionResult, report_type: str, formats: ReportFormats) -> dict:
     return {
         "report_type": report_type,
+        # How each report type came in, and why: {"calls": "csv (display-name header)"}.
+        "report_formats": dg.MetadataValue.json(formats.described()),
         "talkdesk_reports": result.reports_requested,
         "report_entries": result.entries_received,
         "raw_entries_kept": result.raw_kept,

@@ -148,6 +148,29 @@ class ReportTotalMismatchError(ReportFileError):
                          content_type, first_bytes)
 
 
+class ReportHeaderUnknownError(ReportFileError):
+    """A CSV report whose header names none of the report's documented fields, neither as their JSON keys nor as
+    display names (`report_columns`): its rows cannot be told apart from a header, so none of it is data."""
+
+    def __init__(self, report_type: str, start: datetime, end: datetime, columns: int, content_type: str,
+                 first_bytes: str, hint: str):
+        self.columns = columns
+        super().__init__(report_type, start, end,
+                         f"CSV without a header row naming a documented field ({columns} columns, none of them a "
+                         f"field of '{report_type}' as a JSON key or a display name; {hint})",
+                         content_type, first_bytes)
+
+
+class ReportFormatError(TalkdeskError):
+    """A report that came in no readable form: its CSV header named no documented field and the same window as
+    JSON failed too, or JSON chosen for the account (remembered) failed. Nothing of it was stored."""
+
+    def __init__(self, report_type: str, start: datetime, end: datetime, why_json: str, cause: Exception):
+        self.report_type, self.start, self.end, self.why_json, self.cause = report_type, start, end, why_json, cause
+        super().__init__(f"{_window_text(report_type, start, end)} was asked for as JSON ({why_json}), and that "
+                         f"failed: {cause}")
+
+
 class ReportTimeoutError(TalkdeskError):
     """An Explore report job did not finish within the poll timeout."""
 

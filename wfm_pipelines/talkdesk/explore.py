@@ -33,7 +33,7 @@ from wfm_pipelines.talkdesk.errors import (
     TalkdeskUnavailableError,
 )
 from wfm_pipelines.talkdesk.http import RetrySettings, TalkdeskHttp, error_from_response, json_body
-from wfm_pipelines.talkdesk.report_files import entries_as_dicts, read_report_file
+from wfm_pipelines.talkdesk.report_files import ReportFile, entries_as_dicts, read_report_file
 
 logger = logging.getLogger("wfm_pipelines.talkdesk")
 
@@ -69,6 +69,8 @@ class ReportResult:
     jobs: list[str] = field(default_factory=list)
     # The windows actually requested (after clamping and 31-day splitting), in order.
     windows: list[tuple[datetime, datetime]] = field(default_factory=list)
+    # How each window's file was read (`ReportFile.reading`: `csv (display-name header)`, `json`, ...), in order.
+    readings: list[str] = field(default_factory=list)
 
     @property
     def entries(self) -> list[dict]:
@@ -124,16 +126,17 @@ class ExploreReports:
             return result
         tables = []
         for piece_start, piece_end in split_window(start, end):
-            job_id, table = self._run_one(report_type, piece_start, piece_end, timezone_name, report_format)
+            job_id, report_file = self._run_one(report_type, piece_start, piece_end, timezone_name, report_format)
             result.jobs.append(job_id)
             result.windows.append((piece_start, piece_end))
-            tables.append(table)
+            result.readings.append(report_file.reading)
+            tables.append(report_file.table)
         if tables:
             result.table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
         return result
 
     def _run_one(self, report_type: str, start: datetime, end: datetime, timezone_name: str,
-                 report_format: str) -> tuple[str, pa.Table]:
+                 report_format: str) -> tuple[str, ReportFile]:
         try:
             return self._run_job(report_type, start, end, timezone_name, report_format)
         except ReportTotalMismatchError as exc:
@@ -141,17 +144,18 @@ class ExploreReports:
             return self._run_job(report_type, start, end, timezone_name, report_format)
 
     def _run_job(self, report_type: str, start: datetime, end: datetime, timezone_name: str,
-                 report_format: str) -> tuple[str, pa.Table]:
+                 report_format: str) -> tuple[str, ReportFile]:
         started = time.monotonic()
         job_id = self._create_job(report_type, start, end, timezone_name, report_format)
         created = time.monotonic()
         files_url = self._wait_for_file(report_type, start, end, job_id)
         done = time.monotonic()
-        table = self._download(files_url, report_type, start, end)
+        report_file = self._download(files_url, report_type, start, end)
         logger.info("Talkdesk report %s [%s, %s) job %s: created in %.2f s, ready after %.2f s, "
-                    "%d entries downloaded and read in %.2f s", report_type, _iso_z(start), _iso_z(end), job_id,
-                    created - started, done - created, table.num_rows, time.monotonic() - done)
-        return job_id, table
+                    "%d entries downloaded and read (%s) in %.2f s", report_type, _iso_z(start), _iso_z(end), job_id,
+                    created - started, done - created, report_file.table.num_rows, report_file.reading,
+                    time.monotonic() - done)
+        return job_id, report_file
 
     def _jobs_path(self, report_type: str) -> str:
         return f"/data/reports/{quote(report_type, safe='')}/jobs"
@@ -216,7 +220,8 @@ class ExploreReports:
         return None
 
     def _wait_for_file(self, report_type: str, start: datetime, end: datetime, job_id: str) -> str:
-        """Poll the job without following redirects; the 303 (or status `done`) gives the file URL."""
+        """Poll the job without following redirects; the 303 (or status `done`) gives the file URL. A 302 is taken
+        as the 303 is, and a 204 (no body) as a job still running, as a public client reads them."""
         job_url = self.http.api(f"{self._jobs_path(report_type)}/{quote(job_id, safe='')}")
         files_url = self.http.api(f"/data/reports/{quote(report_type, safe='')}/files/{quote(job_id, safe='')}")
         started = time.monotonic()
@@ -227,9 +232,11 @@ class ExploreReports:
             if response.is_redirect:
                 location = response.headers.get("Location")
                 return self.http.api(location, relative_to=job_url) if location else files_url
-            body = json_body(response, "GET", job_url)
-            job = _job_of(body)
-            status = str(job.get("status") or "").lower()
+            if response.status_code == 204:
+                body, status = None, "running (204, no body)"
+            else:
+                body = json_body(response, "GET", job_url)
+                status = str(_job_of(body).get("status") or "").lower()
             if status == "done":
                 href = ((body.get("_links") or {}).get("files") or {}).get("href") if isinstance(body, dict) else None
                 return self.http.api(href, relative_to=job_url) if href else files_url
@@ -241,7 +248,7 @@ class ExploreReports:
             time.sleep(interval)
             interval = min(interval * 1.5, self.settings.poll_max_s)
 
-    def _download(self, files_url: str, report_type: str, start: datetime, end: datetime) -> pa.Table:
+    def _download(self, files_url: str, report_type: str, start: datetime, end: datetime) -> ReportFile:
         """The report file, streamed to a temporary file and read column-wise from there. A body cut off
         mid-way is asked for again from the files endpoint (a fresh presigned URL), a few times."""
         fetch = tenacity.Retrying(

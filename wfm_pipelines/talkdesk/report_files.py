@@ -10,9 +10,14 @@ type and the first bytes (scrubbed of anything credential-like).
 
 CSV is read by pyarrow's CSV reader straight from the downloaded file, every column as text; a row whose field
 count differs from the header's is kept as an unreadable entry (it becomes a malformed entry), never dropped.
-JSON is decoded whole (`json.loads`): Arrow's JSON reader cannot take a value whose type changes between entries
-(`12` here, `"12"` there), which is exactly what a tolerant reader must accept. CSV is the faster of the two by
-far (`benchmarks/results`), so it is what the pipeline asks for unless `WFM_REPORT_FORMAT=json`.
+The header may name the fields by their JSON keys or by display names (`report_columns`); a header that names
+none of the documented fields either way raises `ReportHeaderUnknownError` (the collector may then ask for the
+same window as JSON). JSON is decoded whole by msgspec and built into Arrow columns one field at a time
+(`report_table.entries_to_table`): Arrow's JSON reader cannot take a value whose type changes between entries
+(`12` here, `"12"` there), which is exactly what a tolerant reader must accept, and it would turn timestamps and
+large integers into other values. A body msgspec refuses (a lone surrogate, `NaN`) is decoded once more by the
+standard library, which accepts what Talkdesk's JSON may hold. CSV is still the cheaper of the two
+(`benchmarks/results`), so it is what the pipeline asks for first.
 """
 
 from __future__ import annotations
@@ -20,27 +25,21 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from wfm_pipelines.talkdesk.errors import ReportFileError, ReportTotalMismatchError
+from wfm_pipelines.talkdesk.errors import ReportFileError, ReportHeaderUnknownError, ReportTotalMismatchError
+from wfm_pipelines.talkdesk.report_columns import read_header
 from wfm_pipelines.talkdesk.report_table import NOT_AN_OBJECT, entries_to_table
 
 PREVIEW_BYTES = 160
 SNIFF_BYTES = 4096
 UTF8_BOM = b"\xef\xbb\xbf"
-# Columns one of which a CSV header of each report type we read must name (the documented columns of `calls`,
-# `contacts` and `user_status`, `../shared/talkdesk/API-NOTES.md` sections 5.8-5.10); a first row without any
-# of them is data, not a header.
-HEADER_FIELDS = {
-    "calls": frozenset({"call_id", "callsid", "type", "start_at", "interaction_id", "call_type", "start_time"}),
-    "explore_calls": frozenset({"interaction_id", "call_type", "start_time", "call_id", "start_at"}),
-    "contacts": frozenset({"contact_id", "interaction_id", "contact_type", "started_at", "direction"}),
-    "user_status": frozenset({"user_id", "status_label", "status_start_at", "status_end_at"}),
-}
 _CREDENTIAL_PAIR = re.compile(
     r"(?i)((?:token|secret|signature|credential|password|key|auth|sig)[\w-]*\s*[=:]\s*\"?)[^&\s\"<>,;]+")
 _CREDENTIAL_ELEMENT = re.compile(r"(?i)(<(\w*(?:signature|token|credential|secret|key)\w*)>)[^<]*(</)")
@@ -81,17 +80,35 @@ class _Source:
             return file.read()
 
 
+@dataclass(frozen=True)
+class ReportFile:
+    """A report file's entries and how they were read."""
+
+    table: pa.Table
+    file_format: str  # "csv" or "json": what the body was read as
+    csv_header: str | None = None  # CSV: `report_columns.SNAKE_CASE` or `report_columns.DISPLAY_NAMES`
+
+    @property
+    def reading(self) -> str:
+        """`csv (display-name header)`, `csv (snake_case header)` or `json`."""
+        return f"csv ({self.csv_header} header)" if self.file_format == "csv" else self.file_format
+
+
+# What the pipeline tells the user to set when the CSV header cannot be read (`ReportHeaderUnknownError`).
+HEADER_HINT = "WFM_REPORT_FORMAT=auto asks for the same window as JSON then, json always asks for JSON"
+
+
 def read_report(body: bytes, content_type: str, *, report_type: str, start: datetime, end: datetime) -> pa.Table:
     """Entries of a report body as a table of text columns, or ReportFileError when it is not a Talkdesk report."""
-    return _read(_Source(body=body), content_type, report_type, start, end)
+    return _read(_Source(body=body), content_type, report_type, start, end).table
 
 
-def read_report_file(path: str, content_type: str, *, report_type: str, start: datetime, end: datetime) -> pa.Table:
+def read_report_file(path: str, content_type: str, *, report_type: str, start: datetime, end: datetime) -> ReportFile:
     """`read_report` for a body downloaded to a file: a day's report is hundreds of MB, never held as text."""
     return _read(_Source(path=path), content_type, report_type, start, end)
 
 
-def _read(source: _Source, content_type: str, report_type: str, start: datetime, end: datetime) -> pa.Table:
+def _read(source: _Source, content_type: str, report_type: str, start: datetime, end: datetime) -> ReportFile:
     media_type = content_type.split(";")[0].strip().lower()
     first = source.head(SNIFF_BYTES)
     shown = preview(first[len(UTF8_BOM):] if first.startswith(UTF8_BOM) else first)
@@ -107,13 +124,25 @@ def _read(source: _Source, content_type: str, report_type: str, start: datetime,
     if "html" in media_type or "xml" in media_type or head == b"<":
         raise refuse("an HTML or XML page came instead of a report")
     if "json" in media_type or ("csv" not in media_type and head in (b"{", b"[")):
-        return _json_entries(source, report_type, start, end, refuse, media_type, shown)
-    return _csv_entries(source, report_type, refuse)
+        return ReportFile(_json_entries(source, report_type, start, end, refuse, media_type, shown), "json")
+    return _csv_entries(source, report_type, start, end, refuse, media_type, shown)
+
+
+_DECODE = msgspec.json.Decoder().decode
+
+
+def _decoded(body: bytes) -> Any:
+    """The JSON document. msgspec refuses a lone surrogate and `NaN`/`Infinity`, which the standard library takes
+    (and a tolerant reader must: a broken character is a malformed field, not a lost report)."""
+    try:
+        return _DECODE(body)
+    except msgspec.DecodeError:
+        return json.loads(body)
 
 
 def _json_entries(source: _Source, report_type, start, end, refuse, media_type, shown) -> pa.Table:
     try:
-        document = json.loads(source.all_bytes())
+        document = _decoded(source.all_bytes())
     except UnicodeDecodeError:
         raise refuse("the body is not UTF-8 text") from None
     except ValueError:
@@ -135,18 +164,21 @@ def _json_entries(source: _Source, report_type, start, end, refuse, media_type, 
     return entries_to_table(entries)
 
 
-def _csv_entries(source: _Source, report_type: str, refuse) -> pa.Table:
+def _csv_entries(source: _Source, report_type: str, start: datetime, end: datetime, refuse, media_type: str,
+                 shown: str) -> ReportFile:
     try:
         written = _header_names(source)
     except pa.ArrowInvalid as exc:
         if "UTF8" in str(exc).upper():
             raise refuse("the body is not UTF-8 text") from None
         written = []
-    names = [name.strip() for name in written]
-    expected = HEADER_FIELDS.get(report_type)
-    if not any(names) or (expected is not None and not expected.intersection(names)):
-        raise refuse("CSV without a header row" + (" naming a known field (are the CSV columns named differently? "
-                                                   "WFM_REPORT_FORMAT=json asks for JSON)" if any(names) else ""))
+    header = read_header(report_type, written)
+    if not any(header.names):
+        raise refuse("CSV without a header row")
+    if not header.names_a_documented_field:
+        # Its first bytes are not shown: a "header" naming no field may well be a row of data (names, numbers).
+        raise ReportHeaderUnknownError(report_type, start, end, len(written), media_type,
+                                       "not shown: the first row may be data", HEADER_HINT)
     unreadable: list[str] = []
 
     def keep_unreadable(row: pa_csv.InvalidRow) -> str:
@@ -168,11 +200,11 @@ def _csv_entries(source: _Source, report_type: str, refuse) -> pa.Table:
         if "UTF8" in str(exc).upper():
             raise refuse("the body is not UTF-8 text") from None
         raise refuse(f"the body is not valid CSV ({str(exc).splitlines()[0][:120]})") from None
-    table = table.rename_columns([name.strip() for name in table.column_names])
+    table = table.rename_columns(list(header.names))
     if unreadable:
         extra = pa.table({NOT_AN_OBJECT: pa.array(unreadable, pa.string())})
         table = pa.concat_tables([table, extra], promote_options="default")
-    return table
+    return ReportFile(table, "csv", header.style)
 
 
 def _header_names(source: _Source) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import pyarrow as pa
@@ -53,35 +54,66 @@ def _utf8_safe(text: str) -> tuple[str, bool]:
         return "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text), True
 
 
+# Arrow types a column of decoded JSON values may take and still be spelled as `value_text` spells them when cast to
+# text (`12`, `true`); any other (floats, lists, objects, a mix) is spelled value by value.
+_CASTS_AS_JSON_TEXT = (pa.int64(), pa.bool_(), pa.null())
+
+
+def _field_values(entries: Sequence[Mapping[str, Any]], name: str) -> list[Any]:
+    try:
+        return list(map(itemgetter(name), entries))  # every entry has the field: one pass in C
+    except KeyError:
+        return [entry.get(name) for entry in entries]
+
+
+def _text_column(values: list[Any], name: str, broken_fields: dict[int, list[str]]) -> pa.Array:
+    """One field's values as text. Arrow converts a column of strings (or of integers, or of booleans) at once;
+    a column of other or mixed types, or with a character UTF-8 cannot carry, is converted value by value."""
+    try:
+        return pa.array(values, type=pa.string())
+    except (pa.ArrowException, UnicodeEncodeError, TypeError, ValueError, OverflowError):
+        pass
+    try:
+        inferred = pa.array(values)
+        if inferred.type in _CASTS_AS_JSON_TEXT:
+            return inferred.cast(pa.string())
+    except (pa.ArrowException, UnicodeEncodeError, TypeError, ValueError, OverflowError):
+        pass
+    texts: list[str | None] = [None] * len(values)
+    for row, value in enumerate(values):
+        text = value_text(value)
+        if text is not None and not text.isascii():
+            text, was_broken = _utf8_safe(text)
+            if was_broken:
+                broken_fields.setdefault(row, []).append(name)
+        texts[row] = text
+    return pa.array(texts, type=pa.string())
+
+
 def entries_to_table(entries: Sequence[Mapping[str, Any] | Any]) -> pa.Table:
-    """Decoded JSON entries (dicts) -> a table with one text column per field, in order of first appearance."""
-    names: dict[str, None] = {}
-    for entry in entries:
-        if isinstance(entry, Mapping):
-            names.update(dict.fromkeys(entry))
-        else:
-            names[NOT_AN_OBJECT] = None
-    columns: dict[str, list[str | None]] = {str(name): [None] * len(entries) for name in names}
-    broken: list[str | None] = [None] * len(entries)
-    any_broken = False
-    for row, entry in enumerate(entries):
-        if not isinstance(entry, Mapping):
-            entry = {NOT_AN_OBJECT: _ENCODE(entry)}
-        fields_broken = []
-        for name, value in entry.items():
-            text = value_text(value)
-            if text is not None and not text.isascii():
-                text, was_broken = _utf8_safe(text)
-                if was_broken:
-                    fields_broken.append(str(name))
-            columns[str(name)][row] = text
-        if fields_broken:
-            broken[row] = ",".join(fields_broken)
-            any_broken = True
-    arrays = {name: pa.array(values, type=pa.string()) for name, values in columns.items()}
-    if any_broken:
+    """Decoded JSON entries (dicts) -> a table with one text column per field, in order of first appearance.
+
+    Built a field at a time, not an entry at a time: a day's report is millions of values, and Arrow converts a
+    list of strings (or integers, or booleans) in one call."""
+    if not entries:
+        return pa.table({})
+    objects = [entry if isinstance(entry, Mapping) else {NOT_AN_OBJECT: _ENCODE(entry)} for entry in entries]
+    first = objects[0].keys()
+    if all(entry.keys() == first for entry in objects):  # Talkdesk writes every entry with the same fields
+        names = [str(name) for name in first]
+    else:
+        seen: dict[Any, None] = {}
+        for entry in objects:
+            seen.update(dict.fromkeys(entry))
+        names = [str(name) for name in seen]
+    broken_fields: dict[int, list[str]] = {}
+    arrays = {name: _text_column(_field_values(objects, name), name, broken_fields) for name in names}
+    if broken_fields:
+        broken = [None] * len(objects)
+        for row, fields in broken_fields.items():
+            broken[row] = ",".join(fields)
         arrays[BROKEN_COLUMN] = pa.array(broken, type=pa.string())
-    return pa.table(arrays) if arrays else pa.table({})
+    return pa.table(arrays)
 
 
 def row_json(table: pa.Table, rows: Sequence[int]) -> list[str]:

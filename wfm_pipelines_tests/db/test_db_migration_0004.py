@@ -118,8 +118,8 @@ def test_0004_keeps_every_row_under_the_default_account_and_the_raw_files_readab
     assert all(before.values()), [name for name, rows in before.items() if not rows]
     assert len(raw_before) == len(stored_rows())
 
-    migrate(engine, "head", store.root)
-    assert current_revision(engine) == head_revision() == "0004"
+    migrate(engine, "0004", store.root)
+    assert current_revision(engine) == "0004"
 
     assert rows_of(engine) == before  # malformed entries keep their ids, timestamps their microseconds
     assert accounts_of(engine) == {name: [DEFAULT_ACCOUNT_ID] for name in BEFORE}
@@ -136,6 +136,8 @@ def test_0004_keeps_every_row_under_the_default_account_and_the_raw_files_readab
     assert realtime == sorted(((DEFAULT_ACCOUNT_ID, *row) for row in realtime_before), key=repr)
     assert len(realtime) == len(AGENTS) - 1  # the stale state stays out
 
+    migrate(engine, "head", store.root)  # the later revisions leave what 0004 did as it is
+    assert current_revision(engine) == head_revision()
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), metadata)
     assert differences == []
@@ -152,7 +154,7 @@ def test_0004_keeps_every_row_under_the_default_account_and_the_raw_files_readab
 
 def test_0004_keys_lead_with_the_account_and_nothing_lands_in_default_by_omission(at_0003):
     engine, store = at_0003
-    migrate(engine, "head", store.root)
+    migrate(engine, "0004", store.root)
     queue = dict(old_rows()["wfm_queue"][0])
     with engine.begin() as connection:  # the same queue id in another account is another row
         connection.execute(metadata.tables["wfm_queue"].insert(), [dict(queue, account_id="north")])
@@ -182,7 +184,7 @@ def test_0004_can_be_undone_and_done_again_while_only_the_default_account_has_ro
     engine, store = at_0003
     before, raw_before = rows_of(engine), raw_contents_at_0003(engine, store)
     historical_before, realtime_before = view(engine, "community_historical"), view(engine, "community_realtime")
-    migrate(engine, "head", store.root)
+    migrate(engine, "0004", store.root)
 
     migrate(engine, "0003", store.root, down=True)
     assert current_revision(engine) == "0003"
@@ -196,14 +198,14 @@ def test_0004_can_be_undone_and_done_again_while_only_the_default_account_has_ro
     assert volume_indexes == {("interval_start",)}
     assert inspector.get_pk_constraint("wfm_queue_agent")["constrained_columns"] == ["queue_id", "agent_id"]
 
-    migrate(engine, "head", store.root)
+    migrate(engine, "0004", store.root)
     assert rows_of(engine) == before
     assert store_contents(engine, store) == raw_before and store.verify(engine) == []
 
 
 def test_0004_refuses_to_be_undone_while_another_account_has_rows(at_0003):
     engine, store = at_0003
-    migrate(engine, "head", store.root)
+    migrate(engine, "0004", store.root)
     writer.upsert_configuration(engine, "wfm_agent", writer.read_table(engine, "wfm_agent").drop(
         columns=["first_seen_at", "last_seen_at"]), key_columns=["agent_id"], seen_at=T0, account_id="north")
     before = rows_of(engine)

@@ -60,16 +60,16 @@ def build_agent_state_transactions(account: Account, policies: IntervalPolicies)
         window = context.partition_time_window
         engine = wfm_database.engine()
         client = talkdesk.client()
-        result = collectors.collect_agent_state_transactions(
-            lambda kind, start, end: client.run_report(kind, start, end,
-                                                       report_format=wfm_collection.report_format).table,
-            engine,
-            wfm_database.raw_store(),
-            range_start=window.start,
-            range_end=window.end,
-            options=wfm_collection.options(context.run.tags),
-            account_id=account.id,
-        )
+        with wfm_collection.report_formats(engine, account.id, context.log) as formats:
+            result = collectors.collect_agent_state_transactions(
+                formats.runner(client.run_report),
+                engine,
+                wfm_database.raw_store(),
+                range_start=window.start,
+                range_end=window.end,
+                options=wfm_collection.options(context.run.tags),
+                account_id=account.id,
+            )
         frame = result.frame
         context.log.info(
             f"user_status: {result.reports_requested} report(s), {result.entries_received} entries, "
@@ -77,7 +77,7 @@ def build_agent_state_transactions(account: Account, policies: IntervalPolicies)
             f"{result.entries_outside_range} outside the range; reports filter on {result.report_window_field}"
         )
         yield dg.Output(frame, metadata={
-            **collection_metadata(result, "user_status"),
+            **collection_metadata(result, "user_status", formats),
             "transactions": len(frame),
             "agents": int(frame["agent_id"].nunique()) if len(frame) else 0,
         })

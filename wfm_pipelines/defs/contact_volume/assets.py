@@ -74,18 +74,18 @@ def build_contact_volume(account: Account, policies: IntervalPolicies) -> dg.Ass
         engine = wfm_database.engine()
         queues = queue_catalogue(wfm_database, talkdesk, account.id)
         client = talkdesk.client()
-        result = collectors.collect_contact_volume(
-            lambda kind, start, end: client.run_report(kind, start, end,
-                                                       report_format=wfm_collection.report_format).table,
-            engine,
-            wfm_database.raw_store(),
-            report_type=report_type,
-            queues=queues,
-            range_start=window.start,
-            range_end=window.end,
-            options=wfm_collection.options(context.run.tags),
-            account_id=account.id,
-        )
+        with wfm_collection.report_formats(engine, account.id, context.log) as formats:
+            result = collectors.collect_contact_volume(
+                formats.runner(client.run_report),
+                engine,
+                wfm_database.raw_store(),
+                report_type=report_type,
+                queues=queues,
+                range_start=window.start,
+                range_end=window.end,
+                options=wfm_collection.options(context.run.tags),
+                account_id=account.id,
+            )
         frame = result.frame
         context.log.info(
             f"{report_type}: {result.reports_requested} report(s) for {window.start:%Y-%m-%d %H:%M}.."
@@ -96,7 +96,7 @@ def build_contact_volume(account: Account, policies: IntervalPolicies) -> dg.Ass
             context.log.warning(f"{sum(result.unmatched_queue_names.values())} contact(s) name queues that no known "
                                 f"queue spells: {sorted(result.unmatched_queue_names)[:20]}; they get rows of their own")
         yield dg.Output(frame, metadata={
-            **collection_metadata(result, report_type),
+            **collection_metadata(result, report_type, formats),
             "entered_total": int(frame["entered_count"].sum()) if len(frame) else 0,
             "handled_total": int(frame["handled_count"].sum()) if len(frame) else 0,
             "abandoned_total": int(frame["abandoned_count"].sum()) if len(frame) else 0,

@@ -4,7 +4,10 @@ lines above it, gives the reason (the clock is the subject, a file's age, a reco
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -31,3 +34,29 @@ def test_a_read_without_a_reason_is_found_and_one_with_a_reason_is_not():
     assert unexplained_clock_reads("x = 1\ndeadline = time.time() + 5\n") == [2]
     assert unexplained_clock_reads("now = datetime.now(UTC)  # the subject: clamping\n") == []
     assert unexplained_clock_reads("# files just written\n\nlater = datetime.now(UTC)\n") == []
+
+
+PROBE = '''
+import threading, time
+from datetime import datetime, timezone
+
+def test_the_clock_reads_the_moment_and_timed_waits_still_work():
+    assert datetime.now(timezone.utc).strftime("%Y-%m-%d %H") == "2027-01-01 00"
+    began = time.monotonic()
+    assert not threading.Event().wait(0.2)  # a timed wait ends on time (faketime broke these)
+    assert 0.15 < time.monotonic() - began < 5
+'''
+
+
+def test_wfm_test_now_runs_the_tests_as_if_on_that_date(tmp_path):
+    """The supported way to run the suite on another date (the repository's conftest.py)."""
+    probe = REPOSITORY / "wfm_pipelines_tests" / f"test_clock_probe_{os.getpid()}.py"
+    probe.write_text(PROBE)
+    try:
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(probe)],
+                              cwd=REPOSITORY, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "WFM_TEST_NOW": "2027-01-01T00:01:00+00:00"})
+    finally:
+        probe.unlink()
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "1 passed" in done.stdout

@@ -18,7 +18,7 @@ from wfm_pipelines.db.types import UtcDateTime
 from wfm_pipelines.raw_store import RawStore
 from wfm_pipelines.talkdesk.report_table import BROKEN_COLUMN, KEY_COLUMN, OWNER_COLUMN, value_text
 from wfm_pipelines_tests.db.test_db_migration_0002 import OLD, old_rows, read_all
-from wfm_pipelines_tests.raw_store.entries import files_on_disk
+from wfm_pipelines_tests.raw_store.entries import a_day_after_the_newest_file, files_on_disk
 
 UTC = timezone.utc
 DAY1 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -172,7 +172,7 @@ def test_0003_can_be_undone_and_done_again_and_the_entries_survive_exactly(engin
     assert store_contents(engine, store) == after_upgrade
     assert {f.path for f in store.catalogued(engine)}.isdisjoint(first_files)
     # The replaced files were just left behind; a day on they are past the orphans' grace period.
-    assert sorted(store.remove_orphans(engine, now=datetime.now(UTC) + timedelta(days=1))) == sorted(first_files)
+    assert sorted(store.remove_orphans(engine, now=a_day_after_the_newest_file(store))) == sorted(first_files)
     assert store.verify(engine) == []
     assert other_tables(engine) == untouched
 

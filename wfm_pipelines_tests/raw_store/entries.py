@@ -42,5 +42,18 @@ def files_on_disk(store: RawStore) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} if root.exists() else set()
 
 
+def a_day_after_the_newest_file(store: RawStore) -> datetime:
+    """A moment past every orphan's grace period, on the clock the files were written by (their modification
+    times are the filesystem's, not the test process's, which `WFM_TEST_NOW` may have moved)."""
+    root = Path(store.files.base)
+    newest = max(p.stat().st_mtime for p in root.rglob("*") if p.is_file())
+    return datetime.fromtimestamp(newest, timezone.utc) + timedelta(days=1)
+
+
+def just_after_the_newest_file(store: RawStore) -> datetime:
+    """The moment the newest file was written, on the files' own clock: no orphan is old enough yet."""
+    return a_day_after_the_newest_file(store) - timedelta(days=1)
+
+
 def windows(store: RawStore, engine, report_type: str = "calls") -> list[tuple[datetime, datetime, int]]:
     return [(f.window_start, f.window_end, f.rows) for f in store.catalogued(engine, report_type)]

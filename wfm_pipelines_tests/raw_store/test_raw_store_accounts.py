@@ -4,7 +4,7 @@ account's files; the default account's files keep the layout they had before acc
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -12,7 +12,7 @@ import pytest
 
 from wfm_pipelines.db.guards import ShrinkGuard, ShrinkRefusedError
 from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
-from wfm_pipelines_tests.raw_store.entries import HOUR, MINUTE, T0, calls, files_on_disk, keys_of
+from wfm_pipelines_tests.raw_store.entries import HOUR, MINUTE, T0, a_day_after_the_newest_file, calls, files_on_disk, keys_of
 
 COLLECTED = T0 + timedelta(days=1)
 WINDOW = (T0, T0 + HOUR)
@@ -86,7 +86,7 @@ def test_verify_and_orphans_are_per_account(engine, store):
     for path in orphans.values():
         (base / path).parent.mkdir(parents=True, exist_ok=True)
         (base / path).write_bytes(b"orphan")
-    later = datetime.now(timezone.utc) + timedelta(days=1)  # files just written, judged a day on: past their grace
+    later = a_day_after_the_newest_file(store)
     assert store.remove_orphans(engine, now=later, account_id="south") == [orphans["south"]]
     assert store.remove_orphans(engine, now=later) == [orphans[DEFAULT_ACCOUNT_ID]]
     assert store.remove_orphans(engine, now=later, account_id="north") == [orphans["north"]]

@@ -8,7 +8,7 @@ import hashlib
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from wfm_pipelines.raw_store import RawFileError, RawStore
 from wfm_pipelines.raw_store.files import TEMPORARY_SUFFIX
 from wfm_pipelines_tests.raw_store import child
-from wfm_pipelines_tests.raw_store.entries import HOUR, T0, calls, files_on_disk, keys_of
+from wfm_pipelines_tests.raw_store.entries import (HOUR, T0, a_day_after_the_newest_file, calls, files_on_disk,
+                                                  just_after_the_newest_file, keys_of)
 
 ROOT = Path(__file__).resolve().parents[2]
 WHOLE = (T0, T0 + 3 * HOUR)
@@ -55,8 +56,8 @@ def test_a_kill_before_the_catalogue_commits_leaves_the_old_state_and_an_orphan(
     orphans = files_on_disk(store) - {f.path for f in catalogued}
     assert orphans and all(path.endswith(".parquet") for path in orphans)  # the new file and the split remainders
     # An orphan is removed only once old enough that no writer can still be about to catalogue it.
-    assert store.remove_orphans(engine) == []
-    later = datetime.now(timezone.utc) + timedelta(days=1)  # files just written, judged a day on: past their grace
+    assert store.remove_orphans(engine, now=just_after_the_newest_file(store)) == []
+    later = a_day_after_the_newest_file(store)
     assert sorted(store.remove_orphans(engine, now=later)) == sorted(orphans)
     assert files_on_disk(store) == {f.path for f in catalogued}
     assert store.read_window(engine, "calls", *WHOLE).equals(entries)
@@ -73,7 +74,7 @@ def test_a_kill_after_the_catalogue_commits_leaves_the_new_state_and_the_old_fil
     read = store.read_window(engine, "calls", *WHOLE)
     expected = child.old_entries()
     assert keys_of(read) == (keys_of(expected)[:6] + keys_of(child.new_entries()) + keys_of(expected)[12:])
-    later = datetime.now(timezone.utc) + timedelta(days=1)  # files just written, judged a day on: past their grace
+    later = a_day_after_the_newest_file(store)
     assert store.remove_orphans(engine, now=later) == [catalogued[0].path]
     assert files_on_disk(store) == {f.path for f in now_catalogued}
 
@@ -100,7 +101,7 @@ def test_leftover_temporary_files_are_orphans_too(engine, store, old_state):
     catalogued, _ = old_state
     leftover = Path(store.files.base) / "calls" / "2026" / "03" / "02" / ("crashed.parquet" + TEMPORARY_SUFFIX)
     leftover.write_bytes(b"PAR1 half written")
-    later = datetime.now(timezone.utc) + timedelta(days=1)  # files just written, judged a day on: past their grace
+    later = a_day_after_the_newest_file(store)
     assert store.remove_orphans(engine, now=later) == ["calls/2026/03/02/crashed.parquet" + TEMPORARY_SUFFIX]
     assert files_on_disk(store) == {f.path for f in catalogued}
 

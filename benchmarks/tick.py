@@ -42,7 +42,7 @@ def _schedule_run_request(now: datetime, env: dict[str, str]):
 
     from wfm_pipelines.definitions import defs
 
-    schedule = defs.get_schedule_def(SCHEDULE)
+    schedule = defs().get_schedule_def(SCHEDULE)
     with dg.build_schedule_context(scheduled_execution_time=now) as context:
         data = schedule.evaluate_tick(context)
     if not data.run_requests:

@@ -13,7 +13,7 @@ from dagster_celery.executor import CeleryExecutor
 from dagster_celery.make_app import make_app
 from dagster_celery.tasks import create_task
 
-import wfm_pipelines.definitions  # noqa: F401 - loaded here so a bad setting stops the worker at start
+import wfm_pipelines.warm_start  # noqa: F401 - built before the pool forks; a bad setting stops the worker at start
 from wfm_pipelines.defs.executors import CELERY_APP_SETTINGS
 from wfm_pipelines.settings import load_settings
 

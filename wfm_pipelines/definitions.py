@@ -3,10 +3,13 @@
 The environment is read once, here (`load_settings()` checks every variable and the accounts file), and the
 settings reach the assets, schedules and sensors as resources (`wfm_collection`, the IO manager, the
 database, each account's Talkdesk clients) or through the factories below, which build every account's
-assets the same way. Tests build definitions from a settings object: `build_definitions(load_settings({...}))`.
+assets the same way. Tests build definitions from a settings object: `build_definitions(load_settings({...}))`; Dagster loads `defs`,
+which builds them from the environment on first call (`definitions_from_environment`).
 """
 
 from __future__ import annotations
+
+import functools
 
 import dagster as dg
 
@@ -58,8 +61,19 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     )
 
 
-defs = build_definitions()
-# Resolved once here, at import, rather than on first use: under WFM_EXECUTOR=multiprocess every step's process
-# is forked from a server that imported this module, and so starts with the repository and its jobs built
-# (0.2 s of CPU at 50 accounts, ~0.01 s at one, paid once per run instead of once per step).
-defs.get_repository_def().get_all_jobs()
+@functools.cache
+def definitions_from_environment() -> dg.Definitions:
+    """The code location for this process's environment, built once per process with every job resolved. A
+    process that forks step processes (the multiprocess executor's forkserver, a Celery worker) calls it before it
+    forks, so each step starts with the repository and its jobs built (0.2 s of CPU at 50 accounts, ~0.01 s at
+    one, paid once per process instead of once per step)."""
+    definitions = build_definitions(load_settings())
+    definitions.get_repository_def().get_all_jobs()
+    return definitions
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """What Dagster loads (`workspace.yaml`, `dagster definitions validate -m wfm_pipelines.definitions`, `dg`):
+    built when Dagster asks for it, not when the module is imported."""
+    return definitions_from_environment()

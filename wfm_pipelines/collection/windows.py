@@ -102,7 +102,3 @@ def needs_status_lookback(window_field: str, remembered: str | None) -> bool:
     was seen to do (`remembered`) and, while that is unknown, looks back to be safe."""
     field = remembered if window_field == "auto" else window_field
     return field != "end"
-
-
-def floor_to_interval(moment: datetime, minutes: int = 15) -> datetime:
-    return moment.replace(minute=moment.minute - moment.minute % minutes, second=0, microsecond=0)

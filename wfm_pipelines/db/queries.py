@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, table_named
 from wfm_pipelines.db.windows import account_scope, window_condition
+from wfm_pipelines.intervals import INTERVAL_SECONDS
 
 
 def offending_rows(engine: Engine, table_name: str, predicate, *, window_start: datetime, window_end: datetime,
@@ -31,7 +32,7 @@ def offending_rows(engine: Engine, table_name: str, predicate, *, window_start: 
 
 
 def interval_counts(engine: Engine, table_name: str, column: str, *, window_start: datetime, window_end: datetime,
-                    scope: Mapping[str, object] | None = None, interval_seconds: int = 900,
+                    scope: Mapping[str, object] | None = None, interval_seconds: int = INTERVAL_SECONDS,
                     account_id: str = DEFAULT_ACCOUNT_ID) -> pd.Series:
     """The account's rows per interval of `column` (a count indexed by the interval's UTC start), grouped in the
     database."""

@@ -30,10 +30,10 @@ CELERY_APP_SETTINGS = {
     "broker_connection_retry_on_startup": True,
 }
 
-# What the multiprocess executor's forkserver imports before it forks any step: the code location, which
-# resolves its repository and jobs at import, and the instance's storage (dagster-postgres pulls in what the
+# What the multiprocess executor's forkserver imports before it forks any step: `warm_start`, which builds the
+# code location and resolves its jobs, and the instance's storage (dagster-postgres pulls in what the
 # SQLite storage needs too), which each step opens (0.5 s of CPU per step when not preloaded, 0.1 s when).
-FORKSERVER_PRELOAD_MODULES = ("wfm_pipelines.definitions", "dagster_postgres")
+FORKSERVER_PRELOAD_MODULES = ("wfm_pipelines.warm_start", "dagster_postgres")
 
 
 def celery_broker(settings: Settings) -> str | dict[str, str]:

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from wfm_pipelines.accounts import Account
+from wfm_pipelines.intervals import INTERVAL_CRON
 from wfm_pipelines.settings import PARTITION_FORMAT, Settings
 
 # Every asset that creates Explore report jobs takes a slot of its account's pool (`explore_pool`; limit in
@@ -49,7 +50,7 @@ class IntervalPolicies:
                                    jitter=dg.Jitter.PLUS_MINUS)
         return cls(
             partitions_def=dg.TimeWindowPartitionsDefinition(
-                cron_schedule="*/15 * * * *", start=settings.history_start, fmt=PARTITION_FORMAT, timezone="UTC"),
+                cron_schedule=INTERVAL_CRON, start=settings.history_start, fmt=PARTITION_FORMAT, timezone="UTC"),
             backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=settings.backfill_partitions_per_run),
             retry_policy=retry,
         )

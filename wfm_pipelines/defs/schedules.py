@@ -11,12 +11,11 @@ from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
-from wfm_pipelines.collection.windows import floor_to_interval
 from wfm_pipelines.defs.jobs import CollectionJobs
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
+from wfm_pipelines.intervals import INTERVAL, floor_to_interval
 from wfm_pipelines.settings import Settings
 
-INTERVAL = timedelta(minutes=15)
 TRAILING_RECOLLECTION = timedelta(hours=2, minutes=15)
 
 def tick_range(scheduled_at: datetime, lag_minutes: int, history_start: datetime) -> tuple[datetime, datetime] | None:

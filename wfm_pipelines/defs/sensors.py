@@ -19,13 +19,13 @@ from wfm_pipelines.collection.realtime import (
     due_accounts,
     look_interval_seconds,
 )
-from wfm_pipelines.collection.windows import floor_to_interval
 from wfm_pipelines.defs.agent_states.assets import COLLECTION_CHECK, snapshot_metadata
 from wfm_pipelines.defs.configuration.assets import CONFIGURATION_ASSETS
 from wfm_pipelines.defs.jobs import INTERVAL_ASSETS, CollectionJobs
-from wfm_pipelines.defs.partitions import IntervalPolicies, partition_key_for
-from wfm_pipelines.defs.schedules import INTERVAL, range_run_request
+from wfm_pipelines.defs.partitions import IntervalPolicies
+from wfm_pipelines.defs.schedules import range_run_request
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskRealtimeResource, realtime_resource_key
+from wfm_pipelines.intervals import INTERVAL, floor_to_interval
 from wfm_pipelines.settings import PARTITION_FORMAT, Settings
 
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
@@ -116,16 +116,15 @@ def collection_check_evaluation(asset_key: dg.AssetKey, outcome: CollectionOutco
                                    metadata=metadata, severity=dg.AssetCheckSeverity.ERROR)
 
 
-def healing_candidates(now: datetime, lookback: timedelta, lag_minutes: int, history_start: datetime) -> list[str]:
-    """Partition keys of the healing window, oldest first. The newest interval is left to its schedule
-    tick: only intervals that closed at least one tick ago count."""
+def healing_candidates(partitions_def: dg.TimeWindowPartitionsDefinition, now: datetime, lookback: timedelta,
+                       lag_minutes: int) -> list[str]:
+    """Partition keys of the healing window, oldest first, from the partitions definition itself. The newest
+    interval is left to its schedule tick: only intervals that closed at least one tick ago count."""
     newest_end = floor_to_interval(now - timedelta(minutes=lag_minutes)) - INTERVAL
-    start = max(floor_to_interval(now - lookback), history_start)
-    keys, cursor = [], start
-    while cursor + INTERVAL <= newest_end:
-        keys.append(partition_key_for(cursor))
-        cursor += INTERVAL
-    return keys
+    start = max(floor_to_interval(now - lookback), partitions_def.start)
+    if newest_end <= start:
+        return []
+    return list(partitions_def.get_partition_keys_in_time_window(dg.TimeWindow(start, newest_end)))
 
 
 def configuration_missing(instance: dg.DagsterInstance, account: Account, job_name: str) -> bool:
@@ -149,8 +148,8 @@ def build_healing_sensor(settings: Settings, policies: IntervalPolicies, jobs: C
     def interval_healing_sensor(context: dg.SensorEvaluationContext):
         now = datetime.now(timezone.utc)
         state = healing.HealingState.from_cursor(context.cursor)
-        keys = healing_candidates(now, timedelta(days=settings.healing_lookback_days), settings.schedule_lag_minutes,
-                                  settings.history_start_datetime)
+        keys = healing_candidates(policies.partitions_def, now, timedelta(days=settings.healing_lookback_days),
+                                  settings.schedule_lag_minutes)
         run_requests, events = [], []
         for account in accounts:
             if configuration_missing(context.instance, account, jobs.configuration.name):

@@ -34,8 +34,8 @@ def clean_env() -> dict[str, str]:
 
 
 def test_definitions_load_with_no_env_var_set(tmp_path):
-    code = ("import dagster as dg; from wfm_pipelines.definitions import defs; dg.Definitions.validate_loadable(defs); "
-            "print(sorted(a.key.to_user_string() for a in defs.resolve_all_asset_specs()))")
+    code = ("import dagster as dg; from wfm_pipelines.definitions import defs; dg.Definitions.validate_loadable(defs()); "
+            "print(sorted(a.key.to_user_string() for a in defs().resolve_all_asset_specs()))")
     env = clean_env()
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

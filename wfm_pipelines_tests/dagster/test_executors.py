@@ -73,7 +73,7 @@ def test_the_multiprocess_executor_forks_steps_from_a_forkserver_up_to_the_setti
     executor = executor_of(load_settings({"WFM_EXECUTOR": "multiprocess", **env}))
     config = executor.apply_config_mapping({}).value["config"]
     assert config["max_concurrent"] == max_concurrent
-    assert config["start_method"] == {"forkserver": {"preload_modules": ["wfm_pipelines.definitions",
+    assert config["start_method"] == {"forkserver": {"preload_modules": ["wfm_pipelines.warm_start",
                                                                          "dagster_postgres"]}}
 
 
@@ -90,10 +90,11 @@ def test_the_forkserver_preloads_modules_that_import():
 
 
 def test_the_code_location_resolves_its_jobs_when_imported():
-    """The module the forkserver preloads has built its repository and resolved every job by the end of its
-    import, so forked steps inherit them. In a fresh interpreter: another test may have resolved them here.
+    """The module the forkserver preloads (`warm_start`) has built the code location and resolved every job by the
+    end of its import, so forked steps inherit them; importing `definitions` alone builds nothing. In a fresh interpreter: another test may have resolved them here.
     (Dagster 1.13's repository data keeps the resolved jobs in `_all_jobs`, None until they are resolved.)"""
-    check = ("import wfm_pipelines.definitions as d; data = d.defs.get_repository_def()._repository_data; "
+    check = ("import wfm_pipelines.definitions as d, functools; assert d.definitions_from_environment.cache_info().currsize == 0; "
+             "import wfm_pipelines.warm_start; data = d.definitions_from_environment().get_repository_def()._repository_data; "
              "print(sorted(job.name for job in data._all_jobs) if data._all_jobs is not None else 'unresolved')")
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

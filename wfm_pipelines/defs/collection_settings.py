@@ -3,7 +3,7 @@ the UI's resource view, and swapped for another in tests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -11,21 +11,19 @@ import dagster as dg
 
 from wfm_pipelines.collection.collectors import CollectionOptions
 from wfm_pipelines.collection.report_formats import ReportFormats
-from wfm_pipelines.db.guards import ShrinkGuard, accepts_shrink
+from wfm_pipelines.db.guards import ShrinkGuard
 from wfm_pipelines.settings import Settings
 
 
 class CollectionSettings(dg.ConfigurableResource):
     """WFM_REPORT_FORMAT, TALKDESK_REPORT_WINDOW_FIELD, WFM_REPORT_CHUNK_HOURS, WFM_REPORT_TARGET_ENTRIES,
-    WFM_MAX_CONTACT_MINUTES and WFM_SHRINK_GUARD, as `load_settings()` checked them (no defaults here)."""
+    and WFM_MAX_CONTACT_MINUTES, as `load_settings()` checked them (no defaults here)."""
 
     report_format: str
     report_window_field: str
     report_chunk_hours: int
     report_target_entries: int
     max_contact_minutes: int
-    shrink_guard_share: float | None
-    shrink_guard_min_drop: int
 
     @classmethod
     def from_settings(cls, settings: Settings, **changes) -> CollectionSettings:
@@ -33,8 +31,7 @@ class CollectionSettings(dg.ConfigurableResource):
             report_format=settings.report_format,
             report_window_field=settings.report_window_field,
             report_chunk_hours=settings.report_chunk_hours, report_target_entries=settings.report_target_entries,
-            max_contact_minutes=settings.max_contact_minutes, shrink_guard_share=settings.shrink_guard_share,
-            shrink_guard_min_drop=settings.shrink_guard_min_drop)
+            max_contact_minutes=settings.max_contact_minutes)
         return cls(**{**values, **changes})
 
     @contextmanager
@@ -47,17 +44,9 @@ class CollectionSettings(dg.ConfigurableResource):
         finally:
             formats.log_decisions(log)
 
-    def options(self, run_tags: Mapping[str, str]) -> CollectionOptions:
-        """The collectors' options for a run with these tags."""
+    def options(self, shrink_guard: ShrinkGuard | None) -> CollectionOptions:
+        """The collectors' options for a run writing under `shrink_guard` (the store's, for the run's tags)."""
         return CollectionOptions(
             window_field=self.report_window_field, chunk=timedelta(hours=self.report_chunk_hours),
             target_entries=self.report_target_entries, max_contact=timedelta(minutes=self.max_contact_minutes),
-            shrink_guard=shrink_guard_for(run_tags, self.shrink_guard_share, self.shrink_guard_min_drop))
-
-
-def shrink_guard_for(run_tags: Mapping[str, str], share: float | None, min_drop: int) -> ShrinkGuard | None:
-    """The shrink guard a run writes under: none when switched off (WFM_SHRINK_GUARD=off) or when the run is
-    tagged `wfm/accept_shrink=true` (a re-collection that may shrink on purpose)."""
-    if share is None or accepts_shrink(run_tags):
-        return None
-    return ShrinkGuard(share, min_drop)
+            shrink_guard=shrink_guard)

@@ -1,22 +1,21 @@
-"""Dagster IO manager that stores asset frames in the WFM tables.
+"""Dagster IO manager that stores asset frames in the WFM tables, through the WFM store resource.
 
-An asset says where and how in its definition metadata:
+An asset says where and how in its definition metadata; what it declares decides how its frame is written:
 
 - `wfm/table`: the table name;
-- `wfm/write_mode`:
-  - `replace_window` (partitioned assets only): the partition's (or the run's partition range's)
-    time window is replaced; needs `wfm/time_column`, optional `wfm/scope` (column -> value) and
-    `wfm/shrink_guard` (`{"group": column, "measure": column, "label": text}`: the write is refused when
-    the measure, per group or in all, would shrink past the shrink guard);
-  - `upsert_configuration`: needs `wfm/key_columns`; optional `wfm/deactivate_missing` (default true);
-    the time of the import is the frame's single-valued `seen_at` column if present, else now; a listing
-    that would deactivate most active rows is refused by the shrink guard;
+- `wfm/time_column` (time-partitioned assets): the frame replaces the partition's (or the run's partition
+  range's) time window of the table; optional `wfm/scope` (column -> value) and `wfm/shrink_guard`
+  (`{"group": column, "measure": column, "label": text}`: the write is refused when the measure, per group or
+  in all, would shrink past the shrink guard);
+- `wfm/key_columns` (configuration): the frame is upserted by those keys; optional `wfm/deactivate_missing`
+  (default true); the time of the import is the frame's single-valued `seen_at` column if present, else now;
+  a listing that would deactivate most active rows is refused by the shrink guard;
 - `wfm/personal_data`: the rows describe people (names, e-mails): no preview of them in the event log
   unless `people_preview` is on.
 - `wfm/account_id`: the Talkdesk account the asset's rows belong to (absent: `DEFAULT_ACCOUNT_ID`, the one
   account of a deployment without an accounts file). Every write and every read of the asset is that account's
-  alone: a window replaced, a configuration imported (and its missing keys deactivated) or a snapshot appended
-  never touches another account's rows. Frames neither need nor return an `account_id` column.
+  alone: a window replaced or a configuration imported (and its missing keys deactivated) never touches another
+  account's rows. Frames neither need nor return an `account_id` column.
 
 A run tagged `wfm/accept_shrink=true` writes without the shrink guard.
 """
@@ -30,11 +29,9 @@ import dagster as dg
 import pandas as pd
 
 from wfm_pipelines.db import guards, writer
-from wfm_pipelines.db.engine import DatabaseTimeouts, get_engine
 from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, check_account_id, table_named
-from wfm_pipelines.defs.collection_settings import shrink_guard_for
+from wfm_pipelines.defs.store import WfmStore
 
-WRITE_MODES = ("replace_window", "upsert_configuration")
 PREVIEW_ROWS = 10
 
 
@@ -52,7 +49,9 @@ def _definition_metadata(context: dg.OutputContext | dg.InputContext) -> dict[st
 
 def _required(metadata: dict[str, Any], key: str, asset: str) -> Any:
     if metadata.get(key) in (None, "", [], {}):
-        raise dg.DagsterInvariantViolationError(f"asset {asset}: definition metadata {key!r} is required by WfmTableIOManager")
+        raise dg.DagsterInvariantViolationError(
+            f"asset {asset}: definition metadata {key!r} is required by WfmTableIOManager (an interval asset names its "
+            "wfm/time_column, a configuration asset its wfm/key_columns)")
     return metadata[key]
 
 
@@ -99,33 +98,22 @@ def _markdown_preview(frame: pd.DataFrame) -> str:
 
 
 class WfmTableIOManager(dg.ConfigurableIOManager):
-    """Writes asset frames into the WFM database at `database_url` (see the module docstring)."""
+    """Writes asset frames into the WFM database of `store` (see the module docstring)."""
 
-    database_url: str
-    connect_timeout_s: int
-    statement_timeout_s: int
-    # WFM_SHRINK_GUARD: None switches the guard off.
-    shrink_guard_share: float | None
-    shrink_guard_min_drop: int
+    store: WfmStore
     # WFM_METADATA_PEOPLE_PREVIEW: previews of rows that describe people (names, e-mails) in the event log.
     people_preview: bool
-
-    def _shrink_guard(self, context: dg.OutputContext) -> guards.ShrinkGuard | None:
-        return shrink_guard_for(_run_tags(context), self.shrink_guard_share, self.shrink_guard_min_drop)
-
-    def _engine(self):
-        return get_engine(self.database_url, DatabaseTimeouts(self.connect_timeout_s, self.statement_timeout_s))
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         asset = context.asset_key.to_user_string() if context.has_asset_key else context.name
         metadata = _definition_metadata(context)
         table = table_named(_required(metadata, "wfm/table", asset))
-        mode = _required(metadata, "wfm/write_mode", asset)
         if not isinstance(obj, pd.DataFrame):
             raise dg.DagsterInvariantViolationError(f"asset {asset}: WfmTableIOManager stores pandas DataFrames, got {type(obj).__name__}")
-        engine = self._engine()
+        write = _upsert_configuration if "wfm/key_columns" in metadata else _replace_window
+        shrink = self.store.shrink_guard(_run_tags(context))
         try:
-            counts = self._write(context, asset, metadata, table, mode, engine, obj)
+            counts = write(context, asset, metadata, table, self.store.engine(), obj, shrink)
         except guards.ShrinkRefusedError as refused:
             # A Failure shows its description in the UI; the next retry or healing attempt asks Talkdesk again.
             raise dg.Failure(description=str(refused), metadata={
@@ -142,57 +130,53 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
             **({} if people else {"preview": dg.MetadataValue.md(_markdown_preview(obj))}),
         })
 
-    def _write(self, context: dg.OutputContext, asset: str, metadata: dict[str, Any], table, mode: str, engine,
-               obj: pd.DataFrame) -> dict[str, Any]:
-        account_id = _account_id(metadata, asset)
-        if mode == "replace_window":
-            if not context.has_asset_partitions:
-                raise dg.DagsterInvariantViolationError(
-                    f"asset {asset}: write mode replace_window needs a time-partitioned asset (the partition is the window)"
-                )
-            window = context.asset_partitions_time_window
-            start, end = _utc(window.start), _utc(window.end)
-            shrink = self._shrink_guard(context)
-            rule = metadata.get("wfm/shrink_guard")
-            guard = guards.group_sum_guard(
-                shrink, f"{table.name} {guards.window_text(start, end)}", **rule) if shrink and rule else None
-            result = writer.replace_window(
-                engine, table, obj, window_start=start, window_end=end,
-                time_column=_required(metadata, "wfm/time_column", asset), scope=metadata.get("wfm/scope"),
-                guard=guard, account_id=account_id,
-            )
-            counts = {"rows_deleted": result.deleted, "rows_inserted": result.inserted,
-                      "window_start": _utc(window.start).isoformat(), "window_end": _utc(window.end).isoformat()}
-        elif mode == "upsert_configuration":
-            frame = obj
-            seen_at = datetime.now(timezone.utc)
-            if "seen_at" in frame.columns:
-                seen_at = _single_time(frame, "seen_at", asset) if len(frame) else seen_at
-                frame = frame.drop(columns=["seen_at"])
-            shrink = self._shrink_guard(context)
-            result = writer.upsert_configuration(
-                engine, table, frame, key_columns=list(_required(metadata, "wfm/key_columns", asset)),
-                seen_at=seen_at, deactivate_missing=bool(metadata.get("wfm/deactivate_missing", True)),
-                deactivation_guard=guards.deactivation_guard(shrink, f"the {table.name} rows") if shrink else None,
-                account_id=account_id,
-            )
-            counts = {"rows_inserted": result.inserted, "rows_updated": result.updated,
-                      "rows_deactivated": result.deactivated, "rows_reactivated": result.reactivated}
-        else:
-            raise dg.DagsterInvariantViolationError(f"asset {asset}: wfm/write_mode {mode!r} is not one of {WRITE_MODES}")
-        return counts
-
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         upstream = context.upstream_output
         metadata = _definition_metadata(upstream) if upstream is not None else {}
         asset = context.asset_key.to_user_string() if context.has_asset_key else context.name
         table = table_named(_required(metadata, "wfm/table", asset))
-        mode = metadata.get("wfm/write_mode")
         account_id = _account_id(metadata, asset)  # the upstream asset's account: its rows are the input
-        engine = self._engine()
-        if mode == "replace_window" and context.has_asset_partitions:
+        engine = self.store.engine()
+        if "wfm/time_column" in metadata and context.has_asset_partitions:
             window = context.asset_partitions_time_window
             return writer.read_window(engine, table, window_start=_utc(window.start), window_end=_utc(window.end),
-                                      time_column=_required(metadata, "wfm/time_column", asset),
-                                      scope=metadata.get("wfm/scope"), account_id=account_id)
+                                      time_column=metadata["wfm/time_column"], scope=metadata.get("wfm/scope"),
+                                      account_id=account_id)
         return writer.read_table(engine, table, account_id=account_id)
+
+
+def _replace_window(context: dg.OutputContext, asset: str, metadata: dict[str, Any], table, engine,
+                    obj: pd.DataFrame, shrink: guards.ShrinkGuard | None) -> dict[str, Any]:
+    """An interval asset's frame replaces its partitions' time window."""
+    time_column = _required(metadata, "wfm/time_column", asset)
+    if not context.has_asset_partitions:
+        raise dg.DagsterInvariantViolationError(
+            f"asset {asset}: replacing a time window (wfm/time_column) needs a time-partitioned asset (the partition "
+            "is the window)")
+    window = context.asset_partitions_time_window
+    start, end = _utc(window.start), _utc(window.end)
+    rule = metadata.get("wfm/shrink_guard")
+    guard = guards.group_sum_guard(shrink, f"{table.name} {guards.window_text(start, end)}", **rule) if shrink and rule else None
+    result = writer.replace_window(
+        engine, table, obj, window_start=start, window_end=end,
+        time_column=time_column, scope=metadata.get("wfm/scope"), guard=guard, account_id=_account_id(metadata, asset),
+    )
+    return {"rows_deleted": result.deleted, "rows_inserted": result.inserted,
+            "window_start": start.isoformat(), "window_end": end.isoformat()}
+
+
+def _upsert_configuration(context: dg.OutputContext, asset: str, metadata: dict[str, Any], table, engine,
+                          obj: pd.DataFrame, shrink: guards.ShrinkGuard | None) -> dict[str, Any]:
+    """A configuration asset's listing is upserted by its keys; keys missing from it are deactivated."""
+    frame, seen_at = obj, datetime.now(timezone.utc)
+    if "seen_at" in frame.columns:
+        seen_at = _single_time(frame, "seen_at", asset) if len(frame) else seen_at
+        frame = frame.drop(columns=["seen_at"])
+    result = writer.upsert_configuration(
+        engine, table, frame, key_columns=list(_required(metadata, "wfm/key_columns", asset)),
+        seen_at=seen_at, deactivate_missing=bool(metadata.get("wfm/deactivate_missing", True)),
+        deactivation_guard=guards.deactivation_guard(shrink, f"the {table.name} rows") if shrink else None,
+        account_id=_account_id(metadata, asset),
+    )
+    return {"rows_inserted": result.inserted, "rows_updated": result.updated,
+            "rows_deactivated": result.deactivated, "rows_reactivated": result.reactivated}

@@ -11,7 +11,7 @@ import pytest
 from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.writer import read_table
-from wfm_pipelines.defs.database import WfmDatabase
+from wfm_pipelines.defs.store import WfmStore
 from wfm_pipelines.defs.resources import build_resources
 from wfm_pipelines.settings import load_settings
 
@@ -20,8 +20,7 @@ from wfm_pipelines_tests.db.db_frames import QUARTER, T0, quarters, volume_frame
 FIFTEEN_MINUTES = dg.TimeWindowPartitionsDefinition(
     cron_schedule="*/15 * * * *", start=datetime(2025, 3, 1, tzinfo=timezone.utc), fmt="%Y-%m-%d-%H:%M", timezone="UTC"
 )
-VOLUME_METADATA = {"wfm/table": "wfm_contact_volume_interval", "wfm/write_mode": "replace_window",
-                   "wfm/time_column": "interval_start"}
+VOLUME_METADATA = {"wfm/table": "wfm_contact_volume_interval", "wfm/time_column": "interval_start"}
 
 
 @dg.asset(partitions_def=FIFTEEN_MINUTES, metadata=VOLUME_METADATA, io_manager_key="wfm_io_manager")
@@ -38,16 +37,14 @@ def volume_check(volume: pd.DataFrame) -> int:
     return len(volume)
 
 
-@dg.asset(metadata={"wfm/table": "wfm_agent", "wfm/write_mode": "upsert_configuration",
-                    "wfm/key_columns": ["agent_id"]}, io_manager_key="wfm_io_manager")
+@dg.asset(metadata={"wfm/table": "wfm_agent", "wfm/key_columns": ["agent_id"]}, io_manager_key="wfm_io_manager")
 def agents(context: dg.AssetExecutionContext) -> pd.DataFrame:
     ids = context.run.tags["agents"].split(",")
     return pd.DataFrame({"agent_id": ids, "name": [i.upper() for i in ids],
                          "seen_at": datetime.fromisoformat(context.run.tags["seen_at"])})
 
 
-@dg.asset(metadata={"wfm/table": "wfm_contact_volume_interval", "wfm/write_mode": "replace_window",
-                    "wfm/time_column": "interval_start"}, io_manager_key="wfm_io_manager")
+@dg.asset(metadata={"wfm/table": "wfm_contact_volume_interval", "wfm/time_column": "interval_start"}, io_manager_key="wfm_io_manager")
 def unpartitioned_volume() -> pd.DataFrame:
     return volume_frame([T0], ["q1"])
 
@@ -121,7 +118,7 @@ def test_unpartitioned_replace_window_is_an_error(sqlite_url):
 
 def test_database_resource_gives_a_migrated_engine(sqlite_url):
     @dg.asset(partitions_def=FIFTEEN_MINUTES)
-    def through_resource(context: dg.AssetExecutionContext, wfm_database: WfmDatabase) -> None:
+    def through_resource(context: dg.AssetExecutionContext, wfm_database: WfmStore) -> None:
         window = context.partition_time_window
         frame = volume_frame([window.start], ["q1"])
         engine = wfm_database.engine()
@@ -153,8 +150,7 @@ def account_assets(account_id: str, seed: int, agent_ids: list[str]) -> list:
         return volume["handled_count"].tolist()
 
     @dg.asset(key_prefix=[account_id], name="agents", io_manager_key="wfm_io_manager",
-              metadata={"wfm/table": "wfm_agent", "wfm/write_mode": "upsert_configuration",
-                        "wfm/key_columns": ["agent_id"], "wfm/account_id": account_id})
+              metadata={"wfm/table": "wfm_agent", "wfm/key_columns": ["agent_id"], "wfm/account_id": account_id})
     def account_agents() -> pd.DataFrame:
         return pd.DataFrame({"agent_id": agent_ids, "seen_at": T0})
 

@@ -8,16 +8,10 @@ from wfm_pipelines.accounts import Account
 from wfm_pipelines.collection import collectors
 from wfm_pipelines.collection.agent_state_snapshots import SnapshotCollection, collect_agent_state_snapshot
 from wfm_pipelines.db import queries
-from wfm_pipelines.defs.collection_settings import CollectionSettings
-from wfm_pipelines.defs.database import WfmDatabase
+from wfm_pipelines.defs.interval_step import interval_check_specs, interval_step, interval_step_resource_keys
 from wfm_pipelines.defs.metadata import collection_metadata, timed_checks, unreadable_raw_file_result
 from wfm_pipelines.defs.partitions import IntervalPolicies, account_metadata, group_of
-from wfm_pipelines.defs.talkdesk_resources import (
-    TalkdeskRealtimeResource,
-    TalkdeskResource,
-    historical_resource_key,
-    realtime_resource_key,
-)
+from wfm_pipelines.defs.talkdesk_resources import TalkdeskRealtimeResource, realtime_resource_key
 from wfm_pipelines.raw_store import RawFileError
 from wfm_pipelines.transforms import quality
 
@@ -28,48 +22,31 @@ TABLE = "wfm_agent_state_transaction"
 COLLECTION_CHECK = "latest_collection_succeeded"
 
 
-def _checks(account: Account) -> list[dg.AssetCheckSpec]:
-    asset = dg.AssetKey(account.asset_key("agent_state_transactions"))
-    return [
-        dg.AssetCheckSpec("durations_non_negative", asset=asset,
-                          description="Every transaction ends no earlier than it starts."),
-        dg.AssetCheckSpec("reconciles_with_raw_entries", asset=asset,
-                          description="Every 15-minute interval holds one transaction per raw user_status entry kept "
-                          "for it."),
-    ]
+TRANSACTION_CHECKS = {
+    "durations_non_negative": "Every transaction ends no earlier than it starts.",
+    "reconciles_with_raw_entries": "Every 15-minute interval holds one transaction per raw user_status entry kept "
+    "for it.",
+}
 
 
 def build_agent_state_transactions(account: Account, policies: IntervalPolicies) -> dg.AssetsDefinition:
-    talkdesk_key = historical_resource_key(account)
+    asset_key = dg.AssetKey(account.asset_key("agent_state_transactions"))
 
     @dg.asset(
-        key=account.asset_key("agent_state_transactions"),
+        key=asset_key,
         group_name=group_of(account, GROUP),
         **policies.interval_asset_args(account),
-        check_specs=_checks(account),
-        required_resource_keys={talkdesk_key, "wfm_database", "wfm_collection"},
-        metadata={"wfm/table": TABLE, "wfm/write_mode": "replace_window", "wfm/time_column": "state_end",
-                  **account_metadata(account)},
+        check_specs=interval_check_specs(asset_key, TRANSACTION_CHECKS),
+        required_resource_keys=interval_step_resource_keys(account),
+        metadata={"wfm/table": TABLE, "wfm/time_column": "state_end", **account_metadata(account)},
         description="One row per Talkdesk status record (agent, status, start, end), owned by the 15-minute "
         "interval that contains its end. The input of schedule adherence.",
     )
     def agent_state_transactions(context: dg.AssetExecutionContext):
-        talkdesk: TalkdeskResource = getattr(context.resources, talkdesk_key)
-        wfm_database: WfmDatabase = context.resources.wfm_database
-        wfm_collection: CollectionSettings = context.resources.wfm_collection
-        window = context.partition_time_window
-        engine = wfm_database.engine()
-        client = talkdesk.client()
-        with wfm_collection.report_formats(engine, account.id, context.log) as formats:
+        with interval_step(context, account) as step:
             result = collectors.collect_agent_state_transactions(
-                formats.runner(client.run_report),
-                engine,
-                wfm_database.raw_store(),
-                range_start=window.start,
-                range_end=window.end,
-                options=wfm_collection.options(context.run.tags),
-                account_id=account.id,
-            )
+                step.run_report, step.engine, step.raw_store, range_start=step.window.start,
+                range_end=step.window.end, options=step.options, account_id=account.id)
         frame = result.frame
         context.log.info(
             f"user_status: {result.reports_requested} report(s), {result.entries_received} entries, "
@@ -77,11 +54,12 @@ def build_agent_state_transactions(account: Account, policies: IntervalPolicies)
             f"{result.entries_outside_range} outside the range; reports filter on {result.report_window_field}"
         )
         yield dg.Output(frame, metadata={
-            **collection_metadata(result, "user_status", formats),
+            **collection_metadata(result, "user_status", step.formats),
             "transactions": len(frame),
             "agents": int(frame["agent_id"].nunique()) if len(frame) else 0,
         })
-        yield from timed_checks(transaction_checks(engine, wfm_database.raw_store(), window.start, window.end,
+        # The IO manager has written the rows when the generator resumes: the checks read what landed.
+        yield from timed_checks(transaction_checks(step.engine, step.raw_store, step.window.start, step.window.end,
                                                    account_id=account.id))
 
     return agent_state_transactions

@@ -25,7 +25,7 @@ def build_configuration_assets(account: Account, policies: IntervalPolicies) -> 
     @dg.asset(
         key=account.asset_key("agents"),
         **common,
-        metadata={"wfm/table": "wfm_agent", "wfm/write_mode": "upsert_configuration", "wfm/key_columns": ["agent_id"],
+        metadata={"wfm/table": "wfm_agent", "wfm/key_columns": ["agent_id"],
                   "wfm/personal_data": True, **account_metadata(account)},
         description="Talkdesk users (Users API) as WFM agents. Users gone from Talkdesk become inactive; none is deleted.",
     )
@@ -38,7 +38,7 @@ def build_configuration_assets(account: Account, policies: IntervalPolicies) -> 
     @dg.asset(
         key=account.asset_key("queues"),
         **common,
-        metadata={"wfm/table": "wfm_queue", "wfm/write_mode": "upsert_configuration", "wfm/key_columns": ["queue_id"],
+        metadata={"wfm/table": "wfm_queue", "wfm/key_columns": ["queue_id"],
                   **account_metadata(account)},
         description="Talkdesk queues (Queues API where the account has it, else Ring Groups) with their "
         "service-level and short-abandon thresholds. Queues gone from Talkdesk become inactive.",
@@ -53,8 +53,7 @@ def build_configuration_assets(account: Account, policies: IntervalPolicies) -> 
         key=account.asset_key("queue_memberships"),
         **common,
         deps=[queues],
-        metadata={"wfm/table": "wfm_queue_agent", "wfm/write_mode": "upsert_configuration",
-                  "wfm/key_columns": ["queue_id", "agent_id"], **account_metadata(account)},
+        metadata={"wfm/table": "wfm_queue_agent", "wfm/key_columns": ["queue_id", "agent_id"], **account_metadata(account)},
         description="Which agents belong to which queue, with when each membership was first and last seen.",
     )
     def queue_memberships(context: dg.AssetExecutionContext) -> pd.DataFrame:

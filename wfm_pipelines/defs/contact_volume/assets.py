@@ -9,11 +9,11 @@ import sqlalchemy as sa
 from wfm_pipelines.accounts import Account
 from wfm_pipelines.collection import collectors
 from wfm_pipelines.db import queries, writer
-from wfm_pipelines.defs.collection_settings import CollectionSettings
-from wfm_pipelines.defs.database import WfmDatabase
+from wfm_pipelines.defs.interval_step import interval_check_specs, interval_step, interval_step_resource_keys
 from wfm_pipelines.defs.metadata import collection_metadata, timed_checks, unreadable_raw_file_result
 from wfm_pipelines.defs.partitions import IntervalPolicies, account_metadata, group_of
-from wfm_pipelines.defs.talkdesk_resources import TalkdeskResource, historical_resource_key
+from wfm_pipelines.defs.store import WfmStore
+from wfm_pipelines.defs.talkdesk_resources import TalkdeskResource
 from wfm_pipelines.raw_store import RawFileError
 from wfm_pipelines.talkdesk import parsing
 from wfm_pipelines.talkdesk.explore import split_window
@@ -23,22 +23,17 @@ GROUP = "contact_volume"
 TABLE = "wfm_contact_volume_interval"
 
 
-def _checks(account: Account) -> list[dg.AssetCheckSpec]:
-    asset = dg.AssetKey(account.asset_key("contact_volume"))
-    return [
-        dg.AssetCheckSpec("counts_non_negative", asset=asset,
-                          description="No count or sum of seconds below zero in any interval of the run."),
-        dg.AssetCheckSpec("handled_not_above_entered", asset=asset,
-                          description="handled_count <= entered_count in every queue and interval."),
-        dg.AssetCheckSpec("reconciles_with_raw_entries", asset=asset,
-                          description="The stored interval rows equal a fresh aggregation of the raw report "
-                          "entries kept for the same window."),
-    ]
+CHECKS = {
+    "counts_non_negative": "No count or sum of seconds below zero in any interval of the run.",
+    "handled_not_above_entered": "handled_count <= entered_count in every queue and interval.",
+    "reconciles_with_raw_entries": "The stored interval rows equal a fresh aggregation of the raw report entries "
+    "kept for the same window.",
+}
 
 
-def queue_catalogue(database: WfmDatabase, talkdesk: TalkdeskResource, account_id: str) -> pd.DataFrame:
+def queue_catalogue(store: WfmStore, talkdesk: TalkdeskResource, account_id: str) -> pd.DataFrame:
     """Queues with their thresholds: from the WFM table, or straight from Talkdesk before the first import."""
-    stored = writer.read_table(database.engine(), "wfm_queue", account_id=account_id)
+    stored = writer.read_table(store.engine(), "wfm_queue", account_id=account_id)
     if len(stored):
         return stored
     listing = talkdesk.client().list_queues()
@@ -48,17 +43,17 @@ def queue_catalogue(database: WfmDatabase, talkdesk: TalkdeskResource, account_i
 
 
 def build_contact_volume(account: Account, policies: IntervalPolicies) -> dg.AssetsDefinition:
-    talkdesk_key = historical_resource_key(account)
     report_type = account.volume_report
+    asset_key = dg.AssetKey(account.asset_key("contact_volume"))
 
     @dg.asset(
-        key=account.asset_key("contact_volume"),
+        key=asset_key,
         group_name=group_of(account, GROUP),
         **policies.interval_asset_args(account),
         deps=[dg.AssetKey(account.asset_key("queues"))],
-        check_specs=_checks(account),
-        required_resource_keys={talkdesk_key, "wfm_database", "wfm_collection"},
-        metadata={"wfm/table": TABLE, "wfm/write_mode": "replace_window", "wfm/time_column": "interval_start",
+        check_specs=interval_check_specs(asset_key, CHECKS),
+        required_resource_keys=interval_step_resource_keys(account),
+        metadata={"wfm/table": TABLE, "wfm/time_column": "interval_start",
                   # The interval rows are refused when contacts entered would shrink past the shrink guard.
                   "wfm/shrink_guard": {"group": "queue_id", "measure": "entered_count", "label": "contacts entered"},
                   "wfm/report_type": report_type, **account_metadata(account)},
@@ -67,26 +62,12 @@ def build_contact_volume(account: Account, policies: IntervalPolicies) -> dg.Ass
         "allows.",
     )
     def contact_volume(context: dg.AssetExecutionContext):
-        talkdesk: TalkdeskResource = getattr(context.resources, talkdesk_key)
-        wfm_database: WfmDatabase = context.resources.wfm_database
-        wfm_collection: CollectionSettings = context.resources.wfm_collection
-        window = context.partition_time_window
-        engine = wfm_database.engine()
-        queues = queue_catalogue(wfm_database, talkdesk, account.id)
-        client = talkdesk.client()
-        with wfm_collection.report_formats(engine, account.id, context.log) as formats:
+        with interval_step(context, account) as step:
+            queues = queue_catalogue(step.store, step.talkdesk, account.id)
             result = collectors.collect_contact_volume(
-                formats.runner(client.run_report),
-                engine,
-                wfm_database.raw_store(),
-                report_type=report_type,
-                queues=queues,
-                range_start=window.start,
-                range_end=window.end,
-                options=wfm_collection.options(context.run.tags),
-                account_id=account.id,
-            )
-        frame = result.frame
+                step.run_report, step.engine, step.raw_store, report_type=report_type, queues=queues,
+                range_start=step.window.start, range_end=step.window.end, options=step.options, account_id=account.id)
+        frame, window = result.frame, step.window
         context.log.info(
             f"{report_type}: {result.reports_requested} report(s) for {window.start:%Y-%m-%d %H:%M}.."
             f"{window.end:%Y-%m-%d %H:%M}, {result.entries_received} entries, {result.malformed} malformed kept aside, "
@@ -96,14 +77,14 @@ def build_contact_volume(account: Account, policies: IntervalPolicies) -> dg.Ass
             context.log.warning(f"{sum(result.unmatched_queue_names.values())} contact(s) name queues that no known "
                                 f"queue spells: {sorted(result.unmatched_queue_names)[:20]}; they get rows of their own")
         yield dg.Output(frame, metadata={
-            **collection_metadata(result, report_type, formats),
+            **collection_metadata(result, report_type, step.formats),
             "entered_total": int(frame["entered_count"].sum()) if len(frame) else 0,
             "handled_total": int(frame["handled_count"].sum()) if len(frame) else 0,
             "abandoned_total": int(frame["abandoned_count"].sum()) if len(frame) else 0,
             "queues": int(frame["queue_id"].nunique()) if len(frame) else 0,
         })
         # The IO manager has written the rows when the generator resumes: the checks read what landed.
-        yield from timed_checks(volume_checks(engine, wfm_database.raw_store(), report_type, queues, window.start,
+        yield from timed_checks(volume_checks(step.engine, step.raw_store, report_type, queues, window.start,
                                               window.end, account_id=account.id))
 
     return contact_volume

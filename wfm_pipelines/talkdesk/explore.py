@@ -46,8 +46,9 @@ class ExploreSettings:
     poll_initial_s: float = 1.0
     poll_max_s: float = 5.0
     poll_timeout_s: float = 900.0
-    quota_backoff_base_s: float = 5.0
-    quota_backoff_max_s: float = 60.0
+    # Waits between creations refused for the account's quota of simultaneous jobs (one try each: the wait
+    # budget, not an attempt count, bounds them).
+    quota_backoff: RetrySettings = RetrySettings(max_attempts=1, backoff_base_s=5.0, backoff_max_s=60.0)
     quota_wait_budget_s: float = 900.0
     # `to` must not be in the future for Talkdesk; keep this far behind our clock (clock skew).
     future_margin_s: float = 30.0
@@ -169,8 +170,7 @@ class ExploreReports:
             "format": report_format,
             "timespan": {"from": _iso_z(start), "to": _iso_z(end)},
         }
-        quota = RetrySettings(max_attempts=1, backoff_base_s=self.settings.quota_backoff_base_s,
-                              backoff_max_s=self.settings.quota_backoff_max_s)
+        quota = self.settings.quota_backoff
         waited, waits, lost = 0.0, 0, 0
         while True:
             try:

@@ -13,8 +13,8 @@ ALL_SCOPES = (
     "data-reports:read", "data-reports:write", "ccaas-user-status:read",
 )
 FAST_RETRY = RetrySettings(max_attempts=8, backoff_base_s=0.01, backoff_max_s=0.1, retry_after_max_s=2.0)
-FAST_EXPLORE = ExploreSettings(poll_initial_s=0.05, poll_max_s=0.2, poll_timeout_s=30.0,
-                               quota_backoff_base_s=0.2, quota_backoff_max_s=1.0, quota_wait_budget_s=60.0)
+FAST_EXPLORE = ExploreSettings(poll_initial_s=0.05, poll_max_s=0.2, poll_timeout_s=30.0, quota_wait_budget_s=60.0,
+                               quota_backoff=RetrySettings(max_attempts=1, backoff_base_s=0.2, backoff_max_s=1.0))
 
 
 def make_client(url: str, *, scopes: tuple[str, ...] = ALL_SCOPES, client_id: str = EMULATOR_CLIENT_ID,

@@ -1,11 +1,11 @@
-"""`make bench` (`python -m benchmarks [--quick]`): issue 11's figures beside the issue's "before" (wall, CPU of
-the pipeline and of the emulator apart, bytes stored, peak memory, two years extrapolated) and the figures of
-`../shared/design/CONTRACT.md` section 8, each with its baseline measured in the same run; printed and written
-to `benchmarks/results/<date>[-quick][-<days>d].md`. Then (not with --quick) issue 12's 50-account figures
-(`benchmarks/issue12.py`), appended to the same file; `--accounts-only` runs just those and appends them to
-`benchmarks/results/<date>.md`; `--tick-only` runs issue 12's 50-account tick alone, into `<date>-tick.md`;
-`--report-formats` runs only issue 21's CSV vs JSON figures for one large weekday (`benchmarks/report_formats.py`),
-appended to `<date>.md`."""
+"""`make bench` (`python -m benchmarks [--quick]`): the large center's week (`benchmarks/large_center.py`: wall, CPU of
+the pipeline and of the emulator apart, bytes stored, peak memory, two years extrapolated, beside issue 11's
+"before") and the design contract's section 8 figures, each with its baseline measured in the same run; printed and
+written to `benchmarks/results/<date>[-quick][-<days>d].md`. Then (not with --quick) the 50-account figures
+(`benchmarks/many_accounts.py`), appended to the same file; `--accounts-only` runs just those and appends them to
+`benchmarks/results/<date>.md`; `--tick-only` runs the 50-account tick alone, into `<date>-tick.md`;
+`--report-formats` runs only the CSV vs JSON figures for one large weekday (`benchmarks/report_formats.py`),
+appended to `<date>.md`. Targets and where each came from: `benchmarks/targets.toml`."""
 
 from __future__ import annotations
 
@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from benchmarks import backfill, issue11, issue12, load, realtime, report, report_formats, tick
+from benchmarks import backfill, large_center, load, many_accounts, realtime, rendering, report_formats, tick
 from benchmarks.environment import (EMULATOR_REPORT_PROCESSING_SECONDS, LARGE_CENTER, QUICK_CENTER, Center,
                                     EmulatorProcess, describe_machine, fresh_databases)
+from benchmarks.targets import target
 
-# Contract section 8's figures; the backfill ratio and the peak memory take issue 11's targets.
-TARGETS = {"backfill_vs_floor": issue11.TARGET_BACKFILL_VS_FLOOR, "per_partition_vs_backfill": 20.0, "tick_s": 30.0,
-           "writer_vs_to_sql": 5.0, "realtime_s": 10.0, "peak_mib": issue11.TARGET_PEAK_MIB}
+# The design contract's section 8 figures; the backfill ratio and the peak memory take issue 11's targets.
+TARGETS = {name: target(name) for name in ("backfill_vs_floor", "per_partition_vs_backfill", "tick_s",
+                                           "writer_vs_to_sql", "realtime_s", "peak_mib")}
 FULL_RUN_BUDGET_MINUTES = 10
 QUICK_RUN_BUDGET_MINUTES = 2
 
@@ -108,16 +109,16 @@ def check_report_processing(emulator: EmulatorProcess) -> float:
     return seconds
 
 
-def run_issue12(args: argparse.Namespace, results_path: Path | None) -> None:
-    """Issue 12's scenario, its section printed and appended to `results_path` (None: print only)."""
-    work = Path(tempfile.mkdtemp(prefix="wfm-bench12-"))
-    measured = issue12.run(work, log, realtime_window=args.realtime_seconds, realtime=not args.tick_only,
+def run_many_accounts(args: argparse.Namespace, results_path: Path | None) -> None:
+    """The 50-account scenario, its section printed and appended to `results_path` (None: print only)."""
+    work = Path(tempfile.mkdtemp(prefix="wfm-bench-accounts-"))
+    measured = many_accounts.run(work, log, realtime_window=args.realtime_seconds, realtime=not args.tick_only,
                            tick=not args.no_tick, celery=not (args.no_celery or args.tick_only))
     command = bench_command()
-    text = issue12.render(measured, command)
+    text = many_accounts.render(measured, command)
     print(text)
     if results_path is not None:
-        log(f"appended to {issue12.append_results(text, results_path)}")
+        log(f"appended to {rendering.append_results(text, results_path)}")
     shutil.rmtree(work, ignore_errors=True)
 
 
@@ -126,12 +127,12 @@ def bench_command() -> str:
 
 
 def run_report_formats(args: argparse.Namespace) -> None:
-    """Issue 21's section, printed and appended to `<date>.md` (printed only with --no-write)."""
-    work = Path(tempfile.mkdtemp(prefix="wfm-bench21-"))
+    """The report formats' section, printed and appended to `<date>.md` (printed only with --no-write)."""
+    work = Path(tempfile.mkdtemp(prefix="wfm-bench-formats-"))
     text = report_formats.measure(work, log, bench_command(), args.repeats)
     print(text)
     if not args.no_write:
-        log(f"appended to {issue12.append_results(text, report.RESULTS_DIR / f'{datetime.now():%Y-%m-%d}.md')}")
+        log(f"appended to {rendering.append_results(text, rendering.RESULTS_DIR / f'{datetime.now():%Y-%m-%d}.md')}")
     shutil.rmtree(work, ignore_errors=True)
 
 
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.accounts_only or args.tick_only:
         # A tick-only run never lands in the full run's file of the day.
         name = f"{datetime.now():%Y-%m-%d}{'-tick' if args.tick_only else ''}.md"
-        run_issue12(args, None if args.no_write else report.RESULTS_DIR / name)
+        run_many_accounts(args, None if args.no_write else rendering.RESULTS_DIR / name)
         return 0
     plan = build_plan(args)
     began = time.perf_counter()
@@ -211,11 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         # A quick or shortened run never overwrites the full run's file of the day.
         suffix = ("-quick" if args.quick else "") + (f"-{plan.days}d" if args.days is not None else "")
-        path = report.write_results(text, suffix=suffix)
+        path = rendering.write_results(text, suffix=suffix)
         log(f"written to {path}")
     shutil.rmtree(work, ignore_errors=True)
     if not (args.quick or args.skip_accounts):
-        run_issue12(args, path)
+        run_many_accounts(args, path)
     return 0
 
 
@@ -236,28 +237,28 @@ def render(plan: Plan, machine: dict, start: datetime, measured: Measured, total
 
     m = measured
     comparable = plan.center == LARGE_CENTER
-    rows, scale, basis = issue11.issue_rows(plan, start, m.floor, m.dagster, comparable=comparable)
+    rows, scale, basis = large_center.issue_rows(plan, start, m.floor, m.dagster, comparable=comparable)
     figures = build_figures(plan, m.states, m.loaded, m.floor, m.dagster, m.ticked, m.per_partition, TARGETS)
     command = bench_command()
     not_comparable = ("" if comparable else
                       f" The {plan.center.name} center is not the issue's large center: 'met?' is left open.")
-    missed = issue11.misses(rows)
+    missed = large_center.misses(rows)
     sections = [
         f"# Benchmarks {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"Command: `{command}`. Center: {plan.center.name}, {plan.center.queues} queues, {plan.center.agents:,} "
         f"agents, {plan.center.contacts_per_day:,} contacts a day; backfill of {plan.days} day(s) from "
         f"{start:%Y-%m-%d} ({plan.days * 96} partitions). Emulator report processing {m.report_processing_seconds:g} s "
         f"per job (read back from the emulator before and after scenario 1). " + plan_text(plan, total, args),
-        "## Issue 11 figures\n\n" + issue11.issue_table(rows) + f"\n\nPer-day figures: {basis}."
-        + not_comparable + " Before = the issue's \"measured before\" column (constants in `benchmarks/issue11.py`, "
+        "## Issue 11 figures\n\n" + large_center.issue_table(rows) + f"\n\nPer-day figures: {basis}."
+        + not_comparable + " Before = the issue's \"measured before\" column (from `benchmarks/targets.toml`, "
         "not measured by this run; the issue took them on 2 weekdays). Timings on a shared machine are noisy.",
     ]
     if missed:
         sections.append("### Where issue 11 targets are missed (this run's own figures)\n\n" + missed)
     sections += [
         "## Scenario 1 costs: wall, CPU, bytes stored\n\n" + cost_table(m.floor, m.dagster, plan.days, scale),
-        "## Machine\n\n" + report.key_value_table(machine, ("", "")),
-        "## Figures (contract section 8)\n\n" + report.figures_table(figures),
+        "## Machine\n\n" + rendering.key_value_table(machine, ("", "")),
+        "## Figures (contract section 8)\n\n" + rendering.figures_table(figures),
         details(plan, m.states, m.loaded, m.floor, m.dagster, m.ticked, m.per_partition),
     ]
     return "\n\n".join(sections) + "\n"

@@ -326,3 +326,13 @@ class DeploymentSampler:
             if process.is_run_worker and process.stat.state != "Z":
                 self.run_workers_seen.add(process.stat.key)
                 self.peak_kib = max(self.peak_kib, peak_rss_kib(process.pid))
+
+
+def proc_stat() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine from /proc/stat's first line (idle + iowait are not busy)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return sum(values) - values[3] - values[4], sum(values)
+
+
+def load_average() -> str:
+    return " / ".join(f"{v:.2f}" for v in os.getloadavg())

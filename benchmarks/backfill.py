@@ -2,7 +2,7 @@
 partition.
 
 The Dagster side is a real `dagster-webserver` + `dagster-daemon` driven over GraphQL as the UI does, through
-the test suite's harness (`wfm_pipelines_tests.dagster.harness`, imported on purpose: the benchmark drives
+the harness the tests share (`dagster_harness.deployment`, used on purpose: the benchmark drives
 the same deployment the UI tests drive, and the harness itself does not import Dagster).
 """
 
@@ -28,7 +28,7 @@ from wfm_pipelines.raw_store import RawStore
 from wfm_pipelines.settings import PARTITION_FORMAT, load_settings
 from wfm_pipelines.talkdesk import parsing
 from wfm_pipelines.transforms import configuration
-from wfm_pipelines_tests.dagster.harness import DagsterDeployment
+from dagster_harness.deployment import DagsterDeployment
 
 ASSETS = ["contact_volume", "agent_state_transactions"]
 INTERVAL = timedelta(minutes=15)

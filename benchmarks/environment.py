@@ -1,4 +1,5 @@
-"""What the benchmarks run against: a fresh PostgreSQL database, the emulator in its own process, the machine.
+"""What the benchmarks run against: a fresh PostgreSQL database, the emulator in its own process, the machine, and
+what a Dagster instance in PostgreSQL holds.
 
 No Dagster here: the Dagster side is driven over GraphQL by the test harness (see `backfill.py`).
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
-from benchmarks.accounting import process_cpu_seconds
+from benchmarks.accounting import directory_bytes, process_cpu_seconds
 from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, HISTORICAL_SCOPES, REALTIME_SCOPES
 from wfm_pipelines.talkdesk import TalkdeskClient, TalkdeskConnection
 
@@ -171,3 +172,47 @@ def describe_machine() -> dict[str, str]:
         "pandas / SQLAlchemy / psycopg": f"{metadata.version('pandas')} / {metadata.version('SQLAlchemy')} / "
                                          f"{metadata.version('psycopg')}",
     }
+
+
+def database_bytes(url: str) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(sa.text("select pg_database_size(current_database())")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def instance_env(instance_url: str) -> dict[str, str]:
+    """The DAGSTER_PG_* variables `deploy/dagster.postgres.yaml` reads, for the database at `instance_url`."""
+    url = sa.make_url(instance_url)
+    return {"DAGSTER_PG_HOST": url.host or "127.0.0.1", "DAGSTER_PG_PORT": str(url.port or 5432),
+            "DAGSTER_PG_USER": url.username or "postgres", "DAGSTER_PG_PASSWORD": url.password or "",
+            "DAGSTER_PG_DB": url.database or ""}
+
+
+def instance_database_url(deployment) -> str | None:
+    """The PostgreSQL database of the deployment's Dagster instance (None: the instance is SQLite files)."""
+    env = deployment.env
+    if "DAGSTER_PG_DB" not in env:
+        return None
+    return sa.URL.create("postgresql+psycopg", username=env["DAGSTER_PG_USER"], password=env["DAGSTER_PG_PASSWORD"] or None,
+                         host=env["DAGSTER_PG_HOST"], port=int(env["DAGSTER_PG_PORT"]),
+                         database=env["DAGSTER_PG_DB"]).render_as_string(hide_password=False)
+
+
+def instance_bytes(deployment) -> int:
+    """What the Dagster instance holds: its directory (compute logs; with SQLite storage everything) and its
+    PostgreSQL database, if it has one."""
+    url = instance_database_url(deployment)
+    return directory_bytes(deployment.dagster_home) + (database_bytes(url) if url else 0)
+
+
+def migrate(database_url: str) -> None:
+    from wfm_pipelines.db.engine import create_wfm_engine, ensure_schema  # noqa: PLC0415 - as run_tick imports
+
+    engine = create_wfm_engine(database_url)
+    try:
+        ensure_schema(engine)
+    finally:
+        engine.dispose()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from benchmarks.accounting import CODE_SERVERS, DAEMON, UNATTRIBUTED, WEBSERVER
-from benchmarks.issue11 import MIB, peak_rss
-from benchmarks.report import Figure, key_value_table
+from benchmarks.large_center import peak_rss
+from benchmarks.rendering import MIB, Figure, key_value_table
 
 
 def _miss(measured: float, target: float, *, higher_is_better: bool) -> tuple[bool, str]:
@@ -173,7 +173,7 @@ METHOD = """## Method
 - WFM database: a fresh PostgreSQL database per scenario, created and dropped by the benchmark, migrated
   to head before scenario 1 on both sides (not timed).
 - Dagster: `dagster-webserver` + `dagster-daemon` started by the test harness
-  (`wfm_pipelines_tests/dagster/harness.py`), instance = the repo's `dagster.yaml` exactly as shipped (the
+  (`dagster_harness/deployment.py`), instance = the repo's `dagster.yaml` exactly as shipped (the
   harness's faster dequeue/monitoring tweaks are NOT kept: 5 s run-queue dequeue, Dagster's 30 s backfill
   daemon interval), default SQLite instance storage. Schedules and sensors off (`WFM_AUTOMATION=off`),
   `WFM_STEP_RETRIES=0`. The backfill is launched over GraphQL `launchPartitionBackfill` as the UI does; wall

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from benchmarks import backfill
 from benchmarks.environment import LARGE_CENTER, REPO_ROOT, EmulatorProcess, fresh_databases
-from wfm_pipelines_tests.reference_day import REFERENCE_DAY
+from dagster_harness.reference_day import REFERENCE_DAY
 
 FORMATS = ("csv", "json")
 DEFAULT_REPEATS = 3

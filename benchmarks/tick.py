@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 
 from wfm_pipelines.settings import PARTITION_FORMAT
-from wfm_pipelines_tests.dagster.harness import DagsterDeployment
+from dagster_harness.deployment import DagsterDeployment
 
 SCHEDULE = "contact_volume_schedule"
 

@@ -4,16 +4,15 @@ host, and the Talkdesk emulator on a free port."""
 from __future__ import annotations
 
 import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from dagster_harness.rabbitmq import RabbitmqctlFailed, fresh_virtual_host, rabbitmq_admin_url
 from wfm_pipelines.db.engine import create_wfm_engine, ensure_schema
 
 # Tests build their definitions from settings objects (dagster/support.py); these two defaults are for the
@@ -23,7 +22,6 @@ os.environ.setdefault("WFM_STEP_RETRIES", "0")
 os.environ.setdefault("WFM_AUTOMATION", "off")
 
 DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-DEFAULT_TEST_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
 
 def postgres_admin_url() -> str:
@@ -85,10 +83,6 @@ def _skip_or_fail(reason: str, what: str) -> None:
     pytest.skip(reason)
 
 
-def rabbitmq_admin_url() -> str:
-    return os.environ.get("WFM_TEST_RABBITMQ_URL", DEFAULT_TEST_RABBITMQ_URL)
-
-
 def require_rabbitmq() -> None:
     """Skip with a visible reason when RabbitMQ does not answer; under CI=true, fail instead."""
     from kombu import Connection
@@ -104,31 +98,14 @@ def require_rabbitmq() -> None:
 
 @contextmanager
 def fresh_rabbitmq_vhost() -> Iterator[str]:
-    """The broker URL of a new RabbitMQ virtual host and a user of its own with a random password (both deleted
-    afterwards, queues and all): no other test and no leftover worker can take its tasks, and a test can look
-    for the password where it must never show. Needs `rabbitmqctl`, run by root or the rabbitmq user."""
+    """`dagster_harness.rabbitmq.fresh_virtual_host`, skipped (under CI=true failed) when RabbitMQ does not answer
+    or `rabbitmqctl` cannot be run."""
     require_rabbitmq()
-    name = f"wfm_t_{uuid.uuid4().hex[:12]}"
-    password = f"pw-{uuid.uuid4().hex}"
-
-    def rabbitmqctl(*args: str, check: bool = True) -> None:
-        try:
-            subprocess.run(["rabbitmqctl", "-q", *args], check=check, capture_output=True, timeout=60)
-        except (OSError, subprocess.SubprocessError) as exc:
-            detail = (getattr(exc, "stderr", b"") or b"").decode(errors="replace")[:300]
-            _skip_or_fail(f"cannot create a RabbitMQ virtual host with rabbitmqctl: {type(exc).__name__} {detail}",
-                          "rabbitmqctl")
-
-    rabbitmqctl("add_vhost", name)
     try:
-        rabbitmqctl("add_user", name, password)
-        rabbitmqctl("set_permissions", "-p", name, name, ".*", ".*", ".*")
-        admin = urlsplit(rabbitmq_admin_url())
-        yield urlunsplit(admin._replace(netloc=f"{name}:{password}@{admin.hostname}:{admin.port or 5672}",
-                                        path="/" + name))
-    finally:
-        rabbitmqctl("delete_vhost", name, check=False)
-        rabbitmqctl("delete_user", name, check=False)
+        with fresh_virtual_host(rabbitmq_admin_url()) as broker_url:
+            yield broker_url
+    except RabbitmqctlFailed as exc:
+        _skip_or_fail(str(exc), "rabbitmqctl")
 
 
 @pytest.fixture

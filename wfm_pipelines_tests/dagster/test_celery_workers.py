@@ -33,7 +33,7 @@ from wfm_pipelines.definitions import build_definitions
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskRealtimeResource, TalkdeskResource
 from wfm_pipelines_tests.conftest import fresh_postgres_database, fresh_rabbitmq_vhost
-from wfm_pipelines_tests.dagster.celery_workers import (
+from dagster_harness.celery_workers import (
     CeleryWorker,
     celery_environment,
     execute_job,
@@ -42,7 +42,7 @@ from wfm_pipelines_tests.dagster.celery_workers import (
     process_group,
     start_workers,
 )
-from wfm_pipelines_tests.dagster.harness import REPO_ROOT
+from dagster_harness.deployment import REPO_ROOT
 from wfm_pipelines_tests.dagster.support import raw_store_for, settings_for_tests
 from wfm_pipelines_tests.reference_day import reference_window
 

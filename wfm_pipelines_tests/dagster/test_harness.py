@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from wfm_pipelines_tests.dagster.harness import QUICK_BACKFILL_INTERVAL_SECONDS, DagsterDeployment, DagsterGraphQLError
+from dagster_harness.deployment import QUICK_BACKFILL_INTERVAL_SECONDS, DagsterDeployment, DagsterGraphQLError
 
 # The first test also pays for the module's deployment start and first backfills: more than the suite's 300 s
 # when the machine is busy with other workers.

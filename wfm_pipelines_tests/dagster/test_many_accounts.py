@@ -20,8 +20,8 @@ from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskRealtimeResource, TalkdeskResource
 from wfm_pipelines.definitions import build_definitions
-from wfm_pipelines_tests.dagster.celery_workers import execute_job
-from wfm_pipelines_tests.dagster.harness import REPO_ROOT
+from dagster_harness.celery_workers import execute_job
+from dagster_harness.deployment import REPO_ROOT
 from wfm_pipelines_tests.dagster.support import (
     expected_volume,
     fetch_report,

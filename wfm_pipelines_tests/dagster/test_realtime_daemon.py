@@ -15,7 +15,7 @@ import pytest
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.engine import get_engine
-from wfm_pipelines_tests.dagster.harness import DagsterDeployment
+from dagster_harness.deployment import DagsterDeployment
 from wfm_pipelines_tests.dagster.support import raw_store_for
 
 pytestmark = pytest.mark.slow  # about 2 minutes: a real daemon watched over a minute

@@ -1,40 +1,31 @@
-"""Issue 11 (columnar collection): its targets for the large center, what it measured before, and this run's
-figures beside them.
+"""The large center's week through Dagster's backfill path, judged by issue 11's targets (columnar collection) beside
+what the issue measured before: the "Issue 11 figures" table of a full run.
 
-The "before" column is copied from the issue as constants; nothing in it is measured by this run. The
-issue states its per-day figures for a large weekday; a backfill of 7 days holds 5 weekdays and a quieter
-weekend (the emulator's weekend volume is about half), so totals / days would understate a weekday. The
-per-weekday figures here are totals / days x (mean contacts of the range's weekdays / mean contacts of its
-days), both counted in the run's own `wfm_contact_volume_interval` rows (`entered_count`): cost taken as
-proportional to volume. Totals / days are shown beside them.
+The "before" column and the targets are read from `benchmarks/targets.toml` (each with its source); nothing in the
+"before" column is measured by this run. The issue states its per-day figures for a large weekday; a backfill of 7
+days holds 5 weekdays and a quieter weekend (the emulator's weekend volume is about half), so totals / days would
+understate a weekday. The per-weekday figures here are totals / days x (mean contacts of the range's weekdays /
+mean contacts of its days), both counted in the run's own `wfm_contact_volume_interval` rows (`entered_count`):
+cost taken as proportional to volume. Totals / days are shown beside them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-MIB = 1024 * 1024
-TWO_YEARS_DAYS = 730
+from benchmarks.rendering import MIB, cell, met_cell, mib
+from benchmarks.statistics import TWO_YEARS_DAYS, two_years_seconds, weekday_scale
+from benchmarks.targets import before, target
 
-# Issue 11, column "measured before" (large center), verbatim.
-BEFORE = {
-    "cpu": "77.6 s",
-    "wall": "146.5 s",
-    "bytes": "836 MiB",
-    "peak": "832 MiB on 2 days",
-    "ratio": "1.80x on 2 days",
-    "two_years": "~30 h",
-}
-# Issue 11, column "target".
-TARGET_CPU_SECONDS = 10.0
-TARGET_WALL_SECONDS = 25.0
-TARGET_BYTES = 250 * MIB
-TARGET_RAW_BYTES = 70 * MIB
-TARGET_PEAK_MIB = 1024.0  # "< 1 GiB"
-TARGET_BACKFILL_VS_FLOOR = 1.2
-TARGET_TWO_YEARS_SECONDS = 2 * 3600.0
-MOONSHOT_TWO_YEARS_SECONDS = 1 * 3600.0
+TARGET_CPU_SECONDS = target("pipeline_cpu_per_weekday_s")
+TARGET_WALL_SECONDS = target("wall_per_weekday_s")
+TARGET_BYTES = target("bytes_per_weekday_mib") * MIB
+TARGET_RAW_BYTES = target("raw_bytes_per_weekday_mib") * MIB
+TARGET_PEAK_MIB = target("peak_mib")
+TARGET_BACKFILL_VS_FLOOR = target("backfill_vs_floor")
+TARGET_TWO_YEARS_SECONDS = target("two_years_s")
+MOONSHOT_TWO_YEARS_SECONDS = target("two_years_moonshot_s")
 
 
 @dataclass
@@ -47,29 +38,12 @@ class IssueRow:
     miss: str = ""  # measured facts on where the figure goes, when missed
 
 
-def weekday_scale(start: datetime, entered_per_day: list[int]) -> float | None:
-    """Mean volume of the range's weekdays over the mean volume of all its days; None without a weekday."""
-    weekdays = [volume for day, volume in enumerate(entered_per_day) if (start + timedelta(days=day)).weekday() < 5]
-    if not weekdays or not sum(entered_per_day):
-        return None
-    return (sum(weekdays) / len(weekdays)) / (sum(entered_per_day) / len(entered_per_day))
-
-
-def _mib(value: float) -> str:
-    return f"{value / MIB:,.1f} MiB"
-
-
 def _hours(seconds: float) -> str:
     return f"{seconds / 3600:.2f} h"
 
 
 def _met(ok: bool, comparable: bool) -> bool | None:
     return ok if comparable else None
-
-
-def two_years_seconds(backfill_seconds: float, days: int) -> float:
-    """730 / days x the measured backfill wall: ranged backfills of `days` days, one after another."""
-    return TWO_YEARS_DAYS / days * backfill_seconds
 
 
 def issue_rows(plan, start: datetime, floor, dagster, *, comparable: bool) -> tuple[list[IssueRow], float | None, str]:
@@ -90,7 +64,7 @@ def issue_rows(plan, start: datetime, floor, dagster, *, comparable: bool) -> tu
     all_dagster = sum(cost.cpu_parts.values())
     rows.append(IssueRow(
         "pipeline CPU per large weekday",
-        BEFORE["cpu"],
+        before("pipeline_cpu_per_weekday"),
         f"{cpu:.1f} s: Dagster run workers ({per_day(cost.pipeline_cpu_seconds):.1f} s totals/day); all Dagster "
         f"processes {per_weekday(all_dagster):.1f} s; floor process "
         f"{per_weekday(floor_cost.pipeline_cpu_seconds):.1f} s; "
@@ -105,7 +79,7 @@ def issue_rows(plan, start: datetime, floor, dagster, *, comparable: bool) -> tu
     outside = dagster.seconds - run_span
     rows.append(IssueRow(
         "wall per large weekday, Dagster ranged run, emulator answering each job in 1 s",
-        BEFORE["wall"],
+        before("wall_per_weekday"),
         f"{wall:.1f} s: backfill launch -> done ({per_day(dagster.seconds):.1f} s totals/day); the run(s) alone "
         f"{per_weekday(run_span):.1f} s",
         f"<= {TARGET_WALL_SECONDS:.0f} s", _met(wall <= TARGET_WALL_SECONDS, comparable),
@@ -118,24 +92,24 @@ def issue_rows(plan, start: datetime, floor, dagster, *, comparable: bool) -> tu
     total, raw = per_weekday(stored.total), per_weekday(stored.raw)
     rows.append(IssueRow(
         "bytes stored per large weekday (database + raw files)",
-        BEFORE["bytes"] + " (raw part not stated)",
-        f"{_mib(total)} ({_mib(per_day(stored.total))} totals/day); raw part {_mib(raw)} = raw files "
-        f"{_mib(per_weekday(stored.raw_files))} + raw tables {_mib(per_weekday(stored.raw_tables))}",
+        before("bytes_per_weekday") + " (raw part not stated)",
+        f"{mib(total)} ({mib(per_day(stored.total))} totals/day); raw part {mib(raw)} = raw files "
+        f"{mib(per_weekday(stored.raw_files))} + raw tables {mib(per_weekday(stored.raw_tables))}",
         f"<= {TARGET_BYTES // MIB} MiB, raw part <= {TARGET_RAW_BYTES // MIB} MiB",
         _met(total <= TARGET_BYTES and raw <= TARGET_RAW_BYTES, comparable),
-        f"per weekday: database without raw tables {_mib(per_weekday(stored.database_rest))}, raw tables "
-        f"{_mib(per_weekday(stored.raw_tables))}, raw files {_mib(per_weekday(stored.raw_files))}"))
+        f"per weekday: database without raw tables {mib(per_weekday(stored.database_rest))}, raw tables "
+        f"{mib(per_weekday(stored.raw_tables))}, raw files {mib(per_weekday(stored.raw_files))}"))
 
     peak, source = peak_rss(dagster)
     rows.append(IssueRow(
-        "peak RSS of a 7-day run", BEFORE["peak"], f"{peak:,.0f} MiB on {days} d ({source})",
+        "peak RSS of a 7-day run", before("peak"), f"{peak:,.0f} MiB on {days} d ({source})",
         f"< {TARGET_PEAK_MIB:.0f} MiB", _met(peak < TARGET_PEAK_MIB, comparable),
         f"the assets' own peak_rss_mib (taken before the IO manager's write and the checks): "
         f"{dagster.metadata_peak_rss_mib or 0:,.0f} MiB"))
 
     ratio = dagster.seconds / floor.seconds
     rows.append(IssueRow(
-        "7-day backfill through Dagster's backfill path vs the floor", BEFORE["ratio"],
+        "7-day backfill through Dagster's backfill path vs the floor", before("backfill_vs_floor"),
         f"{ratio:.2f}x on {days} d (wall {dagster.seconds:.1f} s / {floor.seconds:.1f} s)",
         f"<= {TARGET_BACKFILL_VS_FLOOR}x", _met(ratio <= TARGET_BACKFILL_VS_FLOOR, comparable),
         f"outside the runs {outside:.1f} s; the runs' span {run_span:.1f} s is {run_span / floor.seconds:.2f}x "
@@ -144,7 +118,7 @@ def issue_rows(plan, start: datetime, floor, dagster, *, comparable: bool) -> tu
     years = two_years_seconds(dagster.seconds, days)
     moonshot = " (moonshot 1 h met)" if years <= MOONSHOT_TWO_YEARS_SECONDS else ""
     rows.append(IssueRow(
-        "two years of the large center, extrapolated", BEFORE["two_years"],
+        "two years of the large center, extrapolated", before("two_years"),
         f"{_hours(years)} = {TWO_YEARS_DAYS} / {days} x {dagster.seconds:.1f} s (EXTRAPOLATED){moonshot}",
         f"<= {TARGET_TWO_YEARS_SECONDS / 3600:g} h; moonshot {MOONSHOT_TWO_YEARS_SECONDS / 3600:g} h",
         _met(years <= TARGET_TWO_YEARS_SECONDS, comparable),
@@ -163,9 +137,8 @@ def peak_rss(dagster) -> tuple[float, str]:
 def issue_table(rows: list[IssueRow]) -> str:
     lines = ["| figure | before (issue 11) | now | target | met? |", "|---|---|---|---|---|"]
     for row in rows:
-        met = "-" if row.met is None else ("yes" if row.met else "**no**")
-        cells = (row.figure, row.before, row.now, row.target, met)
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        cells = (row.figure, row.before, row.now, row.target, met_cell(row.met))
+        lines.append("| " + " | ".join(cell(text) for text in cells) + " |")
     return "\n".join(lines)
 
 

@@ -1,5 +1,4 @@
-"""The benchmark's accounting (`benchmarks/accounting.py`, `benchmarks/issue11.py`): CPU of process trees from
-/proc, bytes on disk, and the per-weekday scaling of issue 11's figures."""
+"""The benchmark's accounting (`benchmarks/accounting.py`): CPU of process trees from /proc and bytes on disk."""
 
 from __future__ import annotations
 
@@ -7,13 +6,11 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from benchmarks import accounting
 from benchmarks.accounting import CODE_SERVERS, DAEMON, RUN_WORKERS, WEBSERVER, ProcessStat, TreeProcess
-from benchmarks.issue11 import two_years_seconds, weekday_scale
 
 BURN = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"
 
@@ -153,99 +150,3 @@ def test_stored_bytes_difference_and_parts():
     grown = accounting.StoredBytes(database=500, raw_tables=300, raw_files=80) - accounting.StoredBytes(100, 50, 0)
     assert (grown.database, grown.raw_tables, grown.raw_files) == (400, 250, 80)
     assert (grown.total, grown.raw, grown.database_rest) == (480, 330, 150)
-
-
-def test_weekday_scale_is_the_weekday_mean_over_the_mean_day():
-    monday = datetime(2026, 11, 23, tzinfo=timezone.utc)
-    week = [100, 100, 100, 100, 100, 50, 50]  # Monday .. Sunday
-    assert weekday_scale(monday, week) == pytest.approx(100 / (600 / 7))
-    assert weekday_scale(monday, [100, 100]) == pytest.approx(1.0)
-    saturday = datetime(2026, 11, 28, tzinfo=timezone.utc)
-    assert weekday_scale(saturday, [50, 50]) is None
-
-
-def test_two_years_scale_the_measured_backfill_wall():
-    assert two_years_seconds(700.0, 7) == pytest.approx(73_000.0)
-
-
-# ---- issue 12's helpers (benchmarks/issue12.py) ------------------------------------------------------------
-def test_percentile_interpolates_between_closest_ranks_as_numpy_does():
-    from benchmarks.issue12 import percentile
-
-    assert percentile([30.0] * 19 + [90.0], 95) == pytest.approx(30.0 + 0.05 * 60)  # rank 18.05 of 0..19
-    assert percentile(list(range(1, 101)), 95) == pytest.approx(95.05)
-    assert percentile([5.0], 95) == 5.0
-    assert percentile([40.0, 10.0, 30.0, 20.0], 50) == pytest.approx(25.0)
-    assert percentile([], 95) != percentile([], 95)  # NaN: no gaps, no figure
-
-
-def test_gaps_are_per_account_between_distinct_collection_times_in_order():
-    from benchmarks.issue12 import consecutive_gaps
-
-    t0 = datetime(2026, 12, 1, 12, tzinfo=timezone.utc)
-    at = lambda seconds: t0 + timedelta(seconds=seconds)  # noqa: E731
-    gaps = consecutive_gaps({"a": [at(60), at(0), at(30), at(30)], "b": [at(5)], "c": []})
-    assert gaps == {"a": [30.0, 30.0], "b": [], "c": []}  # one account's gaps never span to another's
-
-
-def test_extrapolations_to_a_day_and_to_one_account():
-    from benchmarks.issue12 import core_share_per_account, machine_busy, per_day
-
-    assert per_day(10 * 2**20, 240) == pytest.approx(3600 * 2**20)  # 10 MiB in 4 min -> 3,600 MiB a day
-    assert core_share_per_account(cpu_seconds=120, window_seconds=240, accounts=50) == pytest.approx(0.01)
-    assert machine_busy((100, 1000), (400, 1600), cores=2) == pytest.approx(1.0)  # half the jiffies busy
-
-
-def test_runs_per_day_are_counted_from_the_schedules_cron_strings():
-    from benchmarks.issue12 import cron_firings_per_day, runs_per_day
-
-    assert cron_firings_per_day("5,20,35,50 * * * *") == 96
-    assert cron_firings_per_day("*/15 * * * *") == 96
-    assert cron_firings_per_day("7 * * * *") == 24
-    assert cron_firings_per_day("30 2 * * *") == 1
-    assert cron_firings_per_day("0 8-17 * * *") == 10
-    with pytest.raises(ValueError):
-        cron_firings_per_day("0 0 * * 1")
-    assert sum(runs_per_day({"interval_collection_schedule": "5,20,35,50 * * * *",
-                             "configuration_schedule": "7 * * * *",
-                             "nightly_recollection_schedule": "30 2 * * *"}).values()) == 121
-
-
-def test_the_tick_window_is_the_closed_interval_and_the_trailing_two_hours_fifteen_as_the_schedule_makes():
-    from benchmarks.issue12 import LAG_MINUTES, tick_window
-    from wfm_pipelines.defs.schedules import tick_range
-
-    for now in (datetime(2026, 12, 1, 13, 21, 7, tzinfo=timezone.utc), datetime(2026, 12, 1, 0, 4, tzinfo=timezone.utc)):
-        assert tick_window(now) == tick_range(now, LAG_MINUTES, datetime(2026, 1, 1, tzinfo=timezone.utc))
-
-
-def test_the_deployments_instance_database_is_read_back_from_its_dagster_pg_variables():
-    from types import SimpleNamespace
-
-    from benchmarks.issue12 import instance_database_url, instance_env
-
-    url = "postgresql+psycopg://bench:pw@db.example:5433/wfm_bench_issue12_instance_1a2b"
-    env = instance_env(url)
-    assert env == {"DAGSTER_PG_HOST": "db.example", "DAGSTER_PG_PORT": "5433", "DAGSTER_PG_USER": "bench",
-                   "DAGSTER_PG_PASSWORD": "pw", "DAGSTER_PG_DB": "wfm_bench_issue12_instance_1a2b"}
-    assert instance_database_url(SimpleNamespace(env={"WFM_EXECUTOR": "multiprocess", **env})) == url
-    trusted = instance_env("postgresql+psycopg://postgres@127.0.0.1/instance")  # no password, default port
-    assert instance_database_url(SimpleNamespace(env=trusted)) == "postgresql+psycopg://postgres@127.0.0.1:5432/instance"
-    assert instance_database_url(SimpleNamespace(env={})) is None  # SQLite instance: files only
-
-
-def test_the_celery_phase_gives_its_processes_the_accounts_file_their_secrets_and_the_celery_executor(tmp_path):
-    from benchmarks.issue12 import celery_phase_environment, secret_variable
-    from talkdesk_emulator.account_sizes import benchmark_accounts
-
-    configs = benchmark_accounts(2, 0, 0)
-    accounts = list(configs)
-    accounts_file = tmp_path / "accounts.yaml"
-    urls = {"celery_wfm": "postgresql+psycopg://postgres@127.0.0.1:5432/wfm_bench_celery_wfm_1",
-            "celery_instance": "postgresql+psycopg://postgres@127.0.0.1:5432/wfm_bench_celery_instance_1"}
-    env = celery_phase_environment(tmp_path, accounts_file, configs, accounts, urls, "amqp://guest:guest@h:5672/v",
-                                   datetime(2026, 11, 30, tzinfo=timezone.utc))
-    assert env["WFM_ACCOUNTS_FILE"] == str(accounts_file) and env["WFM_EXECUTOR"] == "celery"
-    assert env["WFM_DATABASE_URL"] == urls["celery_wfm"] and env["DAGSTER_PG_DB"] == "wfm_bench_celery_instance_1"
-    assert env["WFM_CELERY_BROKER_URL"] == "amqp://guest:guest@h:5672/v"
-    assert {env[secret_variable(a)] for a in accounts} == {configs[a].client_secret for a in accounts}

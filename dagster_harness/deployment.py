@@ -48,7 +48,7 @@ from typing import Any
 import requests
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 TERMINAL_BACKFILL_STATUSES = frozenset({"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"})
 FINISHED_RUN_STATUSES = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
 UNFINISHED_RUN_STATUSES = ["QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED", "CANCELING"]
@@ -144,7 +144,7 @@ class DagsterDeployment:
             self._wait_for_location(deadline)
             if daemon:
                 launcher = (["-m", "dagster._daemon"] if self.backfill_interval_seconds is None else
-                            ["-m", "wfm_pipelines_tests.dagster.daemon_with_backfill_interval",
+                            ["-m", "dagster_harness.daemon_with_backfill_interval",
                              str(self.backfill_interval_seconds)])
                 self._spawn("daemon", [*launcher, "run", "-w", str(workspace)])
                 self._wait_for_daemon_heartbeats(deadline)

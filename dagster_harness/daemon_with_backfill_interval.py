@@ -6,7 +6,7 @@ more to be marked finished, several times per test. Only the sleep between itera
 backfill code and the runs are Dagster's own. The asset daemon reads the same constant when the instance sets
 no `auto_materialize.minimum_interval_seconds`.
 
-    python -m wfm_pipelines_tests.dagster.daemon_with_backfill_interval 2 run -w workspace.yaml
+    python -m dagster_harness.daemon_with_backfill_interval 2 run -w workspace.yaml
 """
 
 import sys

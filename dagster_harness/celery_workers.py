@@ -23,7 +23,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from wfm_pipelines_tests.dagster.harness import REPO_ROOT
+from dagster_harness.deployment import REPO_ROOT
 
 BIN = Path(sys.executable).parent
 

@@ -74,7 +74,8 @@ class Number(Variable):
 
     @property
     def documented_values(self) -> str:
-        return f"{'a whole number' if self.whole else 'a number'} {range_text(self.low, self.high, low_open=not self.whole)}"
+        kind = "a whole number" if self.whole else "a number"
+        return f"{kind} {range_text(self.low, self.high, low_open=not self.whole)}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,9 +128,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(name="TALKDESK_CLIENT_SECRET", section=TALKDESK, valid="as `TALKDESK_CLIENT_ID`", secret=True,
              default_text="the emulator's demo client", example="change-me",
              description="the OAuth client secret of the historical integration"),
-    Variable(name="TALKDESK_REALTIME_BASE_URL", section=TALKDESK, valid="as `TALKDESK_BASE_URL`", default_text="`TALKDESK_BASE_URL`",
+    Variable(name="TALKDESK_REALTIME_BASE_URL", section=TALKDESK, valid="as `TALKDESK_BASE_URL`",
+             default_text="`TALKDESK_BASE_URL`",
              description="the identity host of the real-time (adherence) integration's own OAuth client"),
-    Variable(name="TALKDESK_REALTIME_API_URL", section=TALKDESK, valid="as `TALKDESK_BASE_URL`", default_text="`TALKDESK_API_URL`",
+    Variable(name="TALKDESK_REALTIME_API_URL", section=TALKDESK, valid="as `TALKDESK_BASE_URL`",
+             default_text="`TALKDESK_API_URL`",
              description="the API gateway of the real-time integration"),
     Variable(name="TALKDESK_REALTIME_CLIENT_ID", section=TALKDESK, valid="as `TALKDESK_CLIENT_ID`",
              default_text="`TALKDESK_CLIENT_ID`", description="the OAuth client id of the real-time integration"),
@@ -178,7 +181,8 @@ VARIABLES: tuple[Variable, ...] = (
                        "raw file) from the entry rate it has seen, for twice that rate; larger means fewer report "
                        "jobs and more memory (about 1.5 KB an entry of the largest report while it is parsed)"),
     Number(name="WFM_REPORT_CHUNK_HOURS", section=COLLECTION, default=str(30 * 24), low=1, high=30 * 24,
-           default_text="`720` (30 days; Talkdesk allows 31)", meaning="the longest span of one Explore report, in hours",
+           default_text="`720` (30 days; Talkdesk allows 31)",
+           meaning="the longest span of one Explore report, in hours",
            description="the longest span one report may cover"),
     Number(name="WFM_STEP_RETRIES", section=COLLECTION, default="2", low=0, high=10,
            meaning="step retries; 0 means none",

@@ -25,7 +25,8 @@ from typing import Any
 import requests
 
 from benchmarks.environment import LARGE_CENTER, QUICK_CENTER, Center, EmulatorProcess
-from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, HISTORICAL_SCOPES
+from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
+from wfm_pipelines.talkdesk.auth import HISTORICAL_SCOPES
 
 LONGEST_CONTACT = timedelta(hours=4)
 # A Wednesday well in the past (the emulator serves nothing newer than its data delay).

@@ -23,7 +23,8 @@ import requests
 import sqlalchemy as sa
 
 from benchmarks.accounting import directory_bytes, process_cpu_seconds
-from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, HISTORICAL_SCOPES, REALTIME_SCOPES
+from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
+from wfm_pipelines.talkdesk.auth import HISTORICAL_SCOPES, REALTIME_SCOPES
 from wfm_pipelines.talkdesk import TalkdeskClient, TalkdeskConnection
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

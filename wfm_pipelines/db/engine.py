@@ -13,6 +13,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Engine
 
+from wfm_pipelines.database_urls import normalise_url, safe_url  # noqa: F401 - safe_url re-exported
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_S = 30
 # Connection execution option read by the SQLite "begin" hook: writers take the write lock at BEGIN,
@@ -25,26 +27,6 @@ _at_head: set[str] = set()
 _at_head_lock = threading.Lock()
 _engines: dict[tuple[str, "DatabaseTimeouts"], Engine] = {}
 _engines_lock = threading.Lock()
-
-
-def normalise_url(url: str | URL) -> URL:
-    """Parse a WFM database URL; bare `postgresql://` means psycopg 3."""
-    parsed = sa.make_url(url)
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    backend = parsed.get_backend_name()
-    if backend == "postgresql" and parsed.drivername != "postgresql+psycopg":
-        raise ValueError(
-            f"WFM database URL uses driver {parsed.drivername!r}; use postgresql+psycopg:// (psycopg 3)"
-        )
-    if backend not in ("postgresql", "sqlite"):
-        raise ValueError(f"unsupported WFM database backend {backend!r}: use sqlite:/// or postgresql+psycopg://")
-    return parsed
-
-
-def safe_url(url: str | URL) -> str:
-    """The URL with any password hidden, for logs and messages."""
-    return sa.make_url(url).render_as_string(hide_password=True)
 
 
 @dataclass(frozen=True)

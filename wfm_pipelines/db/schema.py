@@ -12,10 +12,13 @@ purpose: a writer that forgets the account fails instead of writing into `defaul
 
 from __future__ import annotations
 
-import re
-
 import sqlalchemy as sa
 
+from wfm_pipelines.account_ids import (  # noqa: F401 - re-exported for the database layer
+    ACCOUNT_ID_PATTERN,
+    DEFAULT_ACCOUNT_ID,
+    check_account_id,
+)
 from wfm_pipelines.db.types import UtcDateTime
 
 NAMING_CONVENTION = {
@@ -29,19 +32,6 @@ NAMING_CONVENTION = {
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 Seconds = sa.Double
-
-# The one account of a deployment without an accounts file, and the account of every row stored before accounts.
-DEFAULT_ACCOUNT_ID = "default"
-# What an account id may be (contract section 9); it also names the account's folder in the raw store.
-ACCOUNT_ID_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
-
-
-def check_account_id(account_id: str) -> str:
-    """The account id, or ValueError when it is not one (an empty or misspelt id must not write anywhere)."""
-    if not isinstance(account_id, str) or not ACCOUNT_ID_PATTERN.fullmatch(account_id):
-        raise ValueError(f"account id {account_id!r} does not match {ACCOUNT_ID_PATTERN.pattern}")
-    return account_id
-
 
 def _account_column() -> sa.Column:
     return sa.Column("account_id", sa.Text, primary_key=True)

@@ -14,10 +14,10 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from wfm_pipelines import settings as wfm_settings
 from wfm_pipelines.accounts import Account, TalkdeskClientConfig
-from wfm_pipelines.settings import Settings
+from wfm_pipelines.settings import EMULATOR_CLIENT_SECRET, Settings
 from wfm_pipelines.talkdesk import ExploreSettings, RetrySettings, TalkdeskClient, TalkdeskConnection, Timeouts
+from wfm_pipelines.talkdesk.auth import HISTORICAL_SCOPES, REALTIME_SCOPES
 
 _RETRY, _TIMEOUTS, _EXPLORE = RetrySettings(), Timeouts(), ExploreSettings()
 _LONG_LIVED_CLIENTS: dict[tuple, TalkdeskClient] = {}
@@ -31,7 +31,7 @@ class TalkdeskResource(dg.ConfigurableResource):
     api_url: str = Field(description="API gateway, e.g. https://api.talkdeskapp.com")
     client_id: str
     client_secret: str = Field(repr=False, description="OAuth client secret; pass it as dagster.EnvVar")
-    scopes: list[str] = Field(default_factory=lambda: list(wfm_settings.HISTORICAL_SCOPES))
+    scopes: list[str] = Field(default_factory=lambda: list(HISTORICAL_SCOPES))
     connect_timeout_s: float = _TIMEOUTS.connect_s
     read_timeout_s: float = _TIMEOUTS.read_s
     max_attempts: int = _RETRY.max_attempts
@@ -93,7 +93,7 @@ class TalkdeskRealtimeResource(TalkdeskResource):
     call to a silent Talkdesk gives up after max_attempts x (connect + read) plus the backoffs, well inside
     REALTIME_COLLECTION_BUDGET_S."""
 
-    scopes: list[str] = Field(default_factory=lambda: list(wfm_settings.REALTIME_SCOPES))
+    scopes: list[str] = Field(default_factory=lambda: list(REALTIME_SCOPES))
     read_timeout_s: float = 10.0
     max_attempts: int = 3
     backoff_max_s: float = 2.0
@@ -123,7 +123,7 @@ def realtime_resource_key(account: Account) -> str:
 def _resource(kind: type[TalkdeskResource], client: TalkdeskClientConfig) -> TalkdeskResource:
     client_id = dg.EnvVar(client.client_id_var) if client.client_id_var else client.client_id
     return kind(base_url=client.base_url, api_url=client.api_url, client_id=client_id,
-                client_secret=_secret_or_demo(client.client_secret_var, wfm_settings.EMULATOR_CLIENT_SECRET))
+                client_secret=_secret_or_demo(client.client_secret_var, EMULATOR_CLIENT_SECRET))
 
 
 def talkdesk_resources(settings: Settings) -> dict[str, TalkdeskResource]:

@@ -16,6 +16,17 @@ logger = logging.getLogger("wfm_pipelines.talkdesk")
 
 # Talkdesk tokens live 10 minutes; renew a minute early so no request leaves with a dying token.
 RENEW_BEFORE_EXPIRY_S = 60.0
+# The scopes each integration asks for (README "Talkdesk OAuth client" says what each one is used for).
+HISTORICAL_SCOPES = (
+    "users:read",
+    "ring-groups:read",
+    "user-ring-groups:read",
+    "queues:read",
+    "queues-users:read",
+    "data-reports:read",
+    "data-reports:write",
+)
+REALTIME_SCOPES = ("users:read", "ccaas-user-status:read", "data-reports:read", "data-reports:write")
 # Scopes of APIs an account may lack (Early Access current status; the Queues API). Talkdesk refuses the
 # whole token (401) when one requested scope is not granted, so without them we ask again and fall back.
 OPTIONAL_SCOPES = frozenset({"ccaas-user-status:read", "queues:read", "queues-users:read"})

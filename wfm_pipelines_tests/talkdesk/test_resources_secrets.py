@@ -14,6 +14,7 @@ import pytest
 
 from wfm_pipelines import settings as wfm_settings
 from wfm_pipelines.settings import load_settings
+from wfm_pipelines.talkdesk.auth import HISTORICAL_SCOPES, REALTIME_SCOPES
 from wfm_pipelines.defs.talkdesk_resources import (
     TalkdeskRealtimeResource,
     TalkdeskResource,
@@ -58,8 +59,8 @@ def test_without_environment_the_resources_point_at_the_emulator_demo_client(cle
     assert isinstance(historical, TalkdeskResource) and isinstance(realtime, TalkdeskRealtimeResource)
     assert historical.client_id == wfm_settings.EMULATOR_CLIENT_ID
     assert historical.base_url == historical.api_url == wfm_settings.EMULATOR_URL
-    assert tuple(historical.scopes) == wfm_settings.HISTORICAL_SCOPES
-    assert tuple(realtime.scopes) == wfm_settings.REALTIME_SCOPES
+    assert tuple(historical.scopes) == HISTORICAL_SCOPES
+    assert tuple(realtime.scopes) == REALTIME_SCOPES
     dg.Definitions(assets=[_list_users_asset()], resources=resources)  # loads with nothing set
 
 

@@ -438,7 +438,7 @@ def test_a_bad_value_in_dotenv_is_refused_naming_its_variable(tmp_path):
 # --- the real CLI ---------------------------------------------------------------------------------
 
 DAGSTER = os.path.join(os.path.dirname(sys.executable), "dagster")
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_validate(tmp_path, env: dict[str, str]) -> subprocess.CompletedProcess:

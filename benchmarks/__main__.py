@@ -1,6 +1,6 @@
 """`make bench` (`python -m benchmarks [--quick]`): issue 11's figures beside the issue's "before" (wall, CPU of
 the pipeline and of the emulator apart, bytes stored, peak memory, two years extrapolated) and the figures of
-`../shared/design/CONTRACT.md` section 8, each with its baseline measured in the same run; printed and written
+docs/benchmarks.md#what-make-bench-measures, each with its baseline measured in the same run; printed and written
 to `benchmarks/results/<date>[-quick][-<days>d].md`. Then (not with --quick) issue 12's 50-account figures
 (`benchmarks/issue12.py`), appended to the same file; `--accounts-only` runs just those and appends them to
 `benchmarks/results/<date>.md`; `--tick-only` runs issue 12's 50-account tick alone, into `<date>-tick.md`;

@@ -554,7 +554,7 @@ def run(work: Path, log, *, realtime_warmup: float = 30, realtime_window: float 
     today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     try:
         if realtime or tick:
-            # The deployment a many-account installation runs (README "Many accounts on one machine"): the
+            # The deployment a many-account installation runs (docs/operating.md#many-accounts-on-one-machine): the
             # PostgreSQL Dagster instance, a fresh database of its own, and steps in forked processes.
             with fresh_databases("issue12", "issue12_instance") as urls:
                 url = urls["issue12"]

@@ -1,1 +1,1 @@
-"""`make bench`: the benchmark suite of `../shared/design/CONTRACT.md` section 8 (`python -m benchmarks [--quick]`)."""
+"""`make bench`: the benchmark suite of docs/benchmarks.md (`python -m benchmarks [--quick]`)."""

@@ -1,6 +1,6 @@
 """`make bench` (`python -m benchmarks [--quick]`): the large center's week (`benchmarks/large_center.py`: wall, CPU of
 the pipeline and of the emulator apart, bytes stored, peak memory, two years extrapolated, beside issue 11's
-"before") and the design contract's section 8 figures, each with its baseline measured in the same run; printed and
+"before") and the figures of docs/benchmarks.md#what-make-bench-measures, each with its baseline measured in the same run; printed and
 written to `benchmarks/results/<date>[-quick][-<days>d].md`. Then (not with --quick) the 50-account figures
 (`benchmarks/many_accounts.py`), appended to the same file; `--accounts-only` runs just those and appends them to
 `benchmarks/results/<date>.md`; `--tick-only` runs the 50-account tick alone, into `<date>-tick.md`;

@@ -72,7 +72,8 @@ class EmulatorConfig:
 
 
 TIMESTAMP_FORMATS = ("iso", "legacy", "offset")
-# Report types of POST /data/reports/{type}/jobs (the enum quoted in `../shared/talkdesk/API-NOTES.md` 5.1),
+# Report types of POST /data/reports/{type}/jobs (the enum of Talkdesk's OpenAPI document;
+# talkdesk_emulator/README.md#report-types),
 # plus the one only GET lists show.
 REPORT_TYPES = (
     "studio_flow_execution", "ring_attempts", "contacts", "outbound_dialer_calls", "qm_evaluation_score",

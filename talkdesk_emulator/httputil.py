@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode
 from werkzeug.wrappers import Request, Response
 
 # (401 code, message, description), (403 code, message, description) per API family, as Talkdesk's OpenAPI
-# document gives them (`../shared/talkdesk/openapi-subset.yaml`, quoted in API-NOTES.md sections 3-6).
+# document gives them (talkdesk_emulator_tests/talkdesk-openapi-subset.yaml; talkdesk_emulator/README.md#error-answers).
 API_AUTH_ERRORS: dict[str, tuple[tuple[str, str, str | None], tuple[str, str, str | None]]] = {
     "account": (("0060001", "Access denied.", None), ("0060002", "Forbidden access.", None)),
     "users": (("0040002", "Unauthorized", None), ("0040003", "Forbidden access", None)),

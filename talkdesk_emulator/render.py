@@ -212,7 +212,7 @@ class EntryRenderer:
         ]
 
     def calls_legacy(self, c: Contacts, style: str) -> list[Column]:
-        """The "Explore UI" shape (`../shared/talkdesk/API-NOTES.md` 5.8, "Payload-shape warning"): durations as
+        """The "Explore UI" shape (talkdesk_emulator/README.md#the-older-calls-shape): durations as
         fractional days, `tags` joined with '+'."""
         agent = c.agent
         return [

@@ -146,8 +146,8 @@ class JobStore:
         name = body.get("name", f"{report_type}_report")
         if not isinstance(name, str) or len(name) > 256:
             raise validation_error("name", "name must be a string of at most 256 characters")
-        # Airbyte nests the timezone inside timespan (`../shared/talkdesk/API-NOTES.md` 8: "it nests `timezone`
-        # inside `timespan`"); the top-level field wins when both are present.
+        # Airbyte nests the timezone inside timespan (talkdesk_emulator/README.md#report-job-requests); the top-level
+        # field wins when both are present.
         zone_name = body.get("timezone", timespan.get("timezone", "UTC"))
         try:
             zone = ZoneInfo(zone_name) if isinstance(zone_name, str) and zone_name else None

@@ -13,7 +13,9 @@ import yaml
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-SPEC_PATH = Path("/work/shared/talkdesk/openapi-subset.yaml")
+# Talkdesk's own OpenAPI document (the subset a WFM collector uses), kept beside the tests that check the emulator
+# against it.
+SPEC_PATH = Path(__file__).with_name("talkdesk-openapi-subset.yaml")
 DATE_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
 
 

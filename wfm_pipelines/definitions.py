@@ -1,4 +1,5 @@
-"""The `wfm_pipelines` Dagster code location (the definitions of `../shared/design/CONTRACT.md` sections 6 and 9).
+"""The `wfm_pipelines` Dagster code location (the definitions docs/operating.md#what-the-ui-shows lists; accounts as
+docs/counting-rules.md#accounts says).
 
 The environment is read once, here (`load_settings()` checks every variable and the accounts file), and the
 settings reach the assets, schedules and sensors as resources (`wfm_collection`, the IO manager, the

@@ -5,7 +5,7 @@ image exists, and each WFM_*/TALKDESK_* variable set is one `load_settings` read
 instance yaml reads).
 
 Files: deploy/Dockerfile, deploy/docker-compose.yaml, deploy/wfm.env.example, deploy/workspace.yaml,
-deploy/helm/values.yaml and the README's "Deployment" section.
+deploy/helm/values.yaml and the deployment manual, docs/deployment.md.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from wfm_pipelines.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
+# The operator's manual of the deployment: the commands it tells the operator to run are checked like the files'.
+DEPLOYMENT_MANUAL = "docs/deployment.md"
 BIN = Path(sys.executable).parent
 # Programs of other projects the files name for the operator; they are not installed here.
 EXTERNAL_PROGRAMS = {"docker", "helm", "kubectl", "cp", "curl", "pg_isready", "rabbitmq-diagnostics"}
@@ -65,12 +67,6 @@ def variables_the_code_reads() -> set[str]:
 # --- what the files name ------------------------------------------------------------------------------------
 
 
-def readme_deployment_section(readme: str) -> str:
-    match = re.search(r"^## Deployment\n(.*?)(?=^## )", readme, flags=re.S | re.M)
-    assert match, "README has no '## Deployment' section"
-    return match.group(1)
-
-
 def shell_commands(text: str) -> list[list[str]]:
     """The commands of a shell line (`a && b`, `VAR=x prog ...`), split as the shell would."""
     commands = []
@@ -102,13 +98,13 @@ def commands_in(files: Mapping[str, str]) -> list[tuple[str, list[str]]]:
     values = yaml.safe_load(files["deploy/helm/values.yaml"])
     for deployment in values["dagster-user-deployments"]["deployments"]:
         found.append((f"helm {deployment['name']}", ["dagster", "code-server", "start", *deployment["codeServerArgs"]]))
-    for text in [*re.findall(r"```(?:\w+)?\n(.*?)```", files["README.md"], flags=re.S),
-                 *re.findall(r"`([^`\n]+)`", files["README.md"])]:
+    manual = files[DEPLOYMENT_MANUAL]
+    for text in [*re.findall(r"```(?:\w+)?\n(.*?)```", manual, flags=re.S), *re.findall(r"`([^`\n]+)`", manual)]:
         for line in text.splitlines():
             for words in shell_commands(line.strip()):
                 if words[0] in ("make", "dagster", "dagster-celery", "dagster-webserver", "dagster-daemon", "wfm-db",
                                 "celery", ".venv/bin/dagster-celery"):
-                    found.append(("README", words))
+                    found.append((DEPLOYMENT_MANUAL, words))
     return found
 
 
@@ -198,7 +194,7 @@ def deployment_files() -> dict[str, str]:
     names = ["deploy/Dockerfile", "deploy/docker-compose.yaml", "deploy/wfm.env.example", "deploy/workspace.yaml",
              "deploy/helm/values.yaml"]
     files = {name: (REPO / name).read_text() for name in names}
-    files["README.md"] = readme_deployment_section((REPO / "README.md").read_text())
+    files[DEPLOYMENT_MANUAL] = (REPO / DEPLOYMENT_MANUAL).read_text()
     return files
 
 
@@ -228,7 +224,7 @@ def test_the_files_name_what_the_check_covers(files):
     ("deploy/docker-compose.yaml", "WFM_EXECUTOR: celery", "WFM_EXECUTER: celery", "WFM_EXECUTER is set"),
     ("deploy/helm/values.yaml", "WFM_RAW_STORE", "WFM_RAWSTORE", "WFM_RAWSTORE is set"),
     ("deploy/wfm.env.example", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_PASSWD", "DAGSTER_PG_PASSWD is set"),
-    ("README.md", "make worker", "make workers", "no make target 'workers'"),
+    (DEPLOYMENT_MANUAL, "make worker", "make workers", "no make target 'workers'"),
     ("deploy/Dockerfile", "COPY wfm_pipelines ", "COPY wfm_pipeline ", "copies 'wfm_pipeline'"),
     ("deploy/workspace.yaml", "host: code-server", "host: code_server", "which is no compose service"),
 ])

@@ -1,10 +1,9 @@
 """Which Talkdesk report windows cover a range of partitions, whichever timestamp Talkdesk filters on.
 
 Talkdesk does not document which record timestamp an Explore report's `timespan` filters on
-(`../shared/talkdesk/API-NOTES.md` section 5.7: "Exact mapping for Explore: unconfirmed", and unknown 4 of
-section 10). The legacy docs say the record's end ("calls that ended between timespan.from and timespan.to");
-Airbyte's cursors (`end_at`, `status_end_at`) agree. Our partitions
-own contacts by their START and status records by their END, so:
+(docs/counting-rules.md#report-windows: for Explore it is unconfirmed). The legacy docs say the record's end
+("calls that ended between timespan.from and timespan.to"); Airbyte's cursors (`end_at`, `status_end_at`) agree.
+Our partitions own contacts by their START and status records by their END, so:
 
 * contacts: fetch the range, then the longest contact's length past it (`collectors.collect_contact_volume`
   keeps each chunk open until the reports have reached that far). Filtered on start, the extra report only

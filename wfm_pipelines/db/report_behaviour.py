@@ -1,8 +1,7 @@
 """What each account's Explore reports were seen to filter a window on, and which file format they are asked
 for, remembered in the WFM database per account and report type.
 
-Talkdesk does not document the window field (`../shared/talkdesk/API-NOTES.md` 5.7: "Exact mapping for Explore:
-unconfirmed"). The collector learns it from the records a report returns;
+Talkdesk does not document the window field (docs/counting-rules.md#report-windows). The collector learns it from the records a report returns;
 remembering it means a quiet window (a night, a weekend, a new account), which shows no evidence, does not
 fetch a month of earlier records on every tick.
 

@@ -1,11 +1,11 @@
-"""The WFM tables (`../shared/design/CONTRACT.md` section 4), the raw store's catalogue and the malformed
+"""The WFM tables (docs/tables.md), the raw store's catalogue and the malformed
 Talkdesk entries, as SQLAlchemy Core.
 
 All times are UTC instants (`UtcDateTime`). Counts are integers; sums of seconds are doubles because
 Talkdesk durations can be fractional. The migrations in `migrations/versions/` create exactly this;
 a test compares the two.
 
-Every row belongs to one Talkdesk account (`account_id`, section 9 of the contract): it is the first column and
+Every row belongs to one Talkdesk account (`account_id`, docs/counting-rules.md#accounts): it is the first column and
 the first part of every key, so two accounts may use the same queue and agent ids. It has no server default on
 purpose: a writer that forgets the account fails instead of writing into `default`.
 """
@@ -211,9 +211,8 @@ talkdesk_report_behaviour = sa.Table(
     sa.CheckConstraint("window_field IS NOT NULL OR report_format IS NOT NULL", name="remembers_something"),
 )
 
-# The column sets of the CommunityWFM Talkdesk integration spec (`../shared/design/CONTRACT.md` section 4:
-# "community_historical (interval_start, queue_id, sumHandleTime, enteredCount, abandonedCount)"), each led by
-# the account the row belongs to.
+# The column sets of the CommunityWFM Talkdesk integration spec (docs/tables.md#views), each led by the account
+# the row belongs to.
 VIEWS: dict[str, str] = {
     "community_historical": (
         "SELECT account_id, interval_start, queue_id, "

@@ -2,7 +2,7 @@
 
 Each 15-minute tick runs one job over a partition RANGE (one run, one report per report type; with an accounts
 file, one run over every enabled account), not one run per interval: the closed interval plus the trailing 2h15m that CommunityWFM re-reads for late data
-(`../shared/wfm/DOMAIN-NOTES.md` 1.1: "scheduled (every 15 minutes for last 2:15 interval) or on-demand").
+(docs/counting-rules.md#the-15-minute-tick-and-late-data).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ column-wise, into one Arrow table of text columns (`report_table`).
 The download host is an object store that answers 200 to almost anything: a gateway's HTML error page, an
 S3 XML error, an empty body, a truncated file. Any of these taken as "a report with no entries" would replace
 good interval rows with zeros, so only a real report is data: a JSON object `{type, version, total, entries:
-[...]}` ("JSON file content (format json)" in `../shared/talkdesk/API-NOTES.md` section 5.4) or a CSV file whose
+[...]}` (docs/counting-rules.md#report-files) or a CSV file whose
 first row is the header. Everything else raises `ReportFileError`, naming the report, the window, the content
 type and the first bytes (scrubbed of anything credential-like).
 
@@ -152,8 +152,8 @@ def _json_entries(source: _Source, report_type, start, end, refuse, media_type, 
     entries = document.get("entries")
     total = document.get("total")
     if entries is None and total == 0:
-        # API-NOTES.md 5.4: "Empty report -> entries: [], total: 0 (treat missing entries as empty, as [Airbyte]
-        # does)". Taken only where the file itself says total 0: it then holds nothing, consistently.
+        # An empty report may leave `entries` out (docs/counting-rules.md#report-files). Taken only where the file
+        # itself says total 0: it then holds nothing, consistently.
         return pa.table({})
     if not isinstance(entries, list):
         raise refuse("JSON without an entries list")

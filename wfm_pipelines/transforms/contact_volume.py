@@ -1,5 +1,5 @@
-"""Contact records -> `wfm_contact_volume_interval` rows, by the counting rules of `../shared/design/CONTRACT.md`
-section 5 (restated below).
+"""Contact records -> `wfm_contact_volume_interval` rows, by the counting rules of
+docs/counting-rules.md#counting-a-contact (restated below).
 
 - A contact belongs to the interval (UTC, `interval_minutes` long) containing its start, and to each
   queue in its `queue_ids`; an inbound contact with none goes to `_unassigned`. Outbound (and any

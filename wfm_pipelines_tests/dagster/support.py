@@ -107,7 +107,7 @@ def _utc(text: str) -> datetime:
 
 
 def expected_volume(entries: list[dict], start: datetime, end: datetime) -> dict[tuple[str, datetime], dict]:
-    """CONTRACT section 5 for the `calls` report, written out longhand: (queue, interval) -> totals."""
+    """The counting rules (docs/counting-rules.md) for the `calls` report, written out longhand: (queue, interval) -> totals."""
     totals: dict = defaultdict(lambda: {"entered": 0, "handled": 0, "abandoned": 0, "handle": 0.0})
     for entry in entries:
         started = _utc(entry["start_at"])

@@ -82,7 +82,7 @@ def test_the_documented_empty_shapes_are_read_and_the_csv_header_names_the_field
         return entries_as_dicts(read_report(body, content_type, **window))
 
     assert rows(b'{"type":"calls","version":"v1","total":0,"entries":[]}', "application/json") == []
-    # Airbyte's reading: an empty report may leave `entries` out when it says total 0 (API-NOTES 5.4).
+    # Airbyte's reading: an empty report may leave `entries` out when it says total 0 (docs/counting-rules.md#report-files).
     assert rows(b'{"type":"calls","version":"v1","total":0}', "application/json") == []
     assert rows(b"\xef\xbb\xbfcall_id,type,start_at\r\nc1,inbound,2026-11-30T10:00:00Z\r\n", "text/csv") == [
         {"call_id": "c1", "type": "inbound", "start_at": "2026-11-30T10:00:00Z"}]

@@ -1,4 +1,4 @@
-"""CONTRACT §5 counting rules on hand-built report entries; every expected figure is worked out by hand."""
+"""The counting rules of docs/counting-rules.md on hand-built report entries; every expected figure is worked out by hand."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Initial WFM schema: the tables of `../shared/design/CONTRACT.md` section 4, raw Talkdesk entries, CommunityWFM views.
+"""Initial WFM schema: the tables of docs/tables.md, raw Talkdesk entries, CommunityWFM views.
 
 Revision ID: 0001
 Revises:

@@ -1,5 +1,5 @@
 """Accounts: every WFM row, raw file, malformed entry and remembered report behaviour belongs to one Talkdesk
-account (`../shared/design/CONTRACT.md` section 9).
+account (docs/counting-rules.md#accounts).
 
 - Every table gains `account_id` (text, not null); every row already stored belongs to account `default`, the
   one account of a deployment without an accounts file. The column is added with that value as its server

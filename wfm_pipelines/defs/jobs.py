@@ -32,24 +32,33 @@ class JobTarget:
     asset_selection: list[dg.AssetKey] | None  # None: the whole job
 
 
+# The jobs of one interval asset, for an account that keeps them (`Account.asset_job_name`).
+ASSET_JOB_DESCRIPTIONS = {
+    "contact_volume": "Collect 15-minute contact volume for a range of intervals.",
+    "agent_state_transactions": "Collect agent state transactions for a range of intervals.",
+}
+
+
 @dataclass(frozen=True)
 class CollectionJobs:
     interval: dg.UnresolvedAssetJobDefinition
     configuration: dg.UnresolvedAssetJobDefinition
-    # Jobs of one interval asset, by asset name: only without an accounts file, where they are today's.
-    per_asset: dict[str, dg.UnresolvedAssetJobDefinition]
+    # Jobs of one interval asset, by asset key: only for an account that keeps today's job names.
+    per_asset: dict[dg.AssetKey, dg.UnresolvedAssetJobDefinition]
+    accounts: tuple[Account, ...]  # the enabled ones, which the jobs select
 
     @property
     def all(self) -> list[dg.UnresolvedAssetJobDefinition]:
         return [self.configuration, *self.per_asset.values(), self.interval]
 
     def interval_target(self, account: Account, asset_name: str) -> JobTarget:
-        if asset_name in self.per_asset:
-            return JobTarget(self.per_asset[asset_name].name, None)
-        return JobTarget(self.interval.name, [dg.AssetKey(account.asset_key(asset_name))])
+        key = dg.AssetKey(account.asset_key(asset_name))
+        if key in self.per_asset:
+            return JobTarget(self.per_asset[key].name, None)
+        return JobTarget(self.interval.name, [key])
 
     def configuration_target(self, account: Account) -> JobTarget:
-        if not account.prefixed:
+        if self.accounts == (account,):  # the job is this account's alone: no selection needed
             return JobTarget(self.configuration.name, None)
         return JobTarget(self.configuration.name, _keys((account,), CONFIGURATION_ASSETS))
 
@@ -60,18 +69,14 @@ def build_jobs(accounts: tuple[Account, ...]) -> CollectionJobs | None:
     if not enabled:
         return None
     interval_tags = max_runtime_tags(INTERVAL_RUN_MAX_SECONDS)
-    many = enabled[0].prefixed  # an accounts file: every account's keys are prefixed
-    per_asset = {}
-    if not many:
-        per_asset = {
-            "contact_volume": dg.define_asset_job(
-                "contact_volume_job", selection=_keys(enabled, ("contact_volume",)), tags=interval_tags,
-                description="Collect 15-minute contact volume for a range of intervals."),
-            "agent_state_transactions": dg.define_asset_job(
-                "agent_state_transactions_job", selection=_keys(enabled, ("agent_state_transactions",)),
-                tags=interval_tags, description="Collect agent state transactions for a range of intervals."),
-        }
-    accounts_text = f" of every enabled account ({len(enabled)}), a step per account and asset" if many else ""
+    per_asset = {
+        dg.AssetKey(account.asset_key(name)): dg.define_asset_job(
+            job_name, selection=_keys((account,), (name,)), tags=interval_tags, description=description)
+        for account in enabled for name, description in ASSET_JOB_DESCRIPTIONS.items()
+        if (job_name := account.asset_job_name(name))
+    }
+    # Jobs that keep today's per-asset names keep today's descriptions too.
+    accounts_text = "" if per_asset else f" of every enabled account ({len(enabled)}), a step per account and asset"
     return CollectionJobs(
         interval=dg.define_asset_job(
             "interval_collection_job", selection=_keys(enabled, INTERVAL_ASSETS), tags=interval_tags,
@@ -82,4 +87,5 @@ def build_jobs(accounts: tuple[Account, ...]) -> CollectionJobs | None:
             tags=max_runtime_tags(CONFIGURATION_RUN_MAX_SECONDS),
             description=f"Import agents, queues and queue memberships{accounts_text} from Talkdesk."),
         per_asset=per_asset,
+        accounts=enabled,
     )

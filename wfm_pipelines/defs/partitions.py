@@ -62,12 +62,6 @@ def explore_pool(account: Account) -> str:
     return account.scoped_name(EXPLORE_POOL)
 
 
-def group_of(account: Account, group: str) -> str:
-    """Asset group: today's groups for the one account of a deployment without an accounts file; one group per
-    account with one."""
-    return account.id if account.prefixed else group
-
-
 def account_metadata(account: Account) -> dict[str, str]:
     """Definition metadata that tells the WFM table IO manager whose rows an asset writes."""
     return {"wfm/account_id": account.id}

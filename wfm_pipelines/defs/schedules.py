@@ -77,8 +77,8 @@ def build_schedules(settings: Settings, jobs: CollectionJobs,
                                  extra_tags={"wfm/collection": "nightly"})
 
     if jobs.per_asset:
-        ticks = [_interval_schedule(settings, f"{name}_schedule", job, default_status)
-                 for name, job in jobs.per_asset.items()]
+        ticks = [_interval_schedule(settings, f"{job.name.removesuffix('_job')}_schedule", job, default_status)
+                 for job in jobs.per_asset.values()]
     else:
         ticks = [_interval_schedule(settings, "interval_collection_schedule", jobs.interval, default_status)]
     return [*ticks, nightly_recollection_schedule]

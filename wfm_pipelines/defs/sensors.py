@@ -62,11 +62,8 @@ def build_agent_state_sensor(accounts: tuple[Account, ...], stale_after: int,
     asset_keys = {account.id: dg.AssetKey(account.asset_key("agent_state_snapshots")) for account in accounts}
     look_seconds = look_interval_seconds(intervals.values())
     collector = RealtimeCollector(min(MAX_COLLECTION_THREADS, len(accounts)))
-    if len(accounts) == 1 and not accounts[0].prefixed:
-        cadence = f"every {accounts[0].agent_state_interval_seconds} s"
-    else:
-        cadence = ", ".join(f"{a.name} every {a.agent_state_interval_seconds} s" for a in accounts[:5])
-        cadence += f" and {len(accounts) - 5} more accounts" if len(accounts) > 5 else ""
+    cadence = ", ".join(a.labelled(f"every {a.agent_state_interval_seconds} s") for a in accounts[:5])
+    cadence += f" and {len(accounts) - 5} more accounts" if len(accounts) > 5 else ""
 
     # The daemon visits its sensors every 5 s; a minimum a second under the look keeps a visit that comes a
     # hair early from pushing the tick to the next visit, which would double the look.

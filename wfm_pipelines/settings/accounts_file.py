@@ -50,17 +50,32 @@ class Account:
     realtime: TalkdeskClientConfig
     agent_state_interval_seconds: int
     volume_report: str
-    # False for the `default` account of a deployment without an accounts file: its asset keys, groups,
-    # jobs and sensors keep today's names.
-    prefixed: bool = True
+    # What the account's Dagster names are prefixed with: its id in an accounts file; empty for the `default`
+    # account built from the TALKDESK_* variables, whose asset keys, groups, jobs and sensor keep today's names.
+    # Every difference between the two kinds of deployment is in the naming methods below.
+    key_prefix: str
 
     def asset_key(self, name: str) -> list[str]:
         """`north/contact_volume` with an accounts file, `contact_volume` without one."""
-        return [self.id, name] if self.prefixed else [name]
+        return [self.key_prefix, name] if self.key_prefix else [name]
 
     def scoped_name(self, name: str) -> str:
         """A Dagster name (resource, sensor, pool) of this account: `name__north`, or `name` unprefixed."""
-        return f"{name}__{self.id}" if self.prefixed else name
+        return f"{name}__{self.key_prefix}" if self.key_prefix else name
+
+    def group(self, name: str) -> str:
+        """Asset group: one per account with an accounts file; the asset's own group (`contact_volume`, ...)
+        without one."""
+        return self.key_prefix or name
+
+    def asset_job_name(self, asset_name: str) -> str | None:
+        """The job of this one asset (`contact_volume_job`): kept for the account of a deployment without an
+        accounts file, whose jobs keep today's names; None with one, where the interval job serves every asset."""
+        return None if self.key_prefix else f"{asset_name}_job"
+
+    def labelled(self, text: str) -> str:
+        """`text` said of this account in a description: `North every 30 s`, or `every 30 s` unprefixed."""
+        return f"{self.name} {text}" if self.key_prefix else text
 
 
 def load_accounts_file(path: str | Path, environ: Mapping[str, str], *, default_interval_seconds: int,
@@ -135,7 +150,8 @@ class _AccountReader:
         volume_report = entry.get("volume_report", default_volume_report)
         if volume_report not in VOLUME_REPORTS:
             raise self.fail("volume_report", f"must be one of {', '.join(VOLUME_REPORTS)}, not {volume_report!r}")
-        return Account(id=account_id, name=name.strip(), enabled=enabled, historical=historical, realtime=realtime,
+        return Account(id=account_id, key_prefix=account_id, name=name.strip(), enabled=enabled, historical=historical,
+                       realtime=realtime,
                        agent_state_interval_seconds=interval, volume_report=volume_report)
 
     def client(self, section: str, fallback: TalkdeskClientConfig | None) -> TalkdeskClientConfig:

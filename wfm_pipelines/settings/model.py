@@ -80,9 +80,9 @@ class Settings:
             base_url=self.realtime_base_url, api_url=self.realtime_api_url,
             client_id=None if self.realtime_client_id_var else EMULATOR_CLIENT_ID,
             client_id_var=self.realtime_client_id_var, client_secret_var=self.realtime_client_secret_var)
-        return (Account(id=DEFAULT_ACCOUNT_ID, name="Default", enabled=True, historical=historical, realtime=realtime,
-                        agent_state_interval_seconds=self.agent_state_interval_seconds,
-                        volume_report=self.volume_report, prefixed=False),)
+        return (Account(id=DEFAULT_ACCOUNT_ID, key_prefix="", name="Default", enabled=True, historical=historical,
+                        realtime=realtime, agent_state_interval_seconds=self.agent_state_interval_seconds,
+                        volume_report=self.volume_report),)
 
     @property
     def enabled_accounts(self) -> tuple[Account, ...]:

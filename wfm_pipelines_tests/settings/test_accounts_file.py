@@ -40,7 +40,7 @@ def _error(tmp_path, accounts_yaml: str, **env: str) -> str:
 
 def test_without_the_file_the_deployment_is_one_unprefixed_default_account():
     (account,) = load_settings({}).accounts
-    assert (account.id, account.prefixed, account.enabled) == (DEFAULT_ACCOUNT_ID, False, True)
+    assert (account.id, account.key_prefix, account.enabled) == (DEFAULT_ACCOUNT_ID, "", True)
     assert account.asset_key("contact_volume") == ["contact_volume"]
     assert account.scoped_name("talkdesk") == "talkdesk"
     assert account.historical.client_id == EMULATOR_CLIENT_ID and account.historical.client_secret_var is None
@@ -65,7 +65,7 @@ def test_a_full_file_gives_each_account_its_clients_interval_and_report(tmp_path
     settings = _settings(tmp_path, "accounts:\n" + NORTH + south, SOUTH_RT_SECRET="x", WFM_VOLUME_REPORT="calls",
                          WFM_AGENT_STATE_INTERVAL_SECONDS="20")
     north, south = settings.accounts
-    assert (north.id, north.name, north.enabled, north.prefixed) == ("north", "North Center", True, True)
+    assert (north.id, north.name, north.enabled, north.key_prefix) == ("north", "North Center", True, "north")
     assert north.asset_key("contact_volume") == ["north", "contact_volume"]
     assert north.historical.client_secret_var == "NORTH_TD_SECRET"
     assert north.realtime == north.historical  # realtime defaults to historical

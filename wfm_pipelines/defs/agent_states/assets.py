@@ -10,7 +10,7 @@ from wfm_pipelines.collection.agent_state_snapshots import SnapshotCollection, c
 from wfm_pipelines.db import queries
 from wfm_pipelines.defs.interval_step import interval_check_specs, interval_step, interval_step_resource_keys
 from wfm_pipelines.defs.metadata import collection_metadata, timed_checks, unreadable_raw_file_result
-from wfm_pipelines.defs.partitions import IntervalPolicies, account_metadata, group_of
+from wfm_pipelines.defs.partitions import IntervalPolicies, account_metadata
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskRealtimeResource, realtime_resource_key
 from wfm_pipelines.raw_store import RawFileError
 from wfm_pipelines.transforms import quality
@@ -34,7 +34,7 @@ def build_agent_state_transactions(account: Account, policies: IntervalPolicies)
 
     @dg.asset(
         key=asset_key,
-        group_name=group_of(account, GROUP),
+        group_name=account.group(GROUP),
         **policies.interval_asset_args(account),
         check_specs=interval_check_specs(asset_key, TRANSACTION_CHECKS),
         required_resource_keys=interval_step_resource_keys(account),
@@ -101,7 +101,7 @@ def build_agent_state_snapshots(account: Account, stale_after: int) -> dg.Assets
 
     @dg.asset(
         key=asset_key,
-        group_name=group_of(account, GROUP),
+        group_name=account.group(GROUP),
         kinds={"talkdesk", "sql"},
         deps=[dg.AssetKey(account.asset_key("agents"))],
         required_resource_keys={realtime_key, "wfm_database"},

@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from wfm_pipelines.accounts import Account
-from wfm_pipelines.defs.partitions import IntervalPolicies, account_metadata, group_of
+from wfm_pipelines.defs.partitions import IntervalPolicies, account_metadata
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskResource, historical_resource_key
 from wfm_pipelines.talkdesk import parsing
 from wfm_pipelines.transforms import configuration
@@ -16,7 +16,7 @@ CONFIGURATION_ASSETS = ("agents", "queues", "queue_memberships")
 def build_configuration_assets(account: Account, policies: IntervalPolicies) -> list[dg.AssetsDefinition]:
     """The account's `agents`, `queues` and `queue_memberships`, with the step retries of the settings."""
     talkdesk_key = historical_resource_key(account)
-    common = dict(group_name=group_of(account, GROUP), kinds={"talkdesk", "sql"}, io_manager_key="wfm_io_manager",
+    common = dict(group_name=account.group(GROUP), kinds={"talkdesk", "sql"}, io_manager_key="wfm_io_manager",
                   retry_policy=policies.retry_policy, required_resource_keys={talkdesk_key})
 
     def talkdesk(context: dg.AssetExecutionContext) -> TalkdeskResource:

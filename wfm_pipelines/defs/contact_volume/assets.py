@@ -11,7 +11,7 @@ from wfm_pipelines.collection import collectors
 from wfm_pipelines.db import queries, writer
 from wfm_pipelines.defs.interval_step import interval_check_specs, interval_step, interval_step_resource_keys
 from wfm_pipelines.defs.metadata import collection_metadata, timed_checks, unreadable_raw_file_result
-from wfm_pipelines.defs.partitions import IntervalPolicies, account_metadata, group_of
+from wfm_pipelines.defs.partitions import IntervalPolicies, account_metadata
 from wfm_pipelines.defs.store import WfmStore
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskResource
 from wfm_pipelines.raw_store import RawFileError
@@ -48,7 +48,7 @@ def build_contact_volume(account: Account, policies: IntervalPolicies) -> dg.Ass
 
     @dg.asset(
         key=asset_key,
-        group_name=group_of(account, GROUP),
+        group_name=account.group(GROUP),
         **policies.interval_asset_args(account),
         deps=[dg.AssetKey(account.asset_key("queues"))],
         check_specs=interval_check_specs(asset_key, CHECKS),

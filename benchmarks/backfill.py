@@ -20,10 +20,11 @@ import sqlalchemy as sa
 from benchmarks.accounting import (RUN_WORKERS, UNATTRIBUTED, DeploymentSampler, StoredBytes, directory_bytes,
                                    own_cpu_seconds, stored_bytes)
 from benchmarks.environment import REPO_ROOT, EmulatorProcess
-from wfm_pipelines.collection import collectors
+from wfm_pipelines.collection import agent_states, contact_volume
 from wfm_pipelines.collection.report_formats import ReportFormats
 from wfm_pipelines.db import writer
 from wfm_pipelines.db.engine import create_wfm_engine, ensure_schema
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.raw_store import RawStore
 from wfm_pipelines.settings import PARTITION_FORMAT, load_settings
 from wfm_pipelines.talkdesk import parsing
@@ -135,13 +136,14 @@ def run_floor(emulator: EmulatorProcess, database_url: str, start: datetime, day
     for day in range(days):
         day_began, day_cpu_began = time.perf_counter(), own_cpu_seconds()
         day_start, day_end = start + timedelta(days=day), start + timedelta(days=day + 1)
-        volume = collectors.collect_contact_volume(run_report, engine, store, report_type="calls", queues=queues,
-                                                   range_start=day_start, range_end=day_end)
+        volume = contact_volume.collect_contact_volume(run_report, engine, store, report_type="calls", queues=queues,
+                                                       range_start=day_start, range_end=day_end,
+                                                       account_id=DEFAULT_ACCOUNT_ID)
         writer.replace_window(engine, "wfm_contact_volume_interval", volume.frame, window_start=day_start,
                               window_end=day_end, time_column="interval_start")
         del volume
-        states = collectors.collect_agent_state_transactions(run_report, engine, store, range_start=day_start,
-                                                             range_end=day_end)
+        states = agent_states.collect_agent_state_transactions(run_report, engine, store, range_start=day_start,
+                                                               range_end=day_end, account_id=DEFAULT_ACCOUNT_ID)
         writer.replace_window(engine, "wfm_agent_state_transaction", states.frame, window_start=day_start,
                               window_end=day_end, time_column="state_end")
         del states

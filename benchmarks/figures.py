@@ -179,7 +179,7 @@ METHOD = """## Method
   `WFM_STEP_RETRIES=0`. The backfill is launched over GraphQL `launchPartitionBackfill` as the UI does; wall
   time runs from the mutation to the backfill being terminal with every run finished (polled each second).
   The one-run-per-partition deployment is started only after scenarios 1 and 2, the batched one stopped.
-- Floor: `collectors.collect_contact_volume` / `collect_agent_state_transactions` with the client's `run_report`
+- Floor: `contact_volume.collect_contact_volume` / `agent_states.collect_agent_state_transactions` with the client's `run_report`
   and `writer.replace_window` for the interval rows, day by day, in one process: the same download, parse,
   aggregate and load (raw entries kept too), no orchestration and no asset checks.
 - CPU (process CPU times, user + system, from the kernel, 10 ms resolution): floor = the benchmark

@@ -53,7 +53,7 @@ class ReportFormats:
         self.decisions: list[tuple[int, str]] = []
 
     def runner(self, run_report: FormatRunner) -> Callable[[str, datetime, datetime], pa.Table]:
-        """A `collectors.ReportRunner` asking `run_report` for each report in the account's format."""
+        """A `report_prefetch.ReportRunner` asking `run_report` for each report in the account's format."""
         return lambda report_type, start, end: self.fetch(run_report, report_type, start, end)
 
     def described(self) -> dict[str, str]:

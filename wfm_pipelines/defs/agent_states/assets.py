@@ -5,8 +5,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from wfm_pipelines.accounts import Account
-from wfm_pipelines.collection import collectors
 from wfm_pipelines.collection.agent_state_snapshots import SnapshotCollection, collect_agent_state_snapshot
+from wfm_pipelines.collection.agent_states import collect_agent_state_transactions
 from wfm_pipelines.db import queries
 from wfm_pipelines.defs.collection_settings import CollectionSettings
 from wfm_pipelines.defs.database import WfmDatabase
@@ -61,7 +61,7 @@ def build_agent_state_transactions(account: Account, policies: IntervalPolicies)
         engine = wfm_database.engine()
         client = talkdesk.client()
         with wfm_collection.report_formats(engine, account.id, context.log) as formats:
-            result = collectors.collect_agent_state_transactions(
+            result = collect_agent_state_transactions(
                 formats.runner(client.run_report),
                 engine,
                 wfm_database.raw_store(),

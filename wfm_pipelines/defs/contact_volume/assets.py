@@ -7,7 +7,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from wfm_pipelines.accounts import Account
-from wfm_pipelines.collection import collectors
+from wfm_pipelines.collection.contact_volume import collect_contact_volume
 from wfm_pipelines.db import queries, writer
 from wfm_pipelines.defs.collection_settings import CollectionSettings
 from wfm_pipelines.defs.database import WfmDatabase
@@ -75,7 +75,7 @@ def build_contact_volume(account: Account, policies: IntervalPolicies) -> dg.Ass
         queues = queue_catalogue(wfm_database, talkdesk, account.id)
         client = talkdesk.client()
         with wfm_collection.report_formats(engine, account.id, context.log) as formats:
-            result = collectors.collect_contact_volume(
+            result = collect_contact_volume(
                 formats.runner(client.run_report),
                 engine,
                 wfm_database.raw_store(),

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from wfm_pipelines.collection import arrow_masks, windows
 from wfm_pipelines.collection.options import CollectionOptions, chunk_sizer
 from wfm_pipelines.collection.report_prefetch import ReportRunner, ReportsAhead
-from wfm_pipelines.db import guards, writer
+from wfm_pipelines.db import guards, window_writer
 from wfm_pipelines.db.schema import check_account_id
 from wfm_pipelines.raw_store import RawStore
 from wfm_pipelines.talkdesk import parsing
@@ -73,9 +73,9 @@ class ChunkKeeper:
         self.raw_store.replace_window(
             self.engine, self.report_type, chunk_start, chunk_end, raw, collected_at=self.collected_at,
             guard=self.shrink_guard, account_id=self.account_id)
-        writer.replace_window(self.engine, MALFORMED_TABLE, malformed, window_start=chunk_start,
-                              window_end=chunk_end, time_column="owner_at", scope={"report_type": self.report_type},
-                              account_id=self.account_id)
+        window_writer.replace_window(
+            self.engine, MALFORMED_TABLE, malformed, window_start=chunk_start, window_end=chunk_end,
+            time_column="owner_at", scope={"report_type": self.report_type}, account_id=self.account_id)
         self.result.raw_kept += raw.num_rows
         self.result.malformed += len(malformed)
         for reason, count in malformed["reason"].value_counts().items():

@@ -29,7 +29,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from wfm_pipelines.db import guards, writer
+from wfm_pipelines.db import configuration_upsert, guards, queries, window_writer
 from wfm_pipelines.db.engine import DatabaseTimeouts, get_engine
 from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, check_account_id, table_named
 from wfm_pipelines.defs.collection_settings import shrink_guard_for
@@ -156,7 +156,7 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
             rule = metadata.get("wfm/shrink_guard")
             guard = guards.group_sum_guard(
                 shrink, f"{table.name} {guards.window_text(start, end)}", **rule) if shrink and rule else None
-            result = writer.replace_window(
+            result = window_writer.replace_window(
                 engine, table, obj, window_start=start, window_end=end,
                 time_column=_required(metadata, "wfm/time_column", asset), scope=metadata.get("wfm/scope"),
                 guard=guard, account_id=account_id,
@@ -170,7 +170,7 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
                 seen_at = _single_time(frame, "seen_at", asset) if len(frame) else seen_at
                 frame = frame.drop(columns=["seen_at"])
             shrink = self._shrink_guard(context)
-            result = writer.upsert_configuration(
+            result = configuration_upsert.upsert_configuration(
                 engine, table, frame, key_columns=list(_required(metadata, "wfm/key_columns", asset)),
                 seen_at=seen_at, deactivate_missing=bool(metadata.get("wfm/deactivate_missing", True)),
                 deactivation_guard=guards.deactivation_guard(shrink, f"the {table.name} rows") if shrink else None,
@@ -192,7 +192,7 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
         engine = self._engine()
         if mode == "replace_window" and context.has_asset_partitions:
             window = context.asset_partitions_time_window
-            return writer.read_window(engine, table, window_start=_utc(window.start), window_end=_utc(window.end),
-                                      time_column=_required(metadata, "wfm/time_column", asset),
-                                      scope=metadata.get("wfm/scope"), account_id=account_id)
-        return writer.read_table(engine, table, account_id=account_id)
+            return queries.read_window(engine, table, window_start=_utc(window.start), window_end=_utc(window.end),
+                                       time_column=_required(metadata, "wfm/time_column", asset),
+                                       scope=metadata.get("wfm/scope"), account_id=account_id)
+        return queries.read_table(engine, table, account_id=account_id)

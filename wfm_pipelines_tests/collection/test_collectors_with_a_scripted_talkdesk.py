@@ -14,7 +14,7 @@ import pytest
 
 from wfm_pipelines.collection import agent_states, contact_volume
 from wfm_pipelines.collection.options import CollectionOptions
-from wfm_pipelines.db import report_behaviour, writer
+from wfm_pipelines.db import queries, report_behaviour
 from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.raw_store import RawStore
@@ -87,7 +87,7 @@ def test_a_quiet_tick_does_not_look_back_once_the_account_was_seen_to_filter_on_
                            "status_start_at", "status_end_at", window_field="end")
     result = collect_states(busy, engine, raw_store, DAY + timedelta(hours=10), DAY + timedelta(hours=10, minutes=15))
     assert len(busy.requests) == 1 and result.report_window_field == "end"
-    assert report_behaviour.remembered_window_field(engine, "user_status") == "end"
+    assert report_behaviour.remembered_window_field(engine, "user_status", account_id=DEFAULT_ACCOUNT_ID) == "end"
 
     quiet = ScriptedExplore([], "status_start_at", "status_end_at", window_field="end")
     collect_states(quiet, engine, raw_store, DAY + timedelta(hours=3), DAY + timedelta(hours=3, minutes=15))
@@ -99,7 +99,7 @@ def test_before_anything_was_seen_a_quiet_tick_looks_back_to_be_safe(engine, raw
     quiet = ScriptedExplore([], "status_start_at", "status_end_at")
     collect_states(quiet, engine, raw_store, DAY + timedelta(hours=3), DAY + timedelta(hours=3, minutes=15))
     assert len(quiet.requests) > 1 and quiet.requests[1][1] < DAY  # the look-back, back to the month start
-    assert report_behaviour.remembered_window_field(engine, "user_status") is None
+    assert report_behaviour.remembered_window_field(engine, "user_status", account_id=DEFAULT_ACCOUNT_ID) is None
 
 
 def test_a_start_filtered_account_looks_back_in_pieces_and_still_gets_every_record(engine, raw_store):
@@ -109,7 +109,7 @@ def test_a_start_filtered_account_looks_back_in_pieces_and_still_gets_every_reco
     runner = ScriptedExplore(records, "status_start_at", "status_end_at", window_field="start")
     start, end = DAY + timedelta(hours=10), DAY + timedelta(hours=11)
     result = collect_states(runner, engine, raw_store, start, end, target_entries=100)
-    assert report_behaviour.remembered_window_field(engine, "user_status") == "start"
+    assert report_behaviour.remembered_window_field(engine, "user_status", account_id=DEFAULT_ACCOUNT_ID) == "start"
     lookback = [r for r in runner.requests if r[2] <= start]
     assert len(lookback) >= 2  # in pieces, not one month-long report
     assert max(count for *_, count in lookback) <= agent_states.LOOKBACK_PIECE_FACTOR * 100 * 2
@@ -135,7 +135,7 @@ def test_a_malformed_contact_fetched_twice_is_kept_once(engine, raw_store):
         runner, engine, raw_store, report_type="calls", queues=queues, range_start=start, range_end=start + timedelta(hours=2),
         available_until=NOW, account_id=DEFAULT_ACCOUNT_ID,
         options=CollectionOptions(chunk=timedelta(hours=1), max_contact=timedelta(hours=1)))
-    malformed = writer.read_table(engine, "talkdesk_malformed_entry")
+    malformed = queries.read_table(engine, "talkdesk_malformed_entry", account_id=DEFAULT_ACCOUNT_ID)
     assert len(malformed) == 1 and malformed["reason"].iloc[0] == "unknown type"
     assert result.malformed == 1 and result.malformed_reasons == {"unknown type": 1}
     assert result.frame["entered_count"].sum() == 6
@@ -173,7 +173,8 @@ def test_a_contact_that_spans_a_report_seam_lands_once_in_the_chunk_it_started_i
     assert rows.loc[pd.Timestamp(start + timedelta(minutes=45)), "entered_count"] == 1  # the spanning contact
     assert rows.loc[pd.Timestamp(start + timedelta(minutes=165)), "abandoned_count"] == 1
     assert result.frame["entered_count"].sum() == 3
-    raw = raw_store.read_window(engine, "calls", start - timedelta(days=1), start + timedelta(days=1))
+    raw = raw_store.read_window(engine, "calls", start - timedelta(days=1), start + timedelta(days=1),
+                                account_id=DEFAULT_ACCOUNT_ID)
     assert sorted(raw.column(KEY_COLUMN).to_pylist()) == ["early", "late", "spanning"]
 
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from wfm_pipelines.accounts import Account
 from wfm_pipelines.collection.contact_volume import collect_contact_volume
-from wfm_pipelines.db import queries, writer
+from wfm_pipelines.db import queries
 from wfm_pipelines.defs.collection_settings import CollectionSettings
 from wfm_pipelines.defs.database import WfmDatabase
 from wfm_pipelines.defs.metadata import collection_metadata, timed_checks, unreadable_raw_file_result
@@ -38,7 +38,7 @@ def _checks(account: Account) -> list[dg.AssetCheckSpec]:
 
 def queue_catalogue(database: WfmDatabase, talkdesk: TalkdeskResource, account_id: str) -> pd.DataFrame:
     """Queues with their thresholds: from the WFM table, or straight from Talkdesk before the first import."""
-    stored = writer.read_table(database.engine(), "wfm_queue", account_id=account_id)
+    stored = queries.read_table(database.engine(), "wfm_queue", account_id=account_id)
     if len(stored):
         return stored
     listing = talkdesk.client().list_queues()
@@ -132,8 +132,8 @@ def volume_checks(engine, raw_store, report_type: str, queues: pd.DataFrame, sta
     )
     mismatch_count, shown, raw_entries, intervals = 0, [], 0, 0
     for chunk_start, chunk_end in split_window(start, end, RECONCILE_CHUNK):
-        stored = writer.read_window(engine, TABLE, window_start=chunk_start, window_end=chunk_end,
-                                    time_column="interval_start", account_id=account_id)
+        stored = queries.read_window(engine, TABLE, window_start=chunk_start, window_end=chunk_end,
+                                     time_column="interval_start", account_id=account_id)
         try:
             raw = raw_store.read_window(engine, report_type, chunk_start, chunk_end, account_id=account_id)
         except RawFileError as exc:

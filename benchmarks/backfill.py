@@ -20,10 +20,11 @@ import sqlalchemy as sa
 from benchmarks.accounting import (RUN_WORKERS, UNATTRIBUTED, DeploymentSampler, StoredBytes, directory_bytes,
                                    own_cpu_seconds, stored_bytes)
 from benchmarks.environment import REPO_ROOT, EmulatorProcess
-from wfm_pipelines.collection import collectors
+from wfm_pipelines.collection import agent_states, contact_volume
 from wfm_pipelines.collection.report_formats import ReportFormats
-from wfm_pipelines.db import writer
+from wfm_pipelines.db import window_writer
 from wfm_pipelines.db.engine import create_wfm_engine, ensure_schema
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.raw_store import RawStore
 from wfm_pipelines.settings import PARTITION_FORMAT, load_settings
 from wfm_pipelines.talkdesk import parsing
@@ -83,7 +84,8 @@ def stored_counts(database_url: str, raw_store: Path, start: datetime, days: int
                                   "where state_end >= :start and state_end < :end")
 
         def raw_entries(report_type: str) -> int:
-            return int(store.interval_counts(engine, report_type, window["start"], window["end"]).sum())
+            return int(store.interval_counts(engine, report_type, window["start"], window["end"],
+                                             account_id=DEFAULT_ACCOUNT_ID).sum())
 
         return Counts(contacts=raw_entries("calls"), status_records=raw_entries("user_status"),
                       interval_rows=interval_rows, transactions=transactions,
@@ -122,7 +124,8 @@ def run_floor(emulator: EmulatorProcess, database_url: str, start: datetime, day
     engine = create_wfm_engine(database_url)
     ensure_schema(engine)  # the Dagster side is migrated before its backfill too; not timed on either side
     client = emulator.client()
-    formats = ReportFormats(engine, report_format or load_settings().report_format)  # as the assets do
+    formats = ReportFormats(engine, report_format or load_settings().report_format,
+                            account_id=DEFAULT_ACCOUNT_ID)  # as the assets do
     run_report = formats.runner(client.run_report)
     store = RawStore(raw_store)
     stored_before = stored_bytes(database_url, raw_store)
@@ -135,15 +138,16 @@ def run_floor(emulator: EmulatorProcess, database_url: str, start: datetime, day
     for day in range(days):
         day_began, day_cpu_began = time.perf_counter(), own_cpu_seconds()
         day_start, day_end = start + timedelta(days=day), start + timedelta(days=day + 1)
-        volume = collectors.collect_contact_volume(run_report, engine, store, report_type="calls", queues=queues,
-                                                   range_start=day_start, range_end=day_end)
-        writer.replace_window(engine, "wfm_contact_volume_interval", volume.frame, window_start=day_start,
-                              window_end=day_end, time_column="interval_start")
+        volume = contact_volume.collect_contact_volume(run_report, engine, store, report_type="calls", queues=queues,
+                                                       range_start=day_start, range_end=day_end,
+                                                       account_id=DEFAULT_ACCOUNT_ID)
+        window_writer.replace_window(engine, "wfm_contact_volume_interval", volume.frame, window_start=day_start,
+                                     window_end=day_end, time_column="interval_start", account_id=DEFAULT_ACCOUNT_ID)
         del volume
-        states = collectors.collect_agent_state_transactions(run_report, engine, store, range_start=day_start,
-                                                             range_end=day_end)
-        writer.replace_window(engine, "wfm_agent_state_transaction", states.frame, window_start=day_start,
-                              window_end=day_end, time_column="state_end")
+        states = agent_states.collect_agent_state_transactions(run_report, engine, store, range_start=day_start,
+                                                               range_end=day_end, account_id=DEFAULT_ACCOUNT_ID)
+        window_writer.replace_window(engine, "wfm_agent_state_transaction", states.frame, window_start=day_start,
+                                     window_end=day_end, time_column="state_end", account_id=DEFAULT_ACCOUNT_ID)
         del states
         day_seconds.append(time.perf_counter() - day_began)
         day_cpu_seconds.append(own_cpu_seconds() - day_cpu_began)

@@ -50,7 +50,7 @@ def build_figures(plan, states, loaded, floor, dagster, ticked, per_partition, t
     writer_ratio = loaded.writer_rows_per_s / loaded.to_sql_rows_per_s
     met, miss = _miss(writer_ratio, targets["writer_vs_to_sql"], higher_is_better=True)
     figures.append(Figure(
-        f"3. load {loaded.rows:,} wfm_agent_state_transaction rows into PostgreSQL, writer.replace_window",
+        f"3. load {loaded.rows:,} wfm_agent_state_transaction rows into PostgreSQL, window_writer.replace_window",
         f"{loaded.writer_rows_per_s:,.0f} rows/s ({loaded.writer_seconds:.1f} s)",
         f"DataFrame.to_sql defaults: {loaded.to_sql_rows_per_s:,.0f} rows/s ({loaded.to_sql_seconds:.1f} s)",
         f"{writer_ratio:.1f}x to_sql", f">= {targets['writer_vs_to_sql']:.0f}x to_sql", met, miss))
@@ -179,8 +179,8 @@ METHOD = """## Method
   `WFM_STEP_RETRIES=0`. The backfill is launched over GraphQL `launchPartitionBackfill` as the UI does; wall
   time runs from the mutation to the backfill being terminal with every run finished (polled each second).
   The one-run-per-partition deployment is started only after scenarios 1 and 2, the batched one stopped.
-- Floor: `collectors.collect_contact_volume` / `collect_agent_state_transactions` with the client's `run_report`
-  and `writer.replace_window` for the interval rows, day by day, in one process: the same download, parse,
+- Floor: `contact_volume.collect_contact_volume` / `agent_states.collect_agent_state_transactions` with the client's `run_report`
+  and `window_writer.replace_window` for the interval rows, day by day, in one process: the same download, parse,
   aggregate and load (raw entries kept too), no orchestration and no asset checks.
 - CPU (process CPU times, user + system, from the kernel, 10 ms resolution): floor = the benchmark
   process itself (`os.times()`, all its threads) over the loop; it starts no processes. Dagster = every
@@ -209,7 +209,7 @@ METHOD = """## Method
   moment of evaluation (the daemon's own wake-up delay is not included); stop = the newest interval of
   the range has rows with `collected_at` after the tick.
 - Load: `wfm_agent_state_transaction` rows (synthetic status records of 3,000 agents over a day; the raw
-  entries that this scenario loaded before issue 11 now go to Parquet files) through `writer.replace_window`
+  entries that this scenario loaded before issue 11 now go to Parquet files) through `window_writer.replace_window`
   (validation + binary COPY) vs `DataFrame.to_sql(if_exists="append", index=False)` with its defaults into
   `CREATE TABLE ... (LIKE wfm_agent_state_transaction INCLUDING ALL)`, both empty at start.
 - Peak memory: VmHWM of the run-worker processes (children of the code server other than its

@@ -1,5 +1,5 @@
 """Scenario 3: agent state transactions (the WFM database's largest table: a large center's day is ~600,000 rows)
-into PostgreSQL through `writer.replace_window` (validation + binary COPY) vs `pandas.DataFrame.to_sql` with its
+into PostgreSQL through `window_writer.replace_window` (validation + binary COPY) vs `pandas.DataFrame.to_sql` with its
 defaults into an identical table (LIKE ... INCLUDING ALL: same columns, types, primary key)."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from wfm_pipelines.db import writer
+from wfm_pipelines.db import window_writer
 from wfm_pipelines.db.engine import create_wfm_engine, ensure_schema
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 
 TABLE = "wfm_agent_state_transaction"
 TO_SQL_TABLE = "transaction_to_sql"
@@ -62,8 +63,9 @@ def run_load(database_url: str, rows: int, start: datetime) -> LoadResult:
     rows = len(frame)
     try:
         began = time.perf_counter()
-        result = writer.replace_window(engine, TABLE, frame, window_start=start,
-                                       window_end=start + timedelta(days=1), time_column="state_end")
+        result = window_writer.replace_window(engine, TABLE, frame, window_start=start,
+                                              window_end=start + timedelta(days=1), time_column="state_end",
+                                              account_id=DEFAULT_ACCOUNT_ID)
         writer_seconds = time.perf_counter() - began
         began = time.perf_counter()
         frame.to_sql(TO_SQL_TABLE, engine, if_exists="append", index=False)

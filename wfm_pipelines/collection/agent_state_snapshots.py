@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy.engine import Engine
 
-from wfm_pipelines.db import writer
+from wfm_pipelines.db import agent_state_writer, queries
 from wfm_pipelines.talkdesk import TalkdeskClient, parsing
 from wfm_pipelines.transforms import agent_states as state_rules
 
@@ -23,7 +23,7 @@ class SnapshotCollection:
     source: str  # STATUS_CALLS where the account has POST /ccaas/users/status, else USER_STATUS_REPORT
     agents_asked: int
     states: dict[str, int]  # how many agents are in each state
-    written: writer.SnapshotResult
+    written: agent_state_writer.SnapshotResult
 
     def metadata(self) -> dict[str, object]:
         """Counts only: the snapshot names no person."""
@@ -37,7 +37,7 @@ class SnapshotCollection:
 def collect_agent_state_snapshot(client: TalkdeskClient, engine: Engine, *, account_id: str,
                                  stale_after: int) -> SnapshotCollection:
     snapshot_at = datetime.now(timezone.utc)
-    stored_agents = writer.read_table(engine, "wfm_agent", account_id=account_id)
+    stored_agents = queries.read_table(engine, "wfm_agent", account_id=account_id)
     if len(stored_agents):
         agent_ids = stored_agents.loc[stored_agents["active"].astype(bool), "agent_id"].tolist()
     else:  # before the first configuration import
@@ -52,11 +52,11 @@ def collect_agent_state_snapshot(client: TalkdeskClient, engine: Engine, *, acco
         frame = state_rules.current_states_from_user_status(parsed.records, snapshot_at=snapshot_at)
         frame = frame[frame["agent_id"].isin(agent_ids)] if agent_ids else frame
     if frame.empty:  # no agent to report (e.g. none active): nothing moves
-        written = writer.SnapshotResult(appended=0, new_agents=0, changed=0, unchanged=0, stale=0)
+        written = agent_state_writer.SnapshotResult(appended=0, new_agents=0, changed=0, unchanged=0, stale=0)
     else:
-        written = writer.append_agent_state_snapshot(engine, frame.drop(columns=["snapshot_at"]),
-                                                     snapshot_at=snapshot_at, stale_after=stale_after,
-                                                     account_id=account_id)
+        written = agent_state_writer.append_agent_state_snapshot(engine, frame.drop(columns=["snapshot_at"]),
+                                                                 snapshot_at=snapshot_at, stale_after=stale_after,
+                                                                 account_id=account_id)
     states = {str(state): int(count) for state, count in frame["state"].value_counts().items()} if len(frame) else {}
     return SnapshotCollection(snapshot_at=snapshot_at, source=source, agents_asked=len(agent_ids), states=states,
                               written=written)

@@ -27,7 +27,7 @@ import pyarrow as pa
 from sqlalchemy.engine import Engine
 
 from wfm_pipelines.db import report_behaviour
-from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, check_account_id
+from wfm_pipelines.db.schema import check_account_id
 from wfm_pipelines.talkdesk.errors import (ReportFileError, ReportFormatError, ReportHeaderUnknownError,
                                            TalkdeskError)
 
@@ -42,7 +42,7 @@ class ReportFormats:
     """The formats of one account's reports for one collection (one run's step): thread-safe, since report jobs
     run ahead of their turn in threads."""
 
-    def __init__(self, engine: Engine, setting: str, *, account_id: str = DEFAULT_ACCOUNT_ID):
+    def __init__(self, engine: Engine, setting: str, *, account_id: str):
         if setting not in ("auto", "csv", "json"):
             raise ValueError(f"WFM_REPORT_FORMAT must be auto, csv or json, not {setting!r}")
         self.engine, self.setting, self.account_id = engine, setting, check_account_id(account_id)
@@ -53,7 +53,7 @@ class ReportFormats:
         self.decisions: list[tuple[int, str]] = []
 
     def runner(self, run_report: FormatRunner) -> Callable[[str, datetime, datetime], pa.Table]:
-        """A `collectors.ReportRunner` asking `run_report` for each report in the account's format."""
+        """A `report_prefetch.ReportRunner` asking `run_report` for each report in the account's format."""
         return lambda report_type, start, end: self.fetch(run_report, report_type, start, end)
 
     def described(self) -> dict[str, str]:

@@ -5,7 +5,7 @@ Talkdesk does not document which record timestamp an Explore report's `timespan`
 ("calls that ended between timespan.from and timespan.to"); Airbyte's cursors (`end_at`, `status_end_at`) agree.
 Our partitions own contacts by their START and status records by their END, so:
 
-* contacts: fetch the range, then the longest contact's length past it (`collectors.collect_contact_volume`
+* contacts: fetch the range, then the longest contact's length past it (`contact_volume.collect_contact_volume`
   keeps each chunk open until the reports have reached that far). Filtered on start, the extra report only
   adds records we drop; filtered on end, it brings every contact that started in the range and has ended.
 * status records: fetch [start, end). Filtered on end, that is exact. Filtered on start, records that

@@ -18,16 +18,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from wfm_pipelines.db.engine import write_connection
-from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, check_account_id, talkdesk_report_behaviour as behaviour
+from wfm_pipelines.db.schema import check_account_id, talkdesk_report_behaviour as behaviour
 from wfm_pipelines.db.types import to_utc
-from wfm_pipelines.db.writer import lock_writers
+from wfm_pipelines.db.window_writer import lock_writers
 
 
 def _of(account_id: str, report_type: str) -> sa.ColumnElement[bool]:
     return sa.and_(behaviour.c.account_id == check_account_id(account_id), behaviour.c.report_type == report_type)
 
 
-def remembered_window_field(engine: Engine, report_type: str, *, account_id: str = DEFAULT_ACCOUNT_ID) -> str | None:
+def remembered_window_field(engine: Engine, report_type: str, *, account_id: str) -> str | None:
     """`end`, `start`, or None when the account's reports of this type were never seen to show it."""
     with engine.connect() as connection:
         return connection.execute(sa.select(behaviour.c.window_field).where(_of(account_id, report_type))).scalar()
@@ -41,7 +41,7 @@ class RememberedFormat:
 
 
 def remembered_report_format(engine: Engine, report_type: str, *,
-                             account_id: str = DEFAULT_ACCOUNT_ID) -> RememberedFormat | None:
+                             account_id: str) -> RememberedFormat | None:
     """The file format the account's reports of this type are asked for, or None while nothing is remembered."""
     columns = (behaviour.c.report_format, behaviour.c.report_format_reason, behaviour.c.report_format_observed_at)
     with engine.connect() as connection:
@@ -50,7 +50,7 @@ def remembered_report_format(engine: Engine, report_type: str, *,
 
 
 def remember_report_format(engine: Engine, report_type: str, report_format: str, reason: str,
-                           observed_at: datetime, *, account_id: str = DEFAULT_ACCOUNT_ID) -> None:
+                           observed_at: datetime, *, account_id: str) -> None:
     """Remember which file format the account's reports of this type are asked for (another account may differ)."""
     if report_format not in ("csv", "json"):
         raise ValueError(f"report_format must be 'csv' or 'json', not {report_format!r}")
@@ -67,7 +67,7 @@ def _upsert(engine: Engine, report_type: str, account_id: str, values: dict) -> 
 
 
 def remember_window_field(engine: Engine, report_type: str, window_field: str, evidence: str,
-                          observed_at: datetime, *, account_id: str = DEFAULT_ACCOUNT_ID) -> None:
+                          observed_at: datetime, *, account_id: str) -> None:
     """Remember what the account's reports of this type filter a window on (another account may differ)."""
     if window_field not in ("end", "start"):
         raise ValueError(f"window_field must be 'end' or 'start', not {window_field!r}")

@@ -11,14 +11,17 @@ import sqlalchemy as sa
 from wfm_pipelines.db.schema import check_account_id
 from wfm_pipelines.db.types import to_utc
 
+# The column every table's rows name their account in, the first part of every key.
+ACCOUNT = "account_id"
+
 
 def account_scope(scope: Mapping[str, object] | None, account_id: str) -> dict[str, object]:
     """`scope` with `account_id` added; a scope naming another account is a mistake, not a choice between them."""
     account_id = check_account_id(account_id)
     scope = dict(scope or {})
-    if scope.get("account_id", account_id) != account_id:
-        raise ValueError(f"scope names account {scope['account_id']!r} but the write is for account {account_id!r}")
-    return {"account_id": account_id, **scope}
+    if scope.get(ACCOUNT, account_id) != account_id:
+        raise ValueError(f"scope names account {scope[ACCOUNT]!r} but the write is for account {account_id!r}")
+    return {ACCOUNT: account_id, **scope}
 
 
 def window_condition(table: sa.Table, time_column: str, start: datetime, end: datetime,

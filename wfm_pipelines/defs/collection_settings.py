@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from wfm_pipelines.collection.collectors import CollectionOptions
+from wfm_pipelines.collection.options import CollectionOptions
 from wfm_pipelines.collection.report_formats import ReportFormats
 from wfm_pipelines.db.guards import ShrinkGuard
 from wfm_pipelines.settings import Settings

@@ -11,7 +11,7 @@ import dagster as dg
 from sqlalchemy.engine import Engine
 
 from wfm_pipelines.accounts import Account
-from wfm_pipelines.collection.collectors import CollectionOptions
+from wfm_pipelines.collection.options import CollectionOptions
 from wfm_pipelines.collection.report_formats import ReportFormats
 from wfm_pipelines.defs.collection_settings import CollectionSettings
 from wfm_pipelines.defs.store import WfmStore

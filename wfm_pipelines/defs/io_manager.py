@@ -28,7 +28,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from wfm_pipelines.db import guards, writer
+from wfm_pipelines.db import configuration_upsert, guards, queries, window_writer
 from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, check_account_id, table_named
 from wfm_pipelines.defs.store import WfmStore
 
@@ -139,10 +139,10 @@ class WfmTableIOManager(dg.ConfigurableIOManager):
         engine = self.store.engine()
         if "wfm/time_column" in metadata and context.has_asset_partitions:
             window = context.asset_partitions_time_window
-            return writer.read_window(engine, table, window_start=_utc(window.start), window_end=_utc(window.end),
+            return queries.read_window(engine, table, window_start=_utc(window.start), window_end=_utc(window.end),
                                       time_column=metadata["wfm/time_column"], scope=metadata.get("wfm/scope"),
                                       account_id=account_id)
-        return writer.read_table(engine, table, account_id=account_id)
+        return queries.read_table(engine, table, account_id=account_id)
 
 
 def _replace_window(context: dg.OutputContext, asset: str, metadata: dict[str, Any], table, engine,
@@ -157,7 +157,7 @@ def _replace_window(context: dg.OutputContext, asset: str, metadata: dict[str, A
     start, end = _utc(window.start), _utc(window.end)
     rule = metadata.get("wfm/shrink_guard")
     guard = guards.group_sum_guard(shrink, f"{table.name} {guards.window_text(start, end)}", **rule) if shrink and rule else None
-    result = writer.replace_window(
+    result = window_writer.replace_window(
         engine, table, obj, window_start=start, window_end=end,
         time_column=time_column, scope=metadata.get("wfm/scope"), guard=guard, account_id=_account_id(metadata, asset),
     )
@@ -172,7 +172,7 @@ def _upsert_configuration(context: dg.OutputContext, asset: str, metadata: dict[
     if "seen_at" in frame.columns:
         seen_at = _single_time(frame, "seen_at", asset) if len(frame) else seen_at
         frame = frame.drop(columns=["seen_at"])
-    result = writer.upsert_configuration(
+    result = configuration_upsert.upsert_configuration(
         engine, table, frame, key_columns=list(_required(metadata, "wfm/key_columns", asset)),
         seen_at=seen_at, deactivate_missing=bool(metadata.get("wfm/deactivate_missing", True)),
         deactivation_guard=guards.deactivation_guard(shrink, f"the {table.name} rows") if shrink else None,

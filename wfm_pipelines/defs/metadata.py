@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 
 import dagster as dg
 
-from wfm_pipelines.collection.collectors import CollectionResult
+from wfm_pipelines.collection.chunks import CollectionResult
 from wfm_pipelines.collection.report_formats import ReportFormats
 
 

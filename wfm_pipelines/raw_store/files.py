@@ -87,8 +87,7 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y%m%dT%H%M%S") + (f".{moment.microsecond:06d}" if moment.microsecond else "") + "Z"
 
 
-def file_name(report_type: str, window_start: datetime, window_end: datetime,
-              account_id: str = DEFAULT_ACCOUNT_ID) -> str:
+def file_name(report_type: str, window_start: datetime, window_end: datetime, *, account_id: str) -> str:
     """`calls/2026/03/01/calls_20260301T090000Z_20260301T150000Z_<token>.parquet` (another account's under
     `accounts/<account_id>/`): a day's files in one folder, each name unique and telling what it holds."""
     start = window_start.astimezone(timezone.utc)
@@ -98,7 +97,7 @@ def file_name(report_type: str, window_start: datetime, window_end: datetime,
 
 
 def encode(entries: pa.Table, *, report_type: str, window_start: datetime, window_end: datetime,
-           collected_at: datetime, account_id: str = DEFAULT_ACCOUNT_ID) -> pa.Buffer:
+           collected_at: datetime, account_id: str) -> pa.Buffer:
     """The Parquet file of entries already cut and sorted (`entries.entries_in_window`), in memory; its
     metadata names what it holds, so that a file found without its catalogue row can still be told apart."""
     described = entries.replace_schema_metadata({
@@ -151,15 +150,15 @@ class RawFiles:
         return f"{self.base}/{path}"
 
     def write(self, entries: pa.Table, *, report_type: str, window_start: datetime, window_end: datetime,
-              collected_at: datetime, account_id: str = DEFAULT_ACCOUNT_ID) -> RawFile:
+              collected_at: datetime, account_id: str) -> RawFile:
         """Write one new file of the account's `entries` (cut and sorted, `entries_in_window`) and describe it;
         it is not catalogued yet. On any failure (a full disk, say) nothing is left under a final name, and the
-        temporary file is removed where the disk lets it be. (The default account: migration 0003 writes
+        temporary file is removed where the disk lets it be. (Migration 0003 writes the default account's files
         through here, before accounts existed.)"""
         check_report_type(report_type)
         data = encode(entries, report_type=report_type, window_start=window_start, window_end=window_end,
                       collected_at=collected_at, account_id=account_id)
-        path = file_name(report_type, window_start, window_end, account_id)
+        path = file_name(report_type, window_start, window_end, account_id=account_id)
         final = self.full_path(path)
         temporary = final + TEMPORARY_SUFFIX
         folder = final.rsplit("/", 1)[0]

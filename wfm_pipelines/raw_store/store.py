@@ -6,7 +6,7 @@ shrink guard and swaps the catalogue rows; the replaced files are deleted only a
 at any point leaves the old file and row or the new ones, and at worst a file no row names (an orphan:
 harmless, read by nothing, removed by `remove_orphans`).
 
-Every window, read and check is one account's (`account_id`, `DEFAULT_ACCOUNT_ID` where not given): two
+Every window, read and check is one account's (`account_id`, a required keyword): two
 accounts' entries of the same report type and window are two files, and their writers never wait for each other.
 """
 
@@ -26,9 +26,9 @@ from sqlalchemy.engine import Engine
 
 from wfm_pipelines.db import guards
 from wfm_pipelines.db.engine import write_connection
-from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, check_account_id
+from wfm_pipelines.db.schema import check_account_id
 from wfm_pipelines.db.types import to_utc
-from wfm_pipelines.db.writer import lock_writers
+from wfm_pipelines.db.window_writer import lock_writers
 from wfm_pipelines.raw_store import catalogue
 from wfm_pipelines.raw_store.entries import entries_in_window, owner_scalar, unify
 from wfm_pipelines.raw_store.files import RawFile, RawFileError, RawFiles, check_report_type, in_account_folder
@@ -78,7 +78,7 @@ class RawStore:
 
     def replace_window(self, engine: Engine, report_type: str, window_start: datetime, window_end: datetime,
                        entries: pa.Table, *, collected_at: datetime,
-                       guard: guards.ShrinkGuard | None = None, account_id: str = DEFAULT_ACCOUNT_ID) -> RawWrite:
+                       guard: guards.ShrinkGuard | None = None, account_id: str) -> RawWrite:
         """Make the account's entries of `report_type` owned by [window_start, window_end) exactly those of
         `entries`; other accounts' files are neither read nor replaced.
 
@@ -163,7 +163,7 @@ class RawStore:
     # --- reading -----------------------------------------------------------------------------------
 
     def catalogued(self, engine: Engine, report_type: str | None = None, window_start: datetime | None = None,
-                   window_end: datetime | None = None, *, account_id: str = DEFAULT_ACCOUNT_ID) -> list[RawFile]:
+                   window_end: datetime | None = None, *, account_id: str) -> list[RawFile]:
         """Catalogue rows of the account's files overlapping the window (open sides: no bound), in order of type
         and time. A time no file covers was never collected; one covered by a file of zero rows was, and was
         empty."""
@@ -172,7 +172,7 @@ class RawStore:
             return catalogue.overlapping(connection, report_type, window_start, window_end, account_id=account_id)
 
     def read_window(self, engine: Engine, report_type: str, window_start: datetime, window_end: datetime,
-                    columns: Sequence[str] | None = None, *, account_id: str = DEFAULT_ACCOUNT_ID) -> pa.Table:
+                    columns: Sequence[str] | None = None, *, account_id: str) -> pa.Table:
         """The account's entries of `report_type` owned by [window_start, window_end), sorted by owning time.
 
         Files may hold different fields: the columns are unified (first appearance first), a field a file
@@ -189,7 +189,7 @@ class RawStore:
         return unify(tables, None if columns is None else list(dict.fromkeys(columns)))
 
     def interval_counts(self, engine: Engine, report_type: str, window_start: datetime, window_end: datetime,
-                        minutes: int = 15, *, account_id: str = DEFAULT_ACCOUNT_ID) -> pd.Series:
+                        minutes: int = 15, *, account_id: str) -> pd.Series:
         """The account's entries per interval of `minutes` (int64, indexed by the interval's UTC start; intervals
         without entries are absent), like `db.queries.interval_counts` over the old raw entry table."""
         if minutes <= 0:
@@ -203,7 +203,7 @@ class RawStore:
         return pd.Series(counts.astype("int64"), index=index, dtype="int64")
 
     def verify(self, engine: Engine, report_type: str | None = None, window_start: datetime | None = None,
-               window_end: datetime | None = None, *, account_id: str = DEFAULT_ACCOUNT_ID) -> list[RawFileError]:
+               window_end: datetime | None = None, *, account_id: str) -> list[RawFileError]:
         """Check every catalogued file of the account overlapping the window against its row; the problems
         found."""
         problems = []
@@ -217,7 +217,7 @@ class RawStore:
     # --- housekeeping ------------------------------------------------------------------------------
 
     def remove_orphans(self, engine: Engine, *, older_than: timedelta = ORPHAN_MIN_AGE,
-                       now: datetime | None = None, account_id: str = DEFAULT_ACCOUNT_ID) -> list[str]:
+                       now: datetime | None = None, account_id: str) -> list[str]:
         """Delete the account's files (those in its folder) that no catalogue row names (left by a crash, a failed
         delete or a downgrade) and older than `older_than`, with leftover temporary files; their relative paths.
         A path any account's row names is kept, whichever folder it lies in."""

@@ -8,8 +8,10 @@ from datetime import timedelta
 
 import pandas as pd
 
-from wfm_pipelines.collection import collectors
-from wfm_pipelines.db import report_behaviour, writer
+from wfm_pipelines.collection import agent_states, contact_volume
+from wfm_pipelines.collection.options import CollectionOptions
+from wfm_pipelines.db import queries, report_behaviour
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines_tests.collection.test_collectors_with_a_scripted_talkdesk import (
     DAY,
     NOW,
@@ -36,10 +38,10 @@ def contacts(count: int, talk_time: int) -> list[dict]:
 
 
 def collect_volume(runner, engine, raw_store, account_id):  # noqa: F811 - the fixtures' names
-    return collectors.collect_contact_volume(
+    return contact_volume.collect_contact_volume(
         runner, engine, raw_store, report_type="calls", queues=QUEUES, range_start=START,
         range_end=START + timedelta(hours=1), available_until=NOW, account_id=account_id,
-        options=collectors.CollectionOptions(chunk=timedelta(hours=1), max_contact=timedelta(hours=1)))
+        options=CollectionOptions(chunk=timedelta(hours=1), max_contact=timedelta(hours=1)))
 
 
 def test_two_accounts_collections_keep_their_own_raw_and_malformed_entries(engine, raw_store):  # noqa: F811
@@ -53,29 +55,30 @@ def test_two_accounts_collections_keep_their_own_raw_and_malformed_entries(engin
         raw = raw_store.read_window(engine, "calls", *window, account_id=account)
         assert raw.num_rows == count
         assert set(raw.column("talk_time").to_pylist()) == {talk_time}
-        malformed = writer.read_table(engine, "talkdesk_malformed_entry", account_id=account)
+        malformed = queries.read_table(engine, "talkdesk_malformed_entry", account_id=account)
         assert malformed["reason"].tolist() == ["unknown type"]
 
     # North collected again, now with nothing: south's entries stay where they were.
     collect_volume(ScriptedExplore([], "start_at", "end_at"), engine, raw_store, "north")
     assert raw_store.read_window(engine, "calls", *window, account_id="north").num_rows == 0
-    assert writer.read_table(engine, "talkdesk_malformed_entry", account_id="north").empty
+    assert queries.read_table(engine, "talkdesk_malformed_entry", account_id="north").empty
     assert raw_store.read_window(engine, "calls", *window, account_id="south").num_rows == 4
-    assert len(writer.read_table(engine, "talkdesk_malformed_entry", account_id="south")) == 1
-    assert raw_store.read_window(engine, "calls", *window).num_rows == 0  # nothing landed in `default`
+    assert len(queries.read_table(engine, "talkdesk_malformed_entry", account_id="south")) == 1
+    assert raw_store.read_window(engine, "calls", *window,
+                                 account_id=DEFAULT_ACCOUNT_ID).num_rows == 0  # nothing landed in `default`
 
 
 def test_what_one_account_was_seen_to_filter_on_decides_nothing_for_another(engine, raw_store):  # noqa: F811
     busy = ScriptedExplore(statuses(DAY + timedelta(hours=9), DAY + timedelta(hours=12), timedelta(minutes=20)),
                            "status_start_at", "status_end_at", window_field="end")
-    collectors.collect_agent_state_transactions(
+    agent_states.collect_agent_state_transactions(
         busy, engine, raw_store, range_start=START, range_end=START + timedelta(minutes=15), available_until=NOW,
         account_id="north")
     assert report_behaviour.remembered_window_field(engine, "user_status", account_id="north") == "end"
 
     # South was never seen: its quiet tick still looks back, as a new account must.
     quiet = ScriptedExplore([], "status_start_at", "status_end_at", window_field="end")
-    result = collectors.collect_agent_state_transactions(
+    result = agent_states.collect_agent_state_transactions(
         quiet, engine, raw_store, range_start=START, range_end=START + timedelta(minutes=15), available_until=NOW,
         account_id="south")
     assert len(quiet.requests) > 1 and quiet.requests[1][1] < DAY
@@ -84,4 +87,4 @@ def test_what_one_account_was_seen_to_filter_on_decides_nothing_for_another(engi
     assert raw_store.catalogued(engine, "user_status", account_id="north") != []
     # The default account (no accounts file) collects as before, on its own.
     collect_states(busy, engine, raw_store, START, START + timedelta(minutes=15))
-    assert report_behaviour.remembered_window_field(engine, "user_status") == "end"
+    assert report_behaviour.remembered_window_field(engine, "user_status", account_id=DEFAULT_ACCOUNT_ID) == "end"

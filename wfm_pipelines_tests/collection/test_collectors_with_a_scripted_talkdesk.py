@@ -12,9 +12,11 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from wfm_pipelines.collection import collectors
-from wfm_pipelines.db import report_behaviour, writer
+from wfm_pipelines.collection import agent_states, contact_volume
+from wfm_pipelines.collection.options import CollectionOptions
+from wfm_pipelines.db import queries, report_behaviour
 from wfm_pipelines.db.engine import get_engine
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.raw_store import RawStore
 from wfm_pipelines.talkdesk.report_table import KEY_COLUMN, entries_to_table
 
@@ -73,9 +75,10 @@ def raw_store(tmp_path):
 
 
 def collect_states(runner, engine, raw_store, start, end, window_field="auto", target_entries=50_000):
-    return collectors.collect_agent_state_transactions(
+    return agent_states.collect_agent_state_transactions(
         runner, engine, raw_store, range_start=start, range_end=end, available_until=NOW,
-        options=collectors.CollectionOptions(window_field=window_field, target_entries=target_entries))
+        account_id=DEFAULT_ACCOUNT_ID,
+        options=CollectionOptions(window_field=window_field, target_entries=target_entries))
 
 
 def test_a_quiet_tick_does_not_look_back_once_the_account_was_seen_to_filter_on_end(engine, raw_store):
@@ -84,7 +87,7 @@ def test_a_quiet_tick_does_not_look_back_once_the_account_was_seen_to_filter_on_
                            "status_start_at", "status_end_at", window_field="end")
     result = collect_states(busy, engine, raw_store, DAY + timedelta(hours=10), DAY + timedelta(hours=10, minutes=15))
     assert len(busy.requests) == 1 and result.report_window_field == "end"
-    assert report_behaviour.remembered_window_field(engine, "user_status") == "end"
+    assert report_behaviour.remembered_window_field(engine, "user_status", account_id=DEFAULT_ACCOUNT_ID) == "end"
 
     quiet = ScriptedExplore([], "status_start_at", "status_end_at", window_field="end")
     collect_states(quiet, engine, raw_store, DAY + timedelta(hours=3), DAY + timedelta(hours=3, minutes=15))
@@ -96,7 +99,7 @@ def test_before_anything_was_seen_a_quiet_tick_looks_back_to_be_safe(engine, raw
     quiet = ScriptedExplore([], "status_start_at", "status_end_at")
     collect_states(quiet, engine, raw_store, DAY + timedelta(hours=3), DAY + timedelta(hours=3, minutes=15))
     assert len(quiet.requests) > 1 and quiet.requests[1][1] < DAY  # the look-back, back to the month start
-    assert report_behaviour.remembered_window_field(engine, "user_status") is None
+    assert report_behaviour.remembered_window_field(engine, "user_status", account_id=DEFAULT_ACCOUNT_ID) is None
 
 
 def test_a_start_filtered_account_looks_back_in_pieces_and_still_gets_every_record(engine, raw_store):
@@ -106,10 +109,10 @@ def test_a_start_filtered_account_looks_back_in_pieces_and_still_gets_every_reco
     runner = ScriptedExplore(records, "status_start_at", "status_end_at", window_field="start")
     start, end = DAY + timedelta(hours=10), DAY + timedelta(hours=11)
     result = collect_states(runner, engine, raw_store, start, end, target_entries=100)
-    assert report_behaviour.remembered_window_field(engine, "user_status") == "start"
+    assert report_behaviour.remembered_window_field(engine, "user_status", account_id=DEFAULT_ACCOUNT_ID) == "start"
     lookback = [r for r in runner.requests if r[2] <= start]
     assert len(lookback) >= 2  # in pieces, not one month-long report
-    assert max(count for *_, count in lookback) <= collectors.LOOKBACK_PIECE_FACTOR * 100 * 2
+    assert max(count for *_, count in lookback) <= agent_states.LOOKBACK_PIECE_FACTOR * 100 * 2
     truth = sorted((r["user_id"], r["status_start_at"]) for r in records
                    if start <= datetime.fromisoformat(r["status_end_at"].replace("Z", "+00:00")) < end)
     rows = result.frame  # what the asset hands its IO manager
@@ -128,11 +131,11 @@ def test_a_malformed_contact_fetched_twice_is_kept_once(engine, raw_store):
                     "end_at": iso(start + timedelta(minutes=75)), "ring_groups": "support"}
     runner = ScriptedExplore(good + [spanning_bad], "start_at", "end_at", window_field="overlap")
     queues = pd.DataFrame({"queue_id": ["support"], "active": [True]})
-    result = collectors.collect_contact_volume(
+    result = contact_volume.collect_contact_volume(
         runner, engine, raw_store, report_type="calls", queues=queues, range_start=start, range_end=start + timedelta(hours=2),
-        available_until=NOW, options=collectors.CollectionOptions(chunk=timedelta(hours=1),
-                                                                  max_contact=timedelta(hours=1)))
-    malformed = writer.read_table(engine, "talkdesk_malformed_entry")
+        available_until=NOW, account_id=DEFAULT_ACCOUNT_ID,
+        options=CollectionOptions(chunk=timedelta(hours=1), max_contact=timedelta(hours=1)))
+    malformed = queries.read_table(engine, "talkdesk_malformed_entry", account_id=DEFAULT_ACCOUNT_ID)
     assert len(malformed) == 1 and malformed["reason"].iloc[0] == "unknown type"
     assert result.malformed == 1 and result.malformed_reasons == {"unknown type": 1}
     assert result.frame["entered_count"].sum() == 6
@@ -157,9 +160,9 @@ def test_a_contact_that_spans_a_report_seam_lands_once_in_the_chunk_it_started_i
     ]
     runner = ScriptedExplore(calls, "start_at", "end_at", window_field="start" if window_field == "start" else "end")
     queues = pd.DataFrame({"queue_id": ["support"], "active": [True]})
-    result = collectors.collect_contact_volume(
+    result = contact_volume.collect_contact_volume(
         runner, engine, raw_store, report_type="calls", queues=queues, range_start=start, range_end=start + timedelta(hours=3),
-        available_until=NOW, options=collectors.CollectionOptions(
+        available_until=NOW, account_id=DEFAULT_ACCOUNT_ID, options=CollectionOptions(
             window_field=window_field, chunk=timedelta(hours=1), max_contact=timedelta(hours=1)))
     windows = sorted((s - start, e - start) for _, s, e, _ in runner.requests)
     hour = timedelta(hours=1)
@@ -170,7 +173,8 @@ def test_a_contact_that_spans_a_report_seam_lands_once_in_the_chunk_it_started_i
     assert rows.loc[pd.Timestamp(start + timedelta(minutes=45)), "entered_count"] == 1  # the spanning contact
     assert rows.loc[pd.Timestamp(start + timedelta(minutes=165)), "abandoned_count"] == 1
     assert result.frame["entered_count"].sum() == 3
-    raw = raw_store.read_window(engine, "calls", start - timedelta(days=1), start + timedelta(days=1))
+    raw = raw_store.read_window(engine, "calls", start - timedelta(days=1), start + timedelta(days=1),
+                                account_id=DEFAULT_ACCOUNT_ID)
     assert sorted(raw.column(KEY_COLUMN).to_pylist()) == ["early", "late", "spanning"]
 
 
@@ -212,9 +216,10 @@ def test_the_next_report_is_generated_while_the_current_one_is_read(engine, raw_
     probe = OverlapProbe(statuses(start, start + timedelta(hours=6), timedelta(minutes=5)),
                          "status_start_at", "status_end_at", first_start=start,
                          last_end=start + timedelta(hours=6))
-    result = collectors.collect_agent_state_transactions(
+    result = agent_states.collect_agent_state_transactions(
         probe, engine, raw_store, range_start=start, range_end=start + timedelta(hours=6), available_until=NOW,
-        options=collectors.CollectionOptions(window_field="end", chunk=timedelta(hours=1)))
+        account_id=DEFAULT_ACCOUNT_ID,
+        options=CollectionOptions(window_field="end", chunk=timedelta(hours=1)))
     assert result.reports_requested == 6
     assert probe.waits_timed_out == 0
     assert probe.most_running == 2  # the current report and one ahead, never more
@@ -238,8 +243,9 @@ def test_a_failed_report_fails_the_collection_without_waiting_for_the_one_runnin
         return serve(report_type, window_start, window_end)
 
     with pytest.raises(RuntimeError, match="failed the report job"):
-        collectors.collect_agent_state_transactions(
+        agent_states.collect_agent_state_transactions(
             runner, engine, raw_store, range_start=start, range_end=start + timedelta(hours=4), available_until=NOW,
-            options=collectors.CollectionOptions(window_field="end", chunk=timedelta(hours=1)))
+            account_id=DEFAULT_ACCOUNT_ID,
+            options=CollectionOptions(window_field="end", chunk=timedelta(hours=1)))
     assert not finished.is_set()
     release.set()

@@ -12,6 +12,7 @@ import requests
 
 from wfm_pipelines.collection.report_formats import ReportFormats
 from wfm_pipelines.db import report_behaviour
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.talkdesk.errors import ReportFormatError, ReportHeaderUnknownError
 from wfm_pipelines.talkdesk.explore import ReportResult
 from wfm_pipelines.talkdesk.report_files import ReportFile, entries_as_dicts, read_report
@@ -41,12 +42,12 @@ def keys_of(table, field: str = "call_id") -> list[str]:
 def test_auto_reads_a_display_name_csv_as_csv_and_remembers_nothing(emulator, client, engine):
     expected = keys_of(client.run_report("calls", START, END, report_format="json").table)
     set_faults(emulator.url, csv_header="display_names")
-    formats = ReportFormats(engine, "auto")
+    formats = ReportFormats(engine, "auto", account_id=DEFAULT_ACCOUNT_ID)
     table = formats.runner(client.run_report)("calls", START, END)
     assert keys_of(table) == expected and len(expected) > 20
     assert formats.described() == {"calls": "csv (display-name header)"}
     assert formats.decisions == [(20, "calls: reports come as csv (display-name header)")]
-    assert report_behaviour.remembered_report_format(engine, "calls") is None
+    assert report_behaviour.remembered_report_format(engine, "calls", account_id=DEFAULT_ACCOUNT_ID) is None
     assert job_formats(emulator.url, client, "calls") == ["json", "csv"]
 
 
@@ -67,7 +68,8 @@ def test_auto_asks_the_same_window_as_json_when_the_header_names_no_field_and_la
     assert job_formats(emulator.url, client, "user_status") == ["json", "csv", "json", "json"]
     remembered = report_behaviour.remembered_report_format(engine, "user_status", account_id="north")
     assert remembered.report_format == "json" and "no documented field" in remembered.reason
-    assert report_behaviour.remembered_report_format(engine, "user_status") is None  # another account: not
+    assert report_behaviour.remembered_report_format(engine, "user_status",
+                                                     account_id=DEFAULT_ACCOUNT_ID) is None  # another account: not
     assert report_behaviour.remembered_report_format(engine, "calls", account_id="north") is None  # nor type
 
     second = ReportFormats(engine, "auto", account_id="north")
@@ -81,27 +83,27 @@ def test_auto_asks_the_same_window_as_json_when_the_header_names_no_field_and_la
 def test_csv_asks_for_csv_alone_and_fails_saying_what_to_set(emulator, client, engine):
     set_faults(emulator.url, report_file_fault="csv_no_header")
     with pytest.raises(ReportHeaderUnknownError, match="WFM_REPORT_FORMAT=auto"):
-        ReportFormats(engine, "csv").runner(client.run_report)("calls", START, END)
+        ReportFormats(engine, "csv", account_id=DEFAULT_ACCOUNT_ID).runner(client.run_report)("calls", START, END)
     assert job_formats(emulator.url, client, "calls") == ["csv"]
-    assert report_behaviour.remembered_report_format(engine, "calls") is None
+    assert report_behaviour.remembered_report_format(engine, "calls", account_id=DEFAULT_ACCOUNT_ID) is None
 
 
 def test_json_asks_for_json_alone_and_a_remembered_json_is_not_used_by_csv(emulator, client, engine):
     report_behaviour.remember_report_format(engine, "calls", "json", "the CSV header named no documented field",
-                                            START)
-    formats = ReportFormats(engine, "json")
+                                            START, account_id=DEFAULT_ACCOUNT_ID)
+    formats = ReportFormats(engine, "json", account_id=DEFAULT_ACCOUNT_ID)
     formats.runner(client.run_report)("calls", START, END)
     assert formats.described() == {"calls": "json (WFM_REPORT_FORMAT=json)"}
-    ReportFormats(engine, "csv").runner(client.run_report)("calls", START, END)
+    ReportFormats(engine, "csv", account_id=DEFAULT_ACCOUNT_ID).runner(client.run_report)("calls", START, END)
     assert job_formats(emulator.url, client, "calls") == ["json", "csv"]
 
 
 def test_a_remembered_json_that_fails_says_so_naming_the_report_and_window(emulator, client, engine):
     report_behaviour.remember_report_format(engine, "calls", "json", "the CSV header named no documented field",
-                                            START)
+                                            START, account_id=DEFAULT_ACCOUNT_ID)
     set_faults(emulator.url, report_file_fault="no_entries")  # a JSON file without its entries
     with pytest.raises(ReportFormatError) as caught:
-        ReportFormats(engine, "auto").runner(client.run_report)("calls", START, END)
+        ReportFormats(engine, "auto", account_id=DEFAULT_ACCOUNT_ID).runner(client.run_report)("calls", START, END)
     message = str(caught.value)
     assert "Talkdesk report 'calls'" in message and START.isoformat() in message and END.isoformat() in message
     assert "remembered since" in message and "JSON without an entries list" in message
@@ -127,9 +129,9 @@ def test_when_json_fails_too_the_error_names_both_and_nothing_is_remembered(engi
     talkdesk = ScriptedFiles({"csv": (b"Identificador,Tipo\r\nc1,inbound\r\n", "text/csv"),
                               "json": (b'{"type": "calls", "total": 3, "entries": [', "application/json")})
     with pytest.raises(ReportFormatError) as caught:
-        ReportFormats(engine, "auto").runner(talkdesk)("calls", START, END)
+        ReportFormats(engine, "auto", account_id=DEFAULT_ACCOUNT_ID).runner(talkdesk)("calls", START, END)
     message = str(caught.value)
     assert "CSV header named no documented field (2 columns)" in message and "not valid JSON" in message
     assert "Talkdesk report 'calls'" in message and START.isoformat() in message
     assert talkdesk.asked == ["csv", "json"]
-    assert report_behaviour.remembered_report_format(engine, "calls") is None
+    assert report_behaviour.remembered_report_format(engine, "calls", account_id=DEFAULT_ACCOUNT_ID) is None

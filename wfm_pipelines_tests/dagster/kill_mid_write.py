@@ -6,11 +6,11 @@ import time
 
 import dagster as dg
 
-from wfm_pipelines.db import writer
+from wfm_pipelines.db import window_writer
 from wfm_pipelines_tests.dagster.support import contact_volume, resources_for
 
 emulator_url, database_url, ready_file, first_key, last_key = sys.argv[1:6]
-real_replace_window = writer.replace_window
+real_replace_window = window_writer.replace_window
 
 
 def replace_window_that_stalls(engine, table, frame, **kwargs):
@@ -22,6 +22,6 @@ def replace_window_that_stalls(engine, table, frame, **kwargs):
     return real_replace_window(engine, table, frame, **kwargs)
 
 
-writer.replace_window = replace_window_that_stalls
+window_writer.replace_window = replace_window_that_stalls
 dg.materialize([contact_volume], resources=resources_for(emulator_url, database_url), tags={
     "dagster/asset_partition_range_start": first_key, "dagster/asset_partition_range_end": last_key})

@@ -19,6 +19,7 @@ import requests
 import dagster as dg
 
 from wfm_pipelines.db.engine import get_engine
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.definitions import build_definitions
 from wfm_pipelines.defs.resources import build_resources
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskRealtimeResource, TalkdeskResource
@@ -54,7 +55,8 @@ def raw_store_for(database_url: str) -> str:
 def raw_entries_of(database_url: str, report_type: str) -> pa.Table:
     """Every raw entry of a report type kept for a test database (resources from `resources_for`)."""
     everything = (datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2100, 1, 1, tzinfo=timezone.utc))
-    return RawStore(raw_store_for(database_url)).read_window(get_engine(database_url), report_type, *everything)
+    return RawStore(raw_store_for(database_url)).read_window(get_engine(database_url), report_type, *everything,
+                                                             account_id=DEFAULT_ACCOUNT_ID)
 
 
 def resources_for(emulator_url: str, database_url: str, *, client_secret: str = EMULATOR_CLIENT_SECRET,

@@ -8,8 +8,9 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from wfm_pipelines.db import writer
+from wfm_pipelines.db import queries
 from wfm_pipelines.db.engine import get_engine
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
 from wfm_pipelines_tests.dagster.support import (
     agent_state_snapshots,
@@ -34,8 +35,8 @@ def materialize_range(assets, resources, start, end, instance=None, raise_on_err
 
 
 def volume_rows(database_url, start, end) -> pd.DataFrame:
-    return writer.read_window(get_engine(database_url), "wfm_contact_volume_interval", window_start=start,
-                              window_end=end, time_column="interval_start")
+    return queries.read_window(get_engine(database_url), "wfm_contact_volume_interval", window_start=start,
+                               window_end=end, time_column="interval_start", account_id=DEFAULT_ACCOUNT_ID)
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def test_configuration_then_a_day_of_volume_matches_the_emulator_aggregated_inde
     result = materialize_range([contact_volume], resources, start, end)
     assert result.success
     rows = volume_rows(database_url, start, end)
-    queue_count = len(writer.read_table(get_engine(database_url), "wfm_queue"))
+    queue_count = len(queries.read_table(get_engine(database_url), "wfm_queue", account_id=DEFAULT_ACCOUNT_ID))
     intervals = 96
     assert len(rows[rows["queue_id"] != "_unassigned"]) == queue_count * intervals  # zeros included
     assert not rows.duplicated(["queue_id", "interval_start"]).any()
@@ -85,12 +86,14 @@ def test_rerunning_a_range_replaces_it_without_duplicates(emulator, database_url
     assert materialize_range([contact_volume, agent_state_transactions], resources, start, end).success
     first_volume = volume_rows(database_url, start, end).drop(columns=["collected_at"])
     engine = get_engine(database_url)
-    first_states = writer.read_table(engine, "wfm_agent_state_transaction").drop(columns=["collected_at"])
+    first_states = queries.read_table(engine, "wfm_agent_state_transaction",
+                                      account_id=DEFAULT_ACCOUNT_ID).drop(columns=["collected_at"])
     raw_count = raw_entries_of(database_url, "calls").num_rows + raw_entries_of(database_url, "user_status").num_rows
     assert materialize_range([contact_volume, agent_state_transactions], resources, start, end).success
     pd.testing.assert_frame_equal(volume_rows(database_url, start, end).drop(columns=["collected_at"]), first_volume)
     pd.testing.assert_frame_equal(
-        writer.read_table(engine, "wfm_agent_state_transaction").drop(columns=["collected_at"]), first_states)
+        queries.read_table(engine, "wfm_agent_state_transaction",
+                           account_id=DEFAULT_ACCOUNT_ID).drop(columns=["collected_at"]), first_states)
     assert raw_entries_of(database_url, "calls").num_rows + raw_entries_of(database_url, "user_status").num_rows == (
         raw_count)
     assert raw_count == 314
@@ -126,7 +129,7 @@ def test_every_status_record_lands_whichever_timestamp_the_report_filters_on(emu
     result = materialize_range([agent_state_transactions], resources, start, end)
     assert result.success
     assert result.asset_materializations_for_node("agent_state_transactions")[0].metadata["talkdesk_reports"].value == {"end": 7, "start": 34}[window_field]
-    stored = writer.read_table(get_engine(sqlite_url), "wfm_agent_state_transaction")
+    stored = queries.read_table(get_engine(sqlite_url), "wfm_agent_state_transaction", account_id=DEFAULT_ACCOUNT_ID)
     emulator.set_faults(report_window_field="end")
     truth = [e for e in fetch_report(emulator.url, "user_status", start, end) if e.get("status_end_at")]
     assert len(stored) == len(truth) == 2971
@@ -140,9 +143,9 @@ def test_agent_state_snapshots_append_and_move_current_state_forward(emulator, s
     assert dg.materialize([agent_state_snapshots], resources=resources).success
     assert dg.materialize([agent_state_snapshots], resources=resources).success
     engine = get_engine(sqlite_url)
-    snapshots = writer.read_table(engine, "wfm_agent_state_snapshot")
-    current = writer.read_table(engine, "wfm_agent_state_current")
-    active_agents = writer.read_table(engine, "wfm_agent").query("active")
+    snapshots = queries.read_table(engine, "wfm_agent_state_snapshot", account_id=DEFAULT_ACCOUNT_ID)
+    current = queries.read_table(engine, "wfm_agent_state_current", account_id=DEFAULT_ACCOUNT_ID)
+    active_agents = queries.read_table(engine, "wfm_agent", account_id=DEFAULT_ACCOUNT_ID).query("active")
     assert len(current) == len(active_agents)
     assert len(snapshots) == 2 * len(active_agents)
     assert snapshots["snapshot_at"].nunique() == 2
@@ -158,7 +161,8 @@ def test_agent_state_snapshots_fall_back_to_user_status_without_ccaas(emulator, 
     assert result.success
     meta = result.asset_materializations_for_node("agent_state_snapshots")[0].metadata
     assert meta["source"].value == "user_status_report"
-    assert len(writer.read_table(get_engine(sqlite_url), "wfm_agent_state_current")) == 17
+    assert len(queries.read_table(get_engine(sqlite_url), "wfm_agent_state_current",
+                                  account_id=DEFAULT_ACCOUNT_ID)) == 17
 
 
 @pytest.mark.parametrize("faults", [
@@ -186,7 +190,7 @@ def test_malformed_entries_are_counted_kept_with_their_reason_and_the_rest_still
     result = materialize_range([contact_volume], resources_for(emulator.url, sqlite_url), start, end)
     assert result.success
     metadata = result.asset_materializations_for_node("contact_volume")[0].metadata
-    kept = writer.read_table(get_engine(sqlite_url), "talkdesk_malformed_entry")
+    kept = queries.read_table(get_engine(sqlite_url), "talkdesk_malformed_entry", account_id=DEFAULT_ACCOUNT_ID)
     assert metadata["malformed_entries"].value == len(kept) == 5
     assert set(kept["reason"]) and kept["entry"].str.startswith("{").all()
     assert sum(metadata["malformed_reasons"].value.values()) == len(kept)

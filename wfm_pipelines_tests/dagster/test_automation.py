@@ -11,8 +11,9 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 import pytest
 
-from wfm_pipelines.db import writer
+from wfm_pipelines.db import queries
 from wfm_pipelines.db.engine import get_engine
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.defs.partitions import partition_key_for
 from wfm_pipelines.definitions import build_definitions
 from wfm_pipelines_tests.dagster.support import (
@@ -125,7 +126,8 @@ def test_agent_state_sensor_collects_at_the_interval_and_reports_materialization
         due = _evaluate(sensor, defs, instance, cursor=_started_earlier(first.cursor, 13))
         (again,) = due.asset_events  # within half a look of its interval: collected, and the check unchanged
         assert isinstance(again, dg.AssetMaterialization)
-        snapshots = writer.read_table(get_engine(sqlite_url), "wfm_agent_state_snapshot")
+        snapshots = queries.read_table(get_engine(sqlite_url), "wfm_agent_state_snapshot",
+                                       account_id=DEFAULT_ACCOUNT_ID)
         assert snapshots["snapshot_at"].nunique() == 2
         assert instance.get_runs() == []
 
@@ -186,7 +188,7 @@ def test_self_healing_imports_the_configuration_once_when_it_was_never_imported(
         (request,) = configuration_requests(instance)
         job = defs.resolve_job_def("configuration_job")
         assert job.execute_in_process(instance=instance, tags=request.tags).success
-        assert len(writer.read_table(get_engine(sqlite_url), "wfm_agent")) > 0
+        assert len(queries.read_table(get_engine(sqlite_url), "wfm_agent", account_id=DEFAULT_ACCOUNT_ID)) > 0
         assert configuration_requests(instance) == []
 
 

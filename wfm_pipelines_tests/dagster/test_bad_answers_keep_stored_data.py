@@ -15,8 +15,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from wfm_pipelines.db import writer
+from wfm_pipelines.db import queries
 from wfm_pipelines.db.engine import get_engine
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
 from wfm_pipelines.raw_store import RawStore
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
@@ -43,12 +44,13 @@ def run(assets, resources, start, end, instance, **tags):
 
 
 def stored(database_url, table, time_column, start, end, **scope):
-    return writer.read_window(get_engine(database_url), table, window_start=start, window_end=end,
-                              time_column=time_column, scope=scope or None)
+    return queries.read_window(get_engine(database_url), table, window_start=start, window_end=end,
+                               time_column=time_column, scope=scope or None, account_id=DEFAULT_ACCOUNT_ID)
 
 
 def raw_calls_of(database_url, start, end) -> pa.Table:
-    return RawStore(raw_store_for(database_url)).read_window(get_engine(database_url), "calls", start, end)
+    return RawStore(raw_store_for(database_url)).read_window(get_engine(database_url), "calls", start, end,
+                                                             account_id=DEFAULT_ACCOUNT_ID)
 
 
 def failure_text(result) -> str:

@@ -26,7 +26,7 @@ import pytest
 import sqlalchemy as sa
 from dagster import DagsterEventType, DagsterInstance
 
-from wfm_pipelines.db import writer
+from wfm_pipelines.db import queries
 from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.db.schema import table_named
 from wfm_pipelines.definitions import build_definitions
@@ -116,10 +116,10 @@ def tables(database_url: str, window: tuple) -> dict[str, dict[str, pd.DataFrame
     engine = get_engine(database_url)
     found = {}
     for account_id in ACCOUNTS:
-        frames = {name: writer.read_table(engine, name, account_id=account_id) for name in CONFIGURATION_TABLES}
+        frames = {name: queries.read_table(engine, name, account_id=account_id) for name in CONFIGURATION_TABLES}
         for name, column in INTERVAL_TABLES.items():
-            frames[name] = writer.read_window(engine, name, window_start=window[0], window_end=window[1],
-                                              time_column=column, account_id=account_id)
+            frames[name] = queries.read_window(engine, name, window_start=window[0], window_end=window[1],
+                                               time_column=column, account_id=account_id)
         found[account_id] = {name: frame.drop(columns=[c for c in COLLECTION_TIMES if c in frame.columns])
                              .reset_index(drop=True) for name, frame in frames.items()}
     return found

@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from wfm_pipelines.db import writer
+from wfm_pipelines.db import queries
 from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.db.schema import table_named
 from wfm_pipelines.accounts import DEFAULT_ACCOUNT_ID
@@ -83,7 +83,7 @@ def transactions_stored(emulator, database_url):
 
 
 def _volume_checks(engine, raw_store, start, end) -> dict[str, dg.AssetCheckResult]:
-    queues_frame = writer.read_table(engine, "wfm_queue")
+    queues_frame = queries.read_table(engine, "wfm_queue", account_id=DEFAULT_ACCOUNT_ID)
     assert len(queues_frame) == 5
     return _by_name(volume_checks(engine, raw_store, "calls", queues_frame, start, end,
                                    account_id=DEFAULT_ACCOUNT_ID))
@@ -245,7 +245,7 @@ def test_transaction_reconciliation_fails_when_a_transaction_is_missing(transact
 
 def _spoil_first_raw_file(raw_store, engine, report_type, start, end, how: str) -> str:
     """Damage one raw file of the window on disk; its path relative to the store."""
-    raw_file = raw_store.catalogued(engine, report_type, start, end)[0]
+    raw_file = raw_store.catalogued(engine, report_type, start, end, account_id=DEFAULT_ACCOUNT_ID)[0]
     full_path = os.path.join(raw_store.root, raw_file.path)
     content = open(full_path, "rb").read()
     with open(full_path, "wb") as file:

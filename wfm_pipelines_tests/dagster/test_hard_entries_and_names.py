@@ -10,8 +10,9 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from wfm_pipelines.db import writer
+from wfm_pipelines.db import queries
 from wfm_pipelines.db.engine import get_engine
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from talkdesk_emulator.traffic import ABANDONED, INBOUND, MISSED, VOICEMAIL
@@ -38,8 +39,8 @@ def materialize_range(assets, resources, start, end, **tags):
 
 
 def volume_rows(database_url, start, end) -> pd.DataFrame:
-    return writer.read_window(get_engine(database_url), "wfm_contact_volume_interval", window_start=start,
-                              window_end=end, time_column="interval_start")
+    return queries.read_window(get_engine(database_url), "wfm_contact_volume_interval", window_start=start,
+                               window_end=end, time_column="interval_start", account_id=DEFAULT_ACCOUNT_ID)
 
 
 def is_poisoned_where_used(entry: dict) -> bool:
@@ -72,7 +73,7 @@ def test_poison_entries_are_kept_aside_and_the_rest_of_the_range_lands(emulator,
     assert all(check.passed for check in result.get_asset_check_evaluations())
 
     engine = get_engine(database_url)
-    malformed = writer.read_table(engine, "talkdesk_malformed_entry")
+    malformed = queries.read_table(engine, "talkdesk_malformed_entry", account_id=DEFAULT_ACCOUNT_ID)
     assert not malformed.duplicated(["report_type", "owner_at", "entry_hash"]).any()
     assert (malformed["owner_at"] >= pd.Timestamp(start)).all()  # a 1971 entry stays with its report's window
     if report_format == "json":
@@ -113,8 +114,9 @@ def test_queue_names_are_read_as_talkdesk_spells_them(oddly_named_emulator, sqli
     assert dg.materialize(CONFIGURATION, resources=resources).success
     engine = get_engine(sqlite_url)
     names = {q.name for q in emulator.app.directory.queues}
-    assert set(writer.read_table(engine, "wfm_queue")["queue_id"]) == names
-    members = writer.read_table(engine, "wfm_queue_agent").groupby("queue_id")["agent_id"].apply(set).to_dict()
+    assert set(queries.read_table(engine, "wfm_queue", account_id=DEFAULT_ACCOUNT_ID)["queue_id"]) == names
+    members = queries.read_table(engine, "wfm_queue_agent",
+                                 account_id=DEFAULT_ACCOUNT_ID).groupby("queue_id")["agent_id"].apply(set).to_dict()
     for index, queue in enumerate(emulator.app.directory.queues):
         assert members[queue.name] == {a.id for a in emulator.app.directory.queue_members(index)}, queue.name
 
@@ -159,18 +161,18 @@ def test_a_listing_that_suddenly_holds_almost_nobody_does_not_deactivate_everyon
     resources = resources_for(emulator.url, sqlite_url)
     assert dg.materialize(CONFIGURATION, resources=resources).success
     engine = get_engine(sqlite_url)
-    before = writer.read_table(engine, table)
+    before = queries.read_table(engine, table, account_id=DEFAULT_ACCOUNT_ID)
     emulator.set_faults(directory_listing=listing)
     refused = dg.materialize([asset], resources=resources, raise_on_error=False)
     assert not refused.success
     failure = refused.get_step_failure_events()[0].step_failure_data
     assert "Refused to replace" in failure.user_failure_data.description
     assert "wfm/accept_shrink=true" in failure.user_failure_data.description
-    pd.testing.assert_frame_equal(writer.read_table(engine, table), before)
+    pd.testing.assert_frame_equal(queries.read_table(engine, table, account_id=DEFAULT_ACCOUNT_ID), before)
 
     accepted = dg.materialize([asset], resources=resources, tags={"wfm/accept_shrink": "true"})
     assert accepted.success
-    after = writer.read_table(engine, table)
+    after = queries.read_table(engine, table, account_id=DEFAULT_ACCOUNT_ID)
     assert after["active"].sum() <= 2 and len(after) == len(before)  # deactivated on purpose, none deleted
 
 

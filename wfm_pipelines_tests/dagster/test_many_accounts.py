@@ -15,7 +15,7 @@ import pytest
 
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.collection.realtime import look_interval_seconds
-from wfm_pipelines.db import writer
+from wfm_pipelines.db import queries
 from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskRealtimeResource, TalkdeskResource
@@ -166,8 +166,8 @@ def test_a_tick_runs_every_account_once_and_each_accounts_rows_equal_its_own_agg
     engine = get_engine(database_url)
     totals = {}
     for account_id, (*_, client_id, secret, _) in ACCOUNTS.items():
-        rows = writer.read_window(engine, "wfm_contact_volume_interval", window_start=start, window_end=end,
-                                  time_column="interval_start", account_id=account_id)
+        rows = queries.read_window(engine, "wfm_contact_volume_interval", window_start=start, window_end=end,
+                                   time_column="interval_start", account_id=account_id)
         entries = fetch_report(urls[account_id], "calls", start, end + timedelta(hours=4),
                                client_id=client_id, client_secret=secret)
         expected = expected_volume(entries, start, end)
@@ -179,11 +179,11 @@ def test_a_tick_runs_every_account_once_and_each_accounts_rows_equal_its_own_agg
                 values["entered"], values["handled"], values["abandoned"]), (account_id, key)
             assert row.sum_handle_time_s == pytest.approx(values["handle"]), (account_id, key)
         assert len(rows[rows["entered_count"] > 0]) == sum(1 for v in expected.values() if v["entered"] > 0)
-        agents = writer.read_table(engine, "wfm_agent", account_id=account_id)
+        agents = queries.read_table(engine, "wfm_agent", account_id=account_id)
         assert len(agents) == ACCOUNTS[account_id][2], account_id
         statuses = fetch_report(urls[account_id], "user_status", start, end, client_id=client_id, client_secret=secret)
-        transactions = writer.read_window(engine, "wfm_agent_state_transaction", window_start=start, window_end=end,
-                                          time_column="state_end", account_id=account_id)
+        transactions = queries.read_window(engine, "wfm_agent_state_transaction", window_start=start, window_end=end,
+                                           time_column="state_end", account_id=account_id)
         assert len(transactions) == len({(s["user_id"], s["status_start_at"]) for s in statuses}) > 0, account_id
         assert set(transactions["agent_id"]) <= set(agents["agent_id"])
         totals[account_id] = sum(v["entered"] for v in expected.values())
@@ -198,8 +198,9 @@ INTERVAL_TABLES = {"wfm_contact_volume_interval": "interval_start", "wfm_agent_s
 def _interval_rows(database_url: str, start, end) -> dict[tuple[str, str], pd.DataFrame]:
     """(account, table) -> the window's rows, without the time of collection (which differs between runs)."""
     engine = get_engine(database_url)
-    return {(account_id, name): writer.read_window(engine, name, window_start=start, window_end=end,
-                                                   time_column=column, account_id=account_id).drop(columns="collected_at")
+    return {(account_id, name): queries.read_window(engine, name, window_start=start, window_end=end,
+                                                    time_column=column,
+                                                    account_id=account_id).drop(columns="collected_at")
             for account_id in ACCOUNTS for name, column in INTERVAL_TABLES.items()}
 
 
@@ -283,8 +284,8 @@ def test_one_accounts_bad_secret_fails_only_its_own_steps(tmp_path, two_talkdesk
         for event in instance.all_logs(result.run_id):
             assert wrong not in str(event.dagster_event or "") and wrong not in (event.user_message or "")
     engine = get_engine(sqlite_url)
-    assert len(writer.read_table(engine, "wfm_contact_volume_interval", account_id="north")) > 0
-    assert len(writer.read_table(engine, "wfm_contact_volume_interval", account_id="south")) == 0
+    assert len(queries.read_table(engine, "wfm_contact_volume_interval", account_id="north")) > 0
+    assert len(queries.read_table(engine, "wfm_contact_volume_interval", account_id="south")) == 0
 
 
 def _evaluate(defs, instance, cursor=None, resources=None):
@@ -320,7 +321,7 @@ def test_the_agent_state_sensor_collects_each_accounts_own_states_and_a_failing_
         for account_id, (materialization, check) in events.items():
             assert materialization.asset_key == dg.AssetKey([account_id, "agent_state_snapshots"])
             assert check.passed and check.asset_key == materialization.asset_key
-            stored = writer.read_table(engine, "wfm_agent_state_current", account_id=account_id)
+            stored = queries.read_table(engine, "wfm_agent_state_current", account_id=account_id)
             # every active agent of the account (the emulator deactivates a few), and no other account's
             assert len(stored) == materialization.metadata["rows_appended"].value \
                 == materialization.metadata["agents_asked"].value

@@ -9,8 +9,9 @@ import dagster as dg
 import pytest
 import requests
 
-from wfm_pipelines.db import writer
+from wfm_pipelines.db import queries
 from wfm_pipelines.db.engine import get_engine
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.defs.io_manager import PREVIEW_ROWS
 from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
 from wfm_pipelines_tests.dagster.support import agents, queue_memberships, queues, resources_for
@@ -67,7 +68,7 @@ def test_no_name_or_email_reaches_the_event_log_by_default(emulator, sqlite_url,
     assert result.success
 
     # the people are in the WFM table, where they belong
-    stored = writer.read_table(get_engine(sqlite_url), "wfm_agent")
+    stored = queries.read_table(get_engine(sqlite_url), "wfm_agent", account_id=DEFAULT_ACCOUNT_ID)
     assert sorted(zip(stored["name"], stored["email"])) == sorted(people)
 
     text = run_text(instance, result)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
-from wfm_pipelines.db import writer
+from wfm_pipelines.db import queries
 from wfm_pipelines.db.engine import get_engine
 from dagster_harness.deployment import DagsterDeployment
 from wfm_pipelines_tests.dagster.support import raw_store_for
@@ -83,7 +83,7 @@ def test_each_account_is_collected_at_its_interval_with_no_run(tmp_path):
 
     engine = get_engine(database_url)
     for account_id, (_, agents, interval) in ACCOUNTS.items():
-        snapshots = writer.read_table(engine, "wfm_agent_state_snapshot", account_id=account_id)
+        snapshots = queries.read_table(engine, "wfm_agent_state_snapshot", account_id=account_id)
         times = sorted(pd.to_datetime(snapshots["snapshot_at"].unique(), utc=True))
         gaps = [(later - earlier).total_seconds() for earlier, later in zip(times, times[1:])]
         # at the configured interval: as many collections as the interval allows, none far late
@@ -103,6 +103,6 @@ def test_each_account_is_collected_at_its_interval_with_no_run(tmp_path):
     error = next(entry["text"] for entry in broken["evaluation"]["metadataEntries"] if entry["label"] == "error")
     assert "401" in error and "not-the-Secret" not in str(broken)
     assert len(ticks) >= WATCH_SECONDS // 5 - 4 and all(tick["status"] != "FAILURE" for tick in ticks), ticks
-    assert writer.read_table(engine, "wfm_agent_state_snapshot", account_id=BROKEN).empty
+    assert queries.read_table(engine, "wfm_agent_state_snapshot", account_id=BROKEN).empty
     assert "not-the-Secret" not in daemon_log
     assert os.environ.get(f"{BROKEN.upper()}_TD_SECRET") is None  # the test never leaked it into this process

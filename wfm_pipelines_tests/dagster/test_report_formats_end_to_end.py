@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 import requests
 
-from wfm_pipelines.db import report_behaviour, writer
+from wfm_pipelines.db import queries, report_behaviour
 from wfm_pipelines.db.engine import get_engine
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
 from wfm_pipelines_tests.conftest import fresh_postgres_database
 from wfm_pipelines_tests.dagster.support import (CONFIGURATION, agent_state_transactions, contact_volume,
@@ -70,11 +71,11 @@ def report_formats(result) -> dict[str, str]:
 def stored(database_url: str) -> dict[str, pd.DataFrame]:
     """What a collection left, without the times it was collected at."""
     engine = get_engine(database_url)
-    volume = writer.read_window(engine, "wfm_contact_volume_interval", window_start=START, window_end=END,
-                                time_column="interval_start")
-    transactions = writer.read_window(engine, "wfm_agent_state_transaction", window_start=START, window_end=END,
-                                      time_column="state_end")
-    malformed = writer.read_table(engine, "talkdesk_malformed_entry")
+    volume = queries.read_window(engine, "wfm_contact_volume_interval", window_start=START, window_end=END,
+                                 time_column="interval_start", account_id=DEFAULT_ACCOUNT_ID)
+    transactions = queries.read_window(engine, "wfm_agent_state_transaction", window_start=START, window_end=END,
+                                       time_column="state_end", account_id=DEFAULT_ACCOUNT_ID)
+    malformed = queries.read_table(engine, "talkdesk_malformed_entry", account_id=DEFAULT_ACCOUNT_ID)
     return {
         "volume": volume.drop(columns=["collected_at"]).sort_values(["queue_id", "interval_start"],
                                                                      ignore_index=True),
@@ -124,7 +125,8 @@ def test_default_settings_land_the_same_rows_from_either_csv_header_style_and_fr
     csv_jobs = job_formats(emulator.url, "calls").count("csv")
     assert collect(resources_for(emulator.url, display_url)).success
     assert job_formats(emulator.url, "calls").count("csv") > csv_jobs
-    assert report_behaviour.remembered_report_format(get_engine(display_url), "calls") is None
+    assert report_behaviour.remembered_report_format(get_engine(display_url), "calls",
+                                                     account_id=DEFAULT_ACCOUNT_ID) is None
 
 
 def test_poison_entries_are_kept_aside_alike_under_either_header_style(emulator, databases):
@@ -159,7 +161,8 @@ def test_a_csv_header_naming_no_field_is_asked_again_as_json_and_the_next_run_as
     assert all(check.passed for check in first.get_asset_check_evaluations())
     engine = get_engine(fallback_url)
     for report_type in ("calls", "user_status"):
-        assert report_behaviour.remembered_report_format(engine, report_type).report_format == "json"
+        assert report_behaviour.remembered_report_format(engine, report_type,
+                                                         account_id=DEFAULT_ACCOUNT_ID).report_format == "json"
 
     csv_jobs = {kind: job_formats(emulator.url, kind).count("csv") for kind in ("calls", "user_status")}
     second = collect(resources_for(emulator.url, fallback_url))

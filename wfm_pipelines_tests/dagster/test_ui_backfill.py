@@ -14,8 +14,9 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from wfm_pipelines.db import writer
+from wfm_pipelines.db import queries
 from wfm_pipelines.db.engine import get_engine
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.defs.partitions import range_tags
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
@@ -55,7 +56,7 @@ def table_snapshot(database_url: str) -> dict[str, pd.DataFrame]:
     engine = get_engine(database_url)
     snapshot = {}
     for table, key in FACT_TABLES.items():
-        frame = writer.read_table(engine, table).drop(columns=["collected_at"])
+        frame = queries.read_table(engine, table, account_id=DEFAULT_ACCOUNT_ID).drop(columns=["collected_at"])
         snapshot[table] = frame.sort_values(key).reset_index(drop=True)
     for report_type in ("calls", "user_status"):
         raw = raw_entries_of(database_url, report_type).to_pandas()
@@ -124,9 +125,10 @@ def test_backfill_in_batches_then_rerun_only_the_failed_partitions(postgres_url,
         accepted = deployment.wait_for_run(deployment.launch_run(
             "contact_volume_job", tags={**shrink_tags, "wfm/accept_shrink": "true"}))
         assert accepted["status"] == "SUCCESS"
-        zeros = writer.read_window(get_engine(postgres_url), "wfm_contact_volume_interval",
-                                   window_start=start + timedelta(minutes=15 * 40),
-                                   window_end=start + timedelta(minutes=15 * 48), time_column="interval_start")
+        zeros = queries.read_window(get_engine(postgres_url), "wfm_contact_volume_interval",
+                                    window_start=start + timedelta(minutes=15 * 40),
+                                    window_end=start + timedelta(minutes=15 * 48), time_column="interval_start",
+                                    account_id=DEFAULT_ACCOUNT_ID)
         assert len(zeros) > 0 and zeros["entered_count"].sum() == 0
         emulator.set_faults(report_file_fault=None, report_file_fault_types=None)
         again = deployment.wait_for_run(deployment.launch_run("contact_volume_job", tags=shrink_tags))

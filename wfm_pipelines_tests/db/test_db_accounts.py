@@ -15,14 +15,10 @@ from wfm_pipelines.db import guards, queries, report_behaviour
 from wfm_pipelines.db.engine import get_engine, write_connection
 from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, check_account_id, wfm_contact_volume_interval
 from wfm_pipelines.db.validation import FrameValidationError
-from wfm_pipelines.db.writer import (
-    append_agent_state_snapshot,
-    lock_writers,
-    read_table,
-    read_window,
-    replace_window,
-    upsert_configuration,
-)
+from wfm_pipelines.db.agent_state_writer import append_agent_state_snapshot
+from wfm_pipelines.db.configuration_upsert import upsert_configuration
+from wfm_pipelines.db.queries import read_table, read_window
+from wfm_pipelines.db.window_writer import lock_writers, replace_window
 from wfm_pipelines_tests.db.db_frames import T0, quarters, volume_frame
 
 HOUR = timedelta(hours=1)
@@ -61,7 +57,8 @@ def test_the_same_ids_in_two_accounts_are_two_rows_and_each_read_returns_its_own
             "entered_count"].tolist()
     assert read_table(engine, "wfm_agent", account_id="north")["name"].tolist() == ["North a1", "North a2"]
     assert read_table(engine, "wfm_agent", account_id="south")["name"].tolist() == ["South a1", "South a2"]
-    assert volume_of(engine, DEFAULT_ACCOUNT_ID).empty and read_table(engine, "wfm_agent").empty
+    assert volume_of(engine, DEFAULT_ACCOUNT_ID).empty and read_table(engine, "wfm_agent",
+                                                                      account_id=DEFAULT_ACCOUNT_ID).empty
 
 
 def test_replacing_one_accounts_window_leaves_the_other_accounts_rows(engine):
@@ -164,7 +161,7 @@ def test_malformed_entries_are_kept_per_account(engine):
 def test_report_behaviour_is_remembered_per_account(engine):
     report_behaviour.remember_window_field(engine, "user_status", "start", "north's evidence", T0, account_id="north")
     assert report_behaviour.remembered_window_field(engine, "user_status", account_id="south") is None
-    assert report_behaviour.remembered_window_field(engine, "user_status") is None
+    assert report_behaviour.remembered_window_field(engine, "user_status", account_id=DEFAULT_ACCOUNT_ID) is None
     report_behaviour.remember_window_field(engine, "user_status", "end", "south's evidence", T0, account_id="south")
     assert report_behaviour.remembered_window_field(engine, "user_status", account_id="north") == "start"
     assert report_behaviour.remembered_window_field(engine, "user_status", account_id="south") == "end"

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from wfm_pipelines.db.writer import replace_window
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
+from wfm_pipelines.db.window_writer import replace_window
 
 from wfm_pipelines_tests.db.db_frames import QUARTER, T0, quarters, volume_frame
 
@@ -22,7 +23,8 @@ SUMMED = ["entered_count", "handled_count", "abandoned_count", "answered_in_sl_c
 def test_million_row_window_loads_completely_and_exactly(engine, capsys):
     frame = volume_frame(quarters(T0, INTERVALS), [f"q{i:03d}" for i in range(QUEUES)], seed=11)
     assert len(frame) == 1_000_000
-    window = dict(window_start=T0, window_end=T0 + INTERVALS * QUARTER, time_column="interval_start")
+    window = dict(window_start=T0, window_end=T0 + INTERVALS * QUARTER, time_column="interval_start",
+                  account_id=DEFAULT_ACCOUNT_ID)
     started = time.perf_counter()
     result = replace_window(engine, "wfm_contact_volume_interval", frame, **window)
     elapsed = time.perf_counter() - started

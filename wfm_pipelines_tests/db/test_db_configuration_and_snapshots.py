@@ -8,8 +8,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.db.validation import FrameValidationError
-from wfm_pipelines.db.writer import append_agent_state_snapshot, read_table, upsert_configuration
+from wfm_pipelines.db.agent_state_writer import append_agent_state_snapshot
+from wfm_pipelines.db.configuration_upsert import upsert_configuration
+from wfm_pipelines.db.queries import read_table
 
 from wfm_pipelines_tests.db.db_frames import T0
 
@@ -27,14 +30,14 @@ def by_id(frame, key="agent_id"):
 
 def test_upsert_keeps_history_and_never_deletes(engine):
     first = upsert_configuration(engine, "wfm_agent", agents(("a1", "Ann"), ("a2", "Bob")),
-                                 key_columns=["agent_id"], seen_at=T1)
+                                 key_columns=["agent_id"], seen_at=T1, account_id=DEFAULT_ACCOUNT_ID)
     assert first == type(first)(inserted=2, updated=0, deactivated=0, reactivated=0)
 
     # a1 renamed, a2 vanished, a3 new.
     second = upsert_configuration(engine, "wfm_agent", agents(("a1", "Ann B."), ("a3", "Cy")),
-                                  key_columns=["agent_id"], seen_at=T2)
+                                  key_columns=["agent_id"], seen_at=T2, account_id=DEFAULT_ACCOUNT_ID)
     assert (second.inserted, second.updated, second.deactivated, second.reactivated) == (1, 1, 1, 0)
-    rows = by_id(read_table(engine, "wfm_agent"))
+    rows = by_id(read_table(engine, "wfm_agent", account_id=DEFAULT_ACCOUNT_ID))
     assert set(rows) == {"a1", "a2", "a3"}
     assert rows["a1"]["name"] == "Ann B."
     assert rows["a1"]["first_seen_at"] == pd.Timestamp(T1) and rows["a1"]["last_seen_at"] == pd.Timestamp(T2)
@@ -45,30 +48,31 @@ def test_upsert_keeps_history_and_never_deletes(engine):
 
     # a2 reappears.
     third = upsert_configuration(engine, "wfm_agent", agents(("a1", "Ann B."), ("a2", "Bob"), ("a3", "Cy")),
-                                 key_columns=["agent_id"], seen_at=T3)
+                                 key_columns=["agent_id"], seen_at=T3, account_id=DEFAULT_ACCOUNT_ID)
     assert (third.inserted, third.updated, third.deactivated, third.reactivated) == (0, 3, 0, 1)
-    rows = by_id(read_table(engine, "wfm_agent"))
+    rows = by_id(read_table(engine, "wfm_agent", account_id=DEFAULT_ACCOUNT_ID))
     assert all(row["active"] for row in rows.values())
     assert rows["a2"]["first_seen_at"] == pd.Timestamp(T1) and rows["a2"]["last_seen_at"] == pd.Timestamp(T3)
 
 
 def test_deactivate_missing_can_be_switched_off(engine):
-    upsert_configuration(engine, "wfm_agent", agents(("a1", "Ann"), ("a2", "Bob")), key_columns=["agent_id"], seen_at=T1)
+    upsert_configuration(engine, "wfm_agent", agents(("a1", "Ann"), ("a2", "Bob")), key_columns=["agent_id"], seen_at=T1,
+                         account_id=DEFAULT_ACCOUNT_ID)
     result = upsert_configuration(engine, "wfm_agent", agents(("a1", "Ann")), key_columns=["agent_id"],
-                                  seen_at=T2, deactivate_missing=False)
+                                  seen_at=T2, deactivate_missing=False, account_id=DEFAULT_ACCOUNT_ID)
     assert result.deactivated == 0
-    assert read_table(engine, "wfm_agent")["active"].all()
+    assert read_table(engine, "wfm_agent", account_id=DEFAULT_ACCOUNT_ID)["active"].all()
 
 
 def test_the_sources_own_active_flag_is_kept(engine):
     upsert_configuration(engine, "wfm_agent", agents(("a1", "Ann"), ("a2", "Bob")).assign(active=[True, False]),
-                         key_columns=["agent_id"], seen_at=T1)
-    rows = by_id(read_table(engine, "wfm_agent"))
+                         key_columns=["agent_id"], seen_at=T1, account_id=DEFAULT_ACCOUNT_ID)
+    rows = by_id(read_table(engine, "wfm_agent", account_id=DEFAULT_ACCOUNT_ID))
     assert rows["a1"]["active"] and not rows["a2"]["active"]
     result = upsert_configuration(engine, "wfm_agent", agents(("a1", "Ann"), ("a2", "Bob")).assign(active=[False, None]),
-                                  key_columns=["agent_id"], seen_at=T2)
+                                  key_columns=["agent_id"], seen_at=T2, account_id=DEFAULT_ACCOUNT_ID)
     assert (result.updated, result.reactivated, result.deactivated) == (2, 1, 0)  # NULL counts as active
-    rows = by_id(read_table(engine, "wfm_agent"))
+    rows = by_id(read_table(engine, "wfm_agent", account_id=DEFAULT_ACCOUNT_ID))
     assert not rows["a1"]["active"] and rows["a2"]["active"]
     assert rows["a1"]["last_seen_at"] == pd.Timestamp(T2)  # seen, though inactive at the source
 
@@ -78,11 +82,11 @@ def test_memberships_have_no_active_flag_and_keep_their_rows(engine):
         return pd.DataFrame(pairs, columns=["queue_id", "agent_id"])
 
     upsert_configuration(engine, "wfm_queue_agent", memberships(("q1", "a1"), ("q1", "a2")),
-                         key_columns=["queue_id", "agent_id"], seen_at=T1)
+                         key_columns=["queue_id", "agent_id"], seen_at=T1, account_id=DEFAULT_ACCOUNT_ID)
     result = upsert_configuration(engine, "wfm_queue_agent", memberships(("q1", "a1"), ("q2", "a1")),
-                                  key_columns=["queue_id", "agent_id"], seen_at=T2)
+                                  key_columns=["queue_id", "agent_id"], seen_at=T2, account_id=DEFAULT_ACCOUNT_ID)
     assert (result.inserted, result.updated, result.deactivated) == (1, 1, 0)
-    rows = read_table(engine, "wfm_queue_agent").set_index(["queue_id", "agent_id"])
+    rows = read_table(engine, "wfm_queue_agent", account_id=DEFAULT_ACCOUNT_ID).set_index(["queue_id", "agent_id"])
     assert len(rows) == 3
     assert rows.loc[("q1", "a2"), "last_seen_at"] == pd.Timestamp(T1)
     assert rows.loc[("q1", "a1"), "last_seen_at"] == pd.Timestamp(T2)
@@ -92,13 +96,15 @@ def test_memberships_have_no_active_flag_and_keep_their_rows(engine):
 def test_queue_upsert_and_its_check_constraint(engine):
     queues = pd.DataFrame({"queue_id": ["q1"], "name": ["Sales"], "source_kind": ["ring_group"],
                            "service_level_threshold_s": [20], "short_abandon_threshold_s": [None]})
-    upsert_configuration(engine, "wfm_queue", queues, key_columns=["queue_id"], seen_at=T1)
-    stored = read_table(engine, "wfm_queue")
+    upsert_configuration(engine, "wfm_queue", queues, key_columns=["queue_id"], seen_at=T1,
+                         account_id=DEFAULT_ACCOUNT_ID)
+    stored = read_table(engine, "wfm_queue", account_id=DEFAULT_ACCOUNT_ID)
     assert stored.loc[0, "service_level_threshold_s"] == 20.0 and pd.isna(stored.loc[0, "short_abandon_threshold_s"])
     with pytest.raises(sa.exc.IntegrityError):
         upsert_configuration(engine, "wfm_queue", queues.assign(queue_id="q2", source_kind="team"),
-                             key_columns=["queue_id"], seen_at=T2)
-    assert list(read_table(engine, "wfm_queue")["queue_id"]) == ["q1"]  # rolled back: q1 not deactivated
+                             key_columns=["queue_id"], seen_at=T2, account_id=DEFAULT_ACCOUNT_ID)
+    assert list(read_table(engine, "wfm_queue",
+                           account_id=DEFAULT_ACCOUNT_ID)["queue_id"]) == ["q1"]  # rolled back: q1 not deactivated
 
 
 @pytest.mark.parametrize(
@@ -112,26 +118,28 @@ def test_queue_upsert_and_its_check_constraint(engine):
     ],
 )
 def test_upsert_validation_errors(engine, frame, column, problem):
-    upsert_configuration(engine, "wfm_agent", agents(("a9", "Kept")), key_columns=["agent_id"], seen_at=T0)
+    upsert_configuration(engine, "wfm_agent", agents(("a9", "Kept")), key_columns=["agent_id"], seen_at=T0,
+                         account_id=DEFAULT_ACCOUNT_ID)
     with pytest.raises(FrameValidationError, match=f"table wfm_agent, column {column}: .*{problem}"):
-        upsert_configuration(engine, "wfm_agent", frame, key_columns=["agent_id"], seen_at=T1)
-    assert by_id(read_table(engine, "wfm_agent"))["a9"]["active"]
+        upsert_configuration(engine, "wfm_agent", frame, key_columns=["agent_id"], seen_at=T1,
+                             account_id=DEFAULT_ACCOUNT_ID)
+    assert by_id(read_table(engine, "wfm_agent", account_id=DEFAULT_ACCOUNT_ID))["a9"]["active"]
 
 
 def current(engine):
-    return by_id(read_table(engine, "wfm_agent_state_current"))
+    return by_id(read_table(engine, "wfm_agent_state_current", account_id=DEFAULT_ACCOUNT_ID))
 
 
 def test_snapshots_move_the_current_state_forward(engine):
     first = append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": ["a1", "a2"], "state": ["available", "away"]}),
-                                        snapshot_at=T1)
+                                        snapshot_at=T1, account_id=DEFAULT_ACCOUNT_ID)
     assert (first.appended, first.new_agents, first.changed, first.unchanged) == (2, 2, 0, 0)
     talkdesk_start = T1 + timedelta(minutes=50)
     second = append_agent_state_snapshot(
         engine,
         pd.DataFrame({"agent_id": ["a1", "a2", "a3"], "state": ["available", "on_call", "available"],
                       "since": [pd.NaT, talkdesk_start, pd.NaT]}),
-        snapshot_at=T2,
+        snapshot_at=T2, account_id=DEFAULT_ACCOUNT_ID,
     )
     assert (second.appended, second.new_agents, second.changed, second.unchanged) == (3, 1, 1, 1)
     now = current(engine)
@@ -143,29 +151,31 @@ def test_snapshots_move_the_current_state_forward(engine):
                          "stale": False}
 
     # a1 absent from the next snapshot: its current row is left as it was.
-    append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": ["a2"], "state": ["on_call"]}), snapshot_at=T3)
+    append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": ["a2"], "state": ["on_call"]}), snapshot_at=T3,
+                                account_id=DEFAULT_ACCOUNT_ID)
     now = current(engine)
     assert now["a1"]["snapshot_at"] == pd.Timestamp(T2)
     assert now["a2"]["since"] == pd.Timestamp(talkdesk_start) and now["a2"]["snapshot_at"] == pd.Timestamp(T3)
-    snapshots = read_table(engine, "wfm_agent_state_snapshot")
+    snapshots = read_table(engine, "wfm_agent_state_snapshot", account_id=DEFAULT_ACCOUNT_ID)
     assert len(snapshots) == 6
 
 
 def test_older_snapshot_does_not_move_current_backwards_and_rewrite_is_idempotent(engine):
     frame = pd.DataFrame({"agent_id": ["a1"], "state": ["available"]})
-    append_agent_state_snapshot(engine, frame, snapshot_at=T2)
-    late = append_agent_state_snapshot(engine, frame.assign(state="away"), snapshot_at=T1)
+    append_agent_state_snapshot(engine, frame, snapshot_at=T2, account_id=DEFAULT_ACCOUNT_ID)
+    late = append_agent_state_snapshot(engine, frame.assign(state="away"), snapshot_at=T1,
+                                       account_id=DEFAULT_ACCOUNT_ID)
     assert late.stale == 1
     assert current(engine)["a1"]["state"] == "available"
-    append_agent_state_snapshot(engine, frame, snapshot_at=T2)  # the same snapshot again
-    assert len(read_table(engine, "wfm_agent_state_snapshot")) == 2
+    append_agent_state_snapshot(engine, frame, snapshot_at=T2, account_id=DEFAULT_ACCOUNT_ID)  # the same snapshot again
+    assert len(read_table(engine, "wfm_agent_state_snapshot", account_id=DEFAULT_ACCOUNT_ID)) == 2
 
 
 def test_an_agent_no_recent_collection_saw_is_marked_stale_and_leaves_the_realtime_view(engine):
     """Bug: an agent missing from every collection since kept showing "On a Call" in community_realtime."""
     def snapshot(at, agents):
         return append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": agents, "state": ["On a Call"] * len(agents)}),
-                                           snapshot_at=at, stale_after=2)
+                                           snapshot_at=at, stale_after=2, account_id=DEFAULT_ACCOUNT_ID)
 
     def realtime() -> dict:
         with engine.connect() as connection:
@@ -184,23 +194,26 @@ def test_an_agent_no_recent_collection_saw_is_marked_stale_and_leaves_the_realti
 
 def test_snapshot_validation(engine):
     with pytest.raises(FrameValidationError, match="table wfm_agent_state_snapshot, column state"):
-        append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": ["a1"], "state": [None]}), snapshot_at=T1)
+        append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": ["a1"], "state": [None]}), snapshot_at=T1,
+                                    account_id=DEFAULT_ACCOUNT_ID)
     with pytest.raises(FrameValidationError, match="column agent_id: key repeated"):
-        append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": ["a1", "a1"], "state": ["x", "y"]}), snapshot_at=T1)
+        append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": ["a1", "a1"], "state": ["x", "y"]}), snapshot_at=T1,
+                                    account_id=DEFAULT_ACCOUNT_ID)
     with pytest.raises(ValueError, match="no timezone"):
         append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": ["a1"], "state": ["x"]}),
-                                    snapshot_at=datetime(2025, 1, 1))
-    assert read_table(engine, "wfm_agent_state_snapshot").empty
+                                    snapshot_at=datetime(2025, 1, 1), account_id=DEFAULT_ACCOUNT_ID)
+    assert read_table(engine, "wfm_agent_state_snapshot", account_id=DEFAULT_ACCOUNT_ID).empty
 
 
 def test_views_answer_with_the_community_wfm_column_names(engine):
     from wfm_pipelines_tests.db.db_frames import quarters, volume_frame
-    from wfm_pipelines.db.writer import replace_window
+    from wfm_pipelines.db.window_writer import replace_window
 
     frame = volume_frame(quarters(T0, 2), ["q1"])
     replace_window(engine, "wfm_contact_volume_interval", frame, window_start=T0, window_end=T1,
-                   time_column="interval_start")
-    append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": ["a1"], "state": ["available"]}), snapshot_at=T1)
+                   time_column="interval_start", account_id=DEFAULT_ACCOUNT_ID)
+    append_agent_state_snapshot(engine, pd.DataFrame({"agent_id": ["a1"], "state": ["available"]}), snapshot_at=T1,
+                                account_id=DEFAULT_ACCOUNT_ID)
     with engine.connect() as connection:
         historical = connection.execute(sa.text("SELECT * FROM community_historical ORDER BY interval_start"))
         assert list(historical.keys()) == ["account_id", "interval_start", "queue_id", "sumHandleTime", "enteredCount",
@@ -219,10 +232,11 @@ def test_an_error_about_a_person_never_shows_the_person(engine):
                            "email": ["jordan.smith@example.com"], "extension": [None], "active": [True],
                            "source_created_at": [pd.NaT]})
     with pytest.raises(FrameValidationError) as caught:
-        upsert_configuration(engine, "wfm_agent", agents, key_columns=["agent_id"], seen_at=T1)
+        upsert_configuration(engine, "wfm_agent", agents, key_columns=["agent_id"], seen_at=T1,
+                             account_id=DEFAULT_ACCOUNT_ID)
     assert "column name" in str(caught.value) and "not shown: personal data" in str(caught.value)
     assert "Jordan" not in str(caught.value)
     with pytest.raises(FrameValidationError) as caught:
         upsert_configuration(engine, "wfm_agent", agents.assign(name="Jordan Smith", email=[["jordan.smith@example.com"]]),
-                             key_columns=["agent_id"], seen_at=T1)
+                             key_columns=["agent_id"], seen_at=T1, account_id=DEFAULT_ACCOUNT_ID)
     assert "column email" in str(caught.value) and "jordan.smith" not in str(caught.value)

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from wfm_pipelines.db.schema import talkdesk_malformed_entry
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, talkdesk_malformed_entry
 from wfm_pipelines.db.types import UtcDateTime
 from wfm_pipelines.db.validation import FrameValidationError, coerce_column, prepare_frame
 from wfm_pipelines.db.bulk import COPY_CHUNK_ROWS, bulk_insert
-from wfm_pipelines.db.writer import replace_window
+from wfm_pipelines.db.window_writer import replace_window
 
 UTC = timezone.utc
 STAMP = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -166,7 +166,8 @@ def test_entries_with_awkward_json_round_trip_through_replace_window(engine):
         "collected_at": pd.Timestamp(STAMP),
     })
     replace_window(engine, "talkdesk_malformed_entry", frame, window_start=start,
-                   window_end=start + timedelta(days=1), time_column="owner_at", scope={"report_type": "calls"})
+                   window_end=start + timedelta(days=1), time_column="owner_at", scope={"report_type": "calls"},
+                   account_id=DEFAULT_ACCOUNT_ID)
     malformed = talkdesk_malformed_entry.c
     with engine.connect() as connection:
         stored = connection.execute(sa.select(malformed.owner_at, malformed.reason, malformed.entry,

@@ -1,4 +1,4 @@
-"""WfmTableIOManager and WfmDatabase through real `dagster.materialize` runs."""
+"""WfmTableIOManager and WfmStore through real `dagster.materialize` runs."""
 # No `from __future__ import annotations`: Dagster reads the `context` annotations at definition time.
 
 
@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from wfm_pipelines.db.engine import get_engine
-from wfm_pipelines.db import writer
-from wfm_pipelines.db.writer import read_table
+from wfm_pipelines.db import queries, window_writer
+from wfm_pipelines.db.queries import read_table
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.defs.store import WfmStore
 from wfm_pipelines.defs.resources import build_resources
 from wfm_pipelines.settings import load_settings
@@ -75,7 +76,7 @@ def test_partition_write_rewrite_and_metadata(database_url):
 
     again = dg.materialize([volume], partition_key=partition, resources=resources(database_url), tags={"seed": "3"})
     assert materialization(again, "volume").metadata["rows_deleted"].value == 2
-    stored = read_table(get_engine(database_url), "wfm_contact_volume_interval")
+    stored = read_table(get_engine(database_url), "wfm_contact_volume_interval", account_id=DEFAULT_ACCOUNT_ID)
     assert len(stored) == 2 and set(stored["interval_start"]) == {pd.Timestamp(T0)}
     assert list(stored["handled_count"]) == list(volume_frame([T0], ["q1", "q2"], seed=3)["handled_count"])
 
@@ -92,7 +93,7 @@ def test_ranged_run_writes_the_whole_range_once(database_url):
     assert metadata["row_count"].value == 16 and metadata["rows_deleted"].value == 16
     assert metadata["window_start"].value == T0.isoformat()
     assert metadata["window_end"].value == (T0 + 8 * QUARTER).isoformat()
-    stored = read_table(get_engine(database_url), "wfm_contact_volume_interval")
+    stored = read_table(get_engine(database_url), "wfm_contact_volume_interval", account_id=DEFAULT_ACCOUNT_ID)
     assert len(stored) == 16
     assert sorted(set(stored["interval_start"])) == [pd.Timestamp(t) for t in quarters(T0, 8)]
 
@@ -106,7 +107,7 @@ def test_upsert_mode(database_url):
     second = run_agents("a2,a3", T0 + timedelta(hours=1))
     metadata = materialization(second, "agents").metadata
     assert (metadata["rows_inserted"].value, metadata["rows_updated"].value, metadata["rows_deactivated"].value) == (1, 1, 1)
-    stored = read_table(get_engine(database_url), "wfm_agent").set_index("agent_id")
+    stored = read_table(get_engine(database_url), "wfm_agent", account_id=DEFAULT_ACCOUNT_ID).set_index("agent_id")
     assert stored.loc["a2", "first_seen_at"] == pd.Timestamp(T0)
     assert not stored.loc["a1", "active"]
 
@@ -122,11 +123,12 @@ def test_database_resource_gives_a_migrated_engine(sqlite_url):
         window = context.partition_time_window
         frame = volume_frame([window.start], ["q1"])
         engine = wfm_database.engine()
-        result = writer.replace_window(engine, "wfm_contact_volume_interval", frame, window_start=window.start,
-                                       window_end=window.end, time_column="interval_start")
+        result = window_writer.replace_window(engine, "wfm_contact_volume_interval", frame, window_start=window.start,
+                                              window_end=window.end, time_column="interval_start",
+                                              account_id=DEFAULT_ACCOUNT_ID)
         assert result.inserted == 1
-        back = writer.read_window(engine, "wfm_contact_volume_interval", window_start=window.start,
-                                  window_end=window.end, time_column="interval_start")
+        back = queries.read_window(engine, "wfm_contact_volume_interval", window_start=window.start,
+                                   window_end=window.end, time_column="interval_start", account_id=DEFAULT_ACCOUNT_ID)
         assert len(back) == 1
 
     result = dg.materialize([through_resource], partition_key="2025-03-01-12:00",
@@ -174,7 +176,7 @@ def test_each_asset_writes_and_reads_its_own_accounts_rows(database_url):
     # South's listing of a1 alone deactivated nobody of north's.
     engine = get_engine(database_url)
     assert read_table(engine, "wfm_agent", account_id="north")["active"].tolist() == [True, True]
-    assert read_table(engine, "wfm_agent").empty  # nothing in the default account
+    assert read_table(engine, "wfm_agent", account_id=DEFAULT_ACCOUNT_ID).empty  # nothing in the default account
     assert len(read_table(engine, "wfm_contact_volume_interval", account_id="north")) == 2
     assert len(read_table(engine, "wfm_contact_volume_interval", account_id="south")) == 2
 
@@ -188,4 +190,4 @@ def misspelt_account_volume() -> pd.DataFrame:
 def test_an_account_id_that_is_not_one_fails_the_asset(sqlite_url):
     with pytest.raises(dg.DagsterInvariantViolationError, match="'wfm/account_id': account id 'North!'"):
         dg.materialize([misspelt_account_volume], partition_key="2025-03-01-12:00", resources=resources(sqlite_url))
-    assert read_table(get_engine(sqlite_url), "wfm_contact_volume_interval").empty
+    assert read_table(get_engine(sqlite_url), "wfm_contact_volume_interval", account_id=DEFAULT_ACCOUNT_ID).empty

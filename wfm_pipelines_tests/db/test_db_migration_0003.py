@@ -14,6 +14,7 @@ from alembic import command
 from sqlalchemy.engine import Engine
 
 from wfm_pipelines.db.engine import alembic_config, create_wfm_engine, current_revision, head_revision, write_connection
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.db.types import UtcDateTime
 from wfm_pipelines.raw_store import RawStore
 from wfm_pipelines.talkdesk.report_table import BROKEN_COLUMN, KEY_COLUMN, OWNER_COLUMN, value_text
@@ -82,7 +83,8 @@ def store_contents(engine: Engine, store: RawStore) -> dict[tuple, dict]:
     """(report type, owning time, key) -> the entry's fields, over everything the store holds."""
     found = {}
     for report_type in ("calls", "user_status"):
-        table = store.read_window(engine, report_type, DAY1 - timedelta(days=30), DAY2 + timedelta(days=30))
+        table = store.read_window(engine, report_type, DAY1 - timedelta(days=30), DAY2 + timedelta(days=30),
+                                  account_id=DEFAULT_ACCOUNT_ID)
         for row in table.to_pylist():
             found[(report_type, row[OWNER_COLUMN], row[KEY_COLUMN])] = fields_of(row)
     return found
@@ -123,7 +125,7 @@ def test_0003_moves_every_raw_entry_into_one_file_per_report_type_and_day(engine
     assert "talkdesk_raw_entry" not in sa.inspect(engine).get_table_names()
 
     rows = stored_rows()
-    catalogued = store.catalogued(engine)
+    catalogued = store.catalogued(engine, account_id=DEFAULT_ACCOUNT_ID)
     assert [(f.report_type, f.window_start, f.window_end, f.rows) for f in catalogued] == [
         ("calls", DAY1, DAY2, 3), ("calls", DAY2, DAY2 + timedelta(days=1), 2),
         ("user_status", DAY1, DAY2, 1), ("user_status", DAY2, DAY2 + timedelta(days=1), 1)]
@@ -131,11 +133,11 @@ def test_0003_moves_every_raw_entry_into_one_file_per_report_type_and_day(engine
         max(r["collected_at"] for r in rows if r["report_type"] == f.report_type
             and f.window_start <= r["owner_at"] < f.window_end) for f in catalogued]
     assert files_on_disk(store) == {f.path for f in catalogued}
-    assert store.verify(engine) == []
+    assert store.verify(engine, account_id=DEFAULT_ACCOUNT_ID) == []
 
     contents = store_contents(engine, store)
     assert contents == {(r["report_type"], r["owner_at"], r["entry_key"]): kept_fields(r["entry"]) for r in rows}
-    broken = store.read_window(engine, "calls", DAY2, DAY2 + timedelta(hours=1))
+    broken = store.read_window(engine, "calls", DAY2, DAY2 + timedelta(hours=1), account_id=DEFAULT_ACCOUNT_ID)
     assert broken.column(BROKEN_COLUMN).to_pylist() == ["user_name"]  # the lone surrogate, marked as collection does
     assert contents[("calls", DAY2 + timedelta(hours=5), "c-5")]["big"] == "12345678901234567890"
 
@@ -146,7 +148,7 @@ def test_0003_can_be_undone_and_done_again_and_the_entries_survive_exactly(engin
     assert all(untouched.values())
     migrate(engine, "head", store.root)
     assert other_tables(engine) == untouched
-    first_files = {f.path for f in store.catalogued(engine)}
+    first_files = {f.path for f in store.catalogued(engine, account_id=DEFAULT_ACCOUNT_ID)}
     after_upgrade = store_contents(engine, store)
 
     migrate(engine, "0002", store.root, down=True)
@@ -170,10 +172,11 @@ def test_0003_can_be_undone_and_done_again_and_the_entries_survive_exactly(engin
 
     migrate(engine, "head", store.root)
     assert store_contents(engine, store) == after_upgrade
-    assert {f.path for f in store.catalogued(engine)}.isdisjoint(first_files)
+    assert {f.path for f in store.catalogued(engine, account_id=DEFAULT_ACCOUNT_ID)}.isdisjoint(first_files)
     # The replaced files were just left behind; a day on they are past the orphans' grace period.
-    assert sorted(store.remove_orphans(engine, now=a_day_after_the_newest_file(store))) == sorted(first_files)
-    assert store.verify(engine) == []
+    assert sorted(store.remove_orphans(engine, now=a_day_after_the_newest_file(store),
+                                       account_id=DEFAULT_ACCOUNT_ID)) == sorted(first_files)
+    assert store.verify(engine, account_id=DEFAULT_ACCOUNT_ID) == []
     assert other_tables(engine) == untouched
 
 
@@ -181,7 +184,7 @@ def test_0003_finds_the_raw_store_in_the_environment(engine_at_0002, tmp_path, m
     monkeypatch.setenv("WFM_RAW_STORE", f"file://{tmp_path / 'from env'}")
     migrate(engine_at_0002, "head", None)
     store = RawStore(tmp_path / "from env")
-    assert len(files_on_disk(store)) == 4 and store.verify(engine_at_0002) == []
+    assert len(files_on_disk(store)) == 4 and store.verify(engine_at_0002, account_id=DEFAULT_ACCOUNT_ID) == []
 
 
 def test_a_failed_0003_leaves_the_entries_in_the_database(engine_at_0002, tmp_path):

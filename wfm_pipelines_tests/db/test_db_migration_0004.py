@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
-from wfm_pipelines.db import writer
+from wfm_pipelines.db import configuration_upsert, queries, window_writer
 from wfm_pipelines.db.engine import create_wfm_engine, current_revision, head_revision
 from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, metadata
 from wfm_pipelines.db.types import SQLITE_TIMESTAMP_FORMAT, UtcDateTime
@@ -124,9 +124,10 @@ def test_0004_keeps_every_row_under_the_default_account_and_the_raw_files_readab
     assert rows_of(engine) == before  # malformed entries keep their ids, timestamps their microseconds
     assert accounts_of(engine) == {name: [DEFAULT_ACCOUNT_ID] for name in BEFORE}
     assert store_contents(engine, store) == raw_before
-    assert {f.path for f in store.catalogued(engine)} == paths_before and files_on_disk(store) == files_before
-    assert {f.account_id for f in store.catalogued(engine)} == {DEFAULT_ACCOUNT_ID}
-    assert store.verify(engine) == []
+    assert {f.path for f in store.catalogued(engine, account_id=DEFAULT_ACCOUNT_ID)} == paths_before
+    assert files_on_disk(store) == files_before
+    assert {f.account_id for f in store.catalogued(engine, account_id=DEFAULT_ACCOUNT_ID)} == {DEFAULT_ACCOUNT_ID}
+    assert store.verify(engine, account_id=DEFAULT_ACCOUNT_ID) == []
 
     columns, historical = view(engine, "community_historical")
     assert columns == HISTORICAL_COLUMNS
@@ -170,12 +171,12 @@ def test_0004_keys_lead_with_the_account_and_nothing_lands_in_default_by_omissio
     volume = old_rows()["wfm_contact_volume_interval"]
     start, end = T0, T0 + timedelta(hours=1)
     frame = volume_frame([row["interval_start"] for row in volume if row["queue_id"] == "Sales"], ["Sales"])
-    writer.replace_window(engine, "wfm_contact_volume_interval", frame, window_start=start, window_end=end,
-                          time_column="interval_start", account_id="north")
-    assert len(writer.read_window(engine, "wfm_contact_volume_interval", window_start=start, window_end=end,
-                                  time_column="interval_start")) == len(volume)
-    assert len(writer.read_window(engine, "wfm_contact_volume_interval", window_start=start, window_end=end,
-                                  time_column="interval_start", account_id="north")) == len(frame)
+    window_writer.replace_window(engine, "wfm_contact_volume_interval", frame, window_start=start, window_end=end,
+                                 time_column="interval_start", account_id="north")
+    assert len(queries.read_window(engine, "wfm_contact_volume_interval", window_start=start, window_end=end,
+                                   time_column="interval_start", account_id=DEFAULT_ACCOUNT_ID)) == len(volume)
+    assert len(queries.read_window(engine, "wfm_contact_volume_interval", window_start=start, window_end=end,
+                                   time_column="interval_start", account_id="north")) == len(frame)
     _, historical = view(engine, "community_historical")
     assert sorted({row[0] for row in historical}) == [DEFAULT_ACCOUNT_ID, "north"]
 
@@ -200,13 +201,14 @@ def test_0004_can_be_undone_and_done_again_while_only_the_default_account_has_ro
 
     migrate(engine, "0004", store.root)
     assert rows_of(engine) == before
-    assert store_contents(engine, store) == raw_before and store.verify(engine) == []
+    assert store_contents(engine, store) == raw_before and store.verify(engine, account_id=DEFAULT_ACCOUNT_ID) == []
 
 
 def test_0004_refuses_to_be_undone_while_another_account_has_rows(at_0003):
     engine, store = at_0003
     migrate(engine, "0004", store.root)
-    writer.upsert_configuration(engine, "wfm_agent", writer.read_table(engine, "wfm_agent").drop(
+    default_agents = queries.read_table(engine, "wfm_agent", account_id=DEFAULT_ACCOUNT_ID)
+    configuration_upsert.upsert_configuration(engine, "wfm_agent", default_agents.drop(
         columns=["first_seen_at", "last_seen_at"]), key_columns=["agent_id"], seen_at=T0, account_id="north")
     before = rows_of(engine)
 

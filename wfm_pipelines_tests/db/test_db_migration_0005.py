@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from wfm_pipelines.db import report_behaviour
 from wfm_pipelines.db.engine import current_revision, head_revision
-from wfm_pipelines.db.schema import metadata
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, metadata
 from wfm_pipelines.raw_store import RawStore
 from wfm_pipelines_tests.db.test_db_migration_0002 import T0
 from wfm_pipelines_tests.db.test_db_migration_0003 import migrate
@@ -57,21 +57,24 @@ def test_0005_keeps_every_row_and_remembers_a_format_beside_the_window_field_or_
     assert differences == []
 
     at = T0 + timedelta(days=3)
-    report_behaviour.remember_report_format(engine, "calls", "json", "CSV header named no documented field", at)
+    report_behaviour.remember_report_format(engine, "calls", "json", "CSV header named no documented field", at,
+                                            account_id=DEFAULT_ACCOUNT_ID)
     report_behaviour.remember_report_format(engine, "user_status", "json", "CSV header named no documented field",
                                             at, account_id="north")
-    calls = report_behaviour.remembered_report_format(engine, "calls")
+    calls = report_behaviour.remembered_report_format(engine, "calls", account_id=DEFAULT_ACCOUNT_ID)
     assert (calls.report_format, calls.reason, calls.observed_at) == ("json", "CSV header named no documented field",
                                                                       at)
     assert report_behaviour.remembered_report_format(engine, "calls", account_id="north") is None
-    assert report_behaviour.remembered_window_field(engine, "calls") is None
+    assert report_behaviour.remembered_window_field(engine, "calls", account_id=DEFAULT_ACCOUNT_ID) is None
     assert report_behaviour.remembered_window_field(engine, "user_status", account_id="north") == "start"
     assert report_behaviour.remembered_report_format(engine, "user_status", account_id="north").report_format == "json"
     # A window field learnt later joins the format in the same row.
-    report_behaviour.remember_window_field(engine, "calls", "end", "a record began before its window", at)
-    assert report_behaviour.remembered_report_format(engine, "calls").report_format == "json"
+    report_behaviour.remember_window_field(engine, "calls", "end", "a record began before its window", at,
+                                           account_id=DEFAULT_ACCOUNT_ID)
+    assert report_behaviour.remembered_report_format(engine, "calls",
+                                                     account_id=DEFAULT_ACCOUNT_ID).report_format == "json"
     with pytest.raises(ValueError, match="report_format must be"):
-        report_behaviour.remember_report_format(engine, "calls", "xml", "no", at)
+        report_behaviour.remember_report_format(engine, "calls", "xml", "no", at, account_id=DEFAULT_ACCOUNT_ID)
     for refused in ("INSERT INTO talkdesk_report_behaviour (account_id, report_type) VALUES ('south', 'calls')",
                     "INSERT INTO talkdesk_report_behaviour (account_id, report_type, report_format) "
                     "VALUES ('south', 'calls', 'xml')",
@@ -87,8 +90,10 @@ def test_0005_can_be_undone_and_done_again(at_0004):
     before, behaviour_before = rows_of(engine), behaviour_rows(engine)
     migrate(engine, "head", store.root)
     at = T0 + timedelta(days=3)
-    report_behaviour.remember_report_format(engine, "calls", "json", "CSV header named no documented field", at)
-    report_behaviour.remember_report_format(engine, "user_status", "json", "CSV header named no documented field", at)
+    report_behaviour.remember_report_format(engine, "calls", "json", "CSV header named no documented field", at,
+                                            account_id=DEFAULT_ACCOUNT_ID)
+    report_behaviour.remember_report_format(engine, "user_status", "json", "CSV header named no documented field", at,
+                                            account_id=DEFAULT_ACCOUNT_ID)
 
     migrate(engine, "0004", store.root, down=True)
     assert current_revision(engine) == "0004"
@@ -103,4 +108,4 @@ def test_0005_can_be_undone_and_done_again(at_0004):
 
     migrate(engine, "head", store.root)
     assert rows_of(engine) == before and behaviour_rows(engine) == behaviour_before
-    assert report_behaviour.remembered_report_format(engine, "user_status") is None
+    assert report_behaviour.remembered_report_format(engine, "user_status", account_id=DEFAULT_ACCOUNT_ID) is None

@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from wfm_pipelines.db.schema import talkdesk_malformed_entry, wfm_contact_volume_interval
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, talkdesk_malformed_entry, wfm_contact_volume_interval
 from wfm_pipelines.db.validation import FrameValidationError
-from wfm_pipelines.db.writer import read_table, read_window, replace_window
+from wfm_pipelines.db.queries import read_table, read_window
+from wfm_pipelines.db.window_writer import replace_window
 
 from wfm_pipelines_tests.db.db_frames import QUARTER, T0, quarters, volume_frame
 
@@ -23,7 +24,7 @@ VOLUME = "wfm_contact_volume_interval"
 
 def write_volume(engine, frame, start=T0, end=T0 + 4 * QUARTER, **kwargs):
     return replace_window(engine, VOLUME, frame, window_start=start, window_end=end,
-                          time_column="interval_start", **kwargs)
+                          time_column="interval_start", account_id=DEFAULT_ACCOUNT_ID, **kwargs)
 
 
 def row_count(engine, table=wfm_contact_volume_interval) -> int:
@@ -37,7 +38,8 @@ def test_replacing_a_window_twice_gives_the_same_rows(engine):
     second = write_volume(engine, frame)
     assert (first.deleted, first.inserted) == (0, 12)
     assert (second.deleted, second.inserted) == (12, 12)
-    stored = read_window(engine, VOLUME, window_start=T0, window_end=T0 + 4 * QUARTER, time_column="interval_start")
+    stored = read_window(engine, VOLUME, window_start=T0, window_end=T0 + 4 * QUARTER, time_column="interval_start",
+                         account_id=DEFAULT_ACCOUNT_ID)
     assert len(stored) == 12 == row_count(engine)
     expected = frame.sort_values(["queue_id", "interval_start"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(stored[expected.columns], expected, check_dtype=False)
@@ -51,7 +53,7 @@ def test_rows_outside_the_window_are_kept(engine):
     middle = volume_frame(quarters(T0 + 2 * QUARTER, 4), ["q1"], seed=5)
     result = write_volume(engine, middle.iloc[:3], start=T0 + 2 * QUARTER, end=T0 + 6 * QUARTER)
     assert (result.deleted, result.inserted) == (4, 3)
-    stored = read_table(engine, VOLUME)
+    stored = read_table(engine, VOLUME, account_id=DEFAULT_ACCOUNT_ID)
     assert list(stored["interval_start"]) == [pd.Timestamp(t) for t in quarters(T0, 8) if t != T0 + 5 * QUARTER]
     assert stored.set_index("interval_start").loc[pd.Timestamp(T0 + 2 * QUARTER), "handled_count"] == middle.iloc[0]["handled_count"]
 
@@ -74,7 +76,7 @@ def test_failure_between_delete_and_insert_keeps_the_previous_rows(engine):
 
     with pytest.raises(RuntimeError, match="injected failure"):
         write_volume(engine, volume_frame(quarters(T0, 4), ["q1", "q2"], seed=9), _after_delete=fail)
-    stored = read_table(engine, VOLUME)
+    stored = read_table(engine, VOLUME, account_id=DEFAULT_ACCOUNT_ID)
     expected = original.sort_values(["queue_id", "interval_start"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(stored[expected.columns], expected, check_dtype=False)
 
@@ -123,7 +125,7 @@ def test_acceptable_types_are_coerced(engine):
     frame["interval_start"] = frame["interval_start"].dt.tz_convert("America/New_York")  # any zone, stored as UTC
     frame["queue_id"] = [7, 7]  # integer ids become text
     write_volume(engine, frame)
-    stored = read_table(engine, VOLUME)
+    stored = read_table(engine, VOLUME, account_id=DEFAULT_ACCOUNT_ID)
     assert list(stored["queue_id"]) == ["7", "7"]
     assert list(stored["interval_start"]) == [pd.Timestamp(T0), pd.Timestamp(T0 + QUARTER)]
     assert stored["sum_acw_time_s"].isna().all()  # NaN -> NULL -> NaN
@@ -140,7 +142,7 @@ def test_scope_limits_the_delete_and_checks_the_frame(engine):
             "collected_at": T0,
         })
 
-    window = dict(window_start=T0, window_end=T0 + QUARTER, time_column="owner_at")
+    window = dict(window_start=T0, window_end=T0 + QUARTER, time_column="owner_at", account_id=DEFAULT_ACCOUNT_ID)
     table = "talkdesk_malformed_entry"
     replace_window(engine, table, malformed("calls", ["a", "b"]), scope={"report_type": "calls"}, **window)
     replace_window(engine, table, malformed("user_status", ["s"]), scope={"report_type": "user_status"}, **window)
@@ -148,7 +150,7 @@ def test_scope_limits_the_delete_and_checks_the_frame(engine):
     result = replace_window(engine, table, malformed("calls", ["c"]).drop(columns=["report_type"]),
                             scope={"report_type": "calls"}, **window)
     assert (result.deleted, result.inserted) == (2, 1)
-    stored = read_table(engine, talkdesk_malformed_entry)
+    stored = read_table(engine, talkdesk_malformed_entry, account_id=DEFAULT_ACCOUNT_ID)
     assert sorted(zip(stored["report_type"], stored["entry_hash"])) == [("calls", "c"), ("user_status", "s")]
     with pytest.raises(FrameValidationError, match="column report_type: rows outside the scope"):
         replace_window(engine, table, malformed("contacts", ["x"]), scope={"report_type": "calls"}, **window)
@@ -158,7 +160,7 @@ def test_scope_limits_the_delete_and_checks_the_frame(engine):
 
 def test_awkward_text_round_trips(engine):
     awkward = ["", "\\N", 'quote " and, comma', "line\nbreak\r\n", "tab\there", "ünïcødé ✓", "\\", "NULL", None]
-    window = dict(window_start=T0, window_end=T0 + QUARTER, time_column="owner_at")
+    window = dict(window_start=T0, window_end=T0 + QUARTER, time_column="owner_at", account_id=DEFAULT_ACCOUNT_ID)
     malformed = pd.DataFrame({"report_type": "calls", "owner_at": [T0] * len(awkward), "reason": "bad",
                               "entry": awkward, "entry_hash": [f"h{i}" for i in range(len(awkward))],
                               "collected_at": T0})
@@ -173,8 +175,8 @@ def test_sub_second_timestamps_keep_microseconds(engine):
     frame = pd.DataFrame({"agent_id": ["a"], "state_start": [precise], "state": ["available"],
                           "state_end": [precise + timedelta(seconds=61.5)], "duration_s": [61.5], "collected_at": [T0]})
     replace_window(engine, "wfm_agent_state_transaction", frame, window_start=T0, window_end=T0 + QUARTER,
-                   time_column="state_end")
-    stored = read_table(engine, "wfm_agent_state_transaction")
+                   time_column="state_end", account_id=DEFAULT_ACCOUNT_ID)
+    stored = read_table(engine, "wfm_agent_state_transaction", account_id=DEFAULT_ACCOUNT_ID)
     assert stored.loc[0, "state_start"] == pd.Timestamp(precise)
     assert stored.loc[0, "duration_s"] == 61.5
 
@@ -185,7 +187,7 @@ def test_naive_window_bounds_are_refused(engine):
 
 
 def test_concurrent_writers_on_different_windows_both_land(postgres_url):
-    """Writers of one table take turns (db.writer.lock_writers): the second waits for the first to commit."""
+    """Writers of one table take turns (db.window_writer.lock_writers): the second waits for the first to commit."""
     from wfm_pipelines.db.engine import create_wfm_engine, ensure_schema
 
     engine = create_wfm_engine(postgres_url)

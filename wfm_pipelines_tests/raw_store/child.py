@@ -21,6 +21,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from wfm_pipelines.db.engine import create_wfm_engine
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.raw_store import RawStore
 from wfm_pipelines.raw_store.files import RawFiles
 from wfm_pipelines_tests.raw_store.entries import HOUR, MINUTE, T0, calls
@@ -63,7 +64,8 @@ def main(scenario: str, database_url: str, root: str) -> int:
     else:
         raise SystemExit(f"unknown scenario {scenario!r}")
     try:
-        store.replace_window(engine, "calls", *NEW_WINDOW, entries, collected_at=COLLECTED + HOUR)
+        store.replace_window(engine, "calls", *NEW_WINDOW, entries, collected_at=COLLECTED + HOUR,
+                             account_id=DEFAULT_ACCOUNT_ID)
     except OSError as exc:
         print(f"REFUSED {exc.errno} {exc}")
         return 0

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.raw_store import RawStore
 from wfm_pipelines.talkdesk.report_table import KEY_COLUMN, OWNER_COLUMN, OWNER_TYPE, entries_to_table
 
@@ -56,4 +57,5 @@ def just_after_the_newest_file(store: RawStore) -> datetime:
 
 
 def windows(store: RawStore, engine, report_type: str = "calls") -> list[tuple[datetime, datetime, int]]:
-    return [(f.window_start, f.window_end, f.rows) for f in store.catalogued(engine, report_type)]
+    return [(f.window_start, f.window_end, f.rows) for f in store.catalogued(engine, report_type,
+                                                                             account_id=DEFAULT_ACCOUNT_ID)]

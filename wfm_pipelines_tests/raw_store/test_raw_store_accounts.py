@@ -23,7 +23,8 @@ def test_the_same_report_type_and_window_of_two_accounts_are_two_files(engine, s
                                  account_id="north")
     south = store.replace_window(engine, "calls", *WINDOW, calls(3, T0, prefix="s"), collected_at=COLLECTED,
                                  account_id="south")
-    default = store.replace_window(engine, "calls", *WINDOW, calls(2, T0, prefix="d"), collected_at=COLLECTED)
+    default = store.replace_window(engine, "calls", *WINDOW, calls(2, T0, prefix="d"), collected_at=COLLECTED,
+                                   account_id=DEFAULT_ACCOUNT_ID)
 
     assert north.file.path.startswith("accounts/north/calls/2026/03/02/calls_20260302T000000Z_")
     assert south.file.path.startswith("accounts/south/calls/2026/03/02/")
@@ -74,10 +75,11 @@ def test_the_shrink_guard_compares_an_account_with_itself(engine, store):
 def test_verify_and_orphans_are_per_account(engine, store):
     north = store.replace_window(engine, "calls", *WINDOW, calls(5, T0, prefix="n"), collected_at=COLLECTED,
                                  account_id="north")
-    default = store.replace_window(engine, "calls", *WINDOW, calls(5, T0, prefix="d"), collected_at=COLLECTED)
+    default = store.replace_window(engine, "calls", *WINDOW, calls(5, T0, prefix="d"), collected_at=COLLECTED,
+                                   account_id=DEFAULT_ACCOUNT_ID)
     (Path(store.files.base) / north.file.path).write_bytes(b"not parquet")
     assert [p.path for p in store.verify(engine, account_id="north")] == [north.file.path]
-    assert store.verify(engine) == []
+    assert store.verify(engine, account_id=DEFAULT_ACCOUNT_ID) == []
 
     base = Path(store.files.base)
     orphans = {"north": "accounts/north/calls/2026/03/02/left.parquet",
@@ -88,7 +90,7 @@ def test_verify_and_orphans_are_per_account(engine, store):
         (base / path).write_bytes(b"orphan")
     later = a_day_after_the_newest_file(store)
     assert store.remove_orphans(engine, now=later, account_id="south") == [orphans["south"]]
-    assert store.remove_orphans(engine, now=later) == [orphans[DEFAULT_ACCOUNT_ID]]
+    assert store.remove_orphans(engine, now=later, account_id=DEFAULT_ACCOUNT_ID) == [orphans[DEFAULT_ACCOUNT_ID]]
     assert store.remove_orphans(engine, now=later, account_id="north") == [orphans["north"]]
     assert files_on_disk(store) == {north.file.path, default.file.path}
 
@@ -98,5 +100,6 @@ def test_an_account_id_that_is_not_one_is_refused_before_any_file_is_written(eng
         with pytest.raises(ValueError, match="account id"):
             store.replace_window(engine, "calls", *WINDOW, calls(1, T0), collected_at=COLLECTED, account_id=not_an_id)
     with pytest.raises(ValueError, match="report type 'accounts'"):  # the folder of the other accounts
-        store.replace_window(engine, "accounts", *WINDOW, calls(1, T0), collected_at=COLLECTED)
+        store.replace_window(engine, "accounts", *WINDOW, calls(1, T0), collected_at=COLLECTED,
+                             account_id=DEFAULT_ACCOUNT_ID)
     assert files_on_disk(store) == set()

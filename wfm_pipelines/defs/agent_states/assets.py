@@ -5,8 +5,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from wfm_pipelines.accounts import Account
-from wfm_pipelines.collection import collectors
 from wfm_pipelines.collection.agent_state_snapshots import SnapshotCollection, collect_agent_state_snapshot
+from wfm_pipelines.collection.agent_states import collect_agent_state_transactions
 from wfm_pipelines.db import queries
 from wfm_pipelines.defs.interval_step import interval_check_specs, interval_step, interval_step_resource_keys
 from wfm_pipelines.defs.metadata import collection_metadata, timed_checks, unreadable_raw_file_result
@@ -44,7 +44,7 @@ def build_agent_state_transactions(account: Account, policies: IntervalPolicies)
     )
     def agent_state_transactions(context: dg.AssetExecutionContext):
         with interval_step(context, account) as step:
-            result = collectors.collect_agent_state_transactions(
+            result = collect_agent_state_transactions(
                 step.run_report, step.engine, step.raw_store, range_start=step.window.start,
                 range_end=step.window.end, options=step.options, account_id=account.id)
         frame = result.frame

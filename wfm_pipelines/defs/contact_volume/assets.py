@@ -7,8 +7,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from wfm_pipelines.accounts import Account
-from wfm_pipelines.collection import collectors
-from wfm_pipelines.db import queries, writer
+from wfm_pipelines.collection.contact_volume import collect_contact_volume
+from wfm_pipelines.db import queries
 from wfm_pipelines.defs.interval_step import interval_check_specs, interval_step, interval_step_resource_keys
 from wfm_pipelines.defs.metadata import collection_metadata, timed_checks, unreadable_raw_file_result
 from wfm_pipelines.defs.partitions import IntervalPolicies, account_metadata
@@ -33,7 +33,7 @@ CHECKS = {
 
 def queue_catalogue(store: WfmStore, talkdesk: TalkdeskResource, account_id: str) -> pd.DataFrame:
     """Queues with their thresholds: from the WFM table, or straight from Talkdesk before the first import."""
-    stored = writer.read_table(store.engine(), "wfm_queue", account_id=account_id)
+    stored = queries.read_table(store.engine(), "wfm_queue", account_id=account_id)
     if len(stored):
         return stored
     listing = talkdesk.client().list_queues()
@@ -64,7 +64,7 @@ def build_contact_volume(account: Account, policies: IntervalPolicies) -> dg.Ass
     def contact_volume(context: dg.AssetExecutionContext):
         with interval_step(context, account) as step:
             queues = queue_catalogue(step.store, step.talkdesk, account.id)
-            result = collectors.collect_contact_volume(
+            result = collect_contact_volume(
                 step.run_report, step.engine, step.raw_store, report_type=report_type, queues=queues,
                 range_start=step.window.start, range_end=step.window.end, options=step.options, account_id=account.id)
         frame, window = result.frame, step.window
@@ -113,8 +113,8 @@ def volume_checks(engine, raw_store, report_type: str, queues: pd.DataFrame, sta
     )
     mismatch_count, shown, raw_entries, intervals = 0, [], 0, 0
     for chunk_start, chunk_end in split_window(start, end, RECONCILE_CHUNK):
-        stored = writer.read_window(engine, TABLE, window_start=chunk_start, window_end=chunk_end,
-                                    time_column="interval_start", account_id=account_id)
+        stored = queries.read_window(engine, TABLE, window_start=chunk_start, window_end=chunk_end,
+                                     time_column="interval_start", account_id=account_id)
         try:
             raw = raw_store.read_window(engine, report_type, chunk_start, chunk_end, account_id=account_id)
         except RawFileError as exc:

@@ -29,6 +29,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from alembic import op
 
+from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.db.types import UtcDateTime
 from wfm_pipelines.raw_store.entries import entries_in_window, unify
 from wfm_pipelines.raw_store.files import RawFile, RawFiles
@@ -135,8 +136,9 @@ class _DayFile:
         end = self.start + timedelta(days=1)
         entries, outside = entries_in_window(unify(self.tables), self.start, end)
         assert outside == 0, "every row of a day is owned by that day"
+        # Before accounts, every file was the default account's.
         return files.write(entries, report_type=self.report_type, window_start=self.start, window_end=end,
-                           collected_at=self.collected_at)
+                           collected_at=self.collected_at, account_id=DEFAULT_ACCOUNT_ID)
 
 
 def downgrade() -> None:

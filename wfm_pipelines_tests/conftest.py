@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from dagster_harness.rabbitmq import RabbitmqctlFailed, fresh_virtual_host, rabbitmq_admin_url
 from wfm_pipelines.db.engine import create_wfm_engine, ensure_schema
 
-# Tests build their definitions from settings objects (dagster/support.py); these two defaults are for the
+# Tests build their definitions from settings objects (defs/support.py); these two defaults are for the
 # code location's module-level `defs`, which importing `wfm_pipelines.definitions` builds from the process
 # environment, and for the subprocesses tests start: no step retries (30 s backoff), nothing running on its own.
 os.environ.setdefault("WFM_STEP_RETRIES", "0")

@@ -20,8 +20,8 @@ from wfm_pipelines.db.types import SQLITE_TIMESTAMP_FORMAT, UtcDateTime
 from wfm_pipelines.raw_store import RawFile, RawStore
 from wfm_pipelines.talkdesk.report_table import KEY_COLUMN, OWNER_COLUMN
 from wfm_pipelines_tests.db.db_frames import volume_frame
-from wfm_pipelines_tests.db.test_db_migration_0002 import AGENTS, MALFORMED_NEW, OLD, T0, old_rows
-from wfm_pipelines_tests.db.test_db_migration_0003 import RAW_ENTRY, fields_of, migrate, store_contents, stored_rows
+from wfm_pipelines_tests.db.test_migration_0002 import AGENTS, MALFORMED_NEW, OLD, T0, old_rows
+from wfm_pipelines_tests.db.test_migration_0003 import RAW_ENTRY, fields_of, migrate, store_contents, stored_rows
 from wfm_pipelines_tests.raw_store.entries import files_on_disk
 
 # The 0003 tables as they were (without account_id), written out here: schema.py has the current columns.

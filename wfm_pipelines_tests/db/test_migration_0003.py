@@ -18,7 +18,7 @@ from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.db.types import UtcDateTime
 from wfm_pipelines.raw_store import RawStore
 from wfm_pipelines.talkdesk.report_table import BROKEN_COLUMN, KEY_COLUMN, OWNER_COLUMN, value_text
-from wfm_pipelines_tests.db.test_db_migration_0002 import OLD, old_rows, read_all
+from wfm_pipelines_tests.db.test_migration_0002 import OLD, old_rows, read_all
 from wfm_pipelines_tests.raw_store.entries import a_day_after_the_newest_file, files_on_disk
 
 UTC = timezone.utc
@@ -96,7 +96,7 @@ def raw_entry_rows(engine: Engine) -> list[dict]:
     return sorted((dict(row._mapping) for row in rows), key=lambda r: (r["report_type"], r["owner_at"], r["entry_key"]))
 
 
-# The WFM tables 0003 leaves alone, with the rows test_db_migration_0002 uses.
+# The WFM tables 0003 leaves alone, with the rows test_migration_0002 uses.
 OTHER_TABLES = [name for name in OLD if name not in ("talkdesk_raw_entry", "talkdesk_malformed_entry")]
 
 

@@ -46,7 +46,7 @@ class Sample:
         self.ledger = home / "ledger.db"
         self.fail_flag = home / "fail.flag"
         self.deployment = DagsterDeployment(
-            home / "dagster", module="wfm_pipelines_tests.dagster.sample_location",
+            home / "dagster", module="wfm_pipelines_tests.defs.sample_location",
             env={"SAMPLE_LEDGER_PATH": str(self.ledger), "SAMPLE_FAIL_FLAG_PATH": str(self.fail_flag)},
             backfill_interval_seconds=QUICK_BACKFILL_INTERVAL_SECONDS)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from talkdesk_emulator_tests import test_emulator_contract as contract
-from talkdesk_emulator_tests import test_emulator_faults as faults
-from talkdesk_emulator_tests import test_emulator_reports as reports
+from talkdesk_emulator_tests import test_contract as contract
+from talkdesk_emulator_tests import test_faults as faults
+from talkdesk_emulator_tests import test_reports as reports
 from talkdesk_emulator_tests.conftest import TalkdeskSession
 
 CONTRACT_CHECKS = [

@@ -16,7 +16,7 @@ from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from talkdesk_emulator.traffic import ABANDONED, INBOUND, MISSED, VOICEMAIL
-from wfm_pipelines_tests.dagster.support import (
+from wfm_pipelines_tests.defs.support import (
     agent_state_transactions,
     agents,
     contact_volume,

@@ -19,7 +19,7 @@ from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
 from wfm_pipelines_tests.conftest import fresh_postgres_database
-from wfm_pipelines_tests.dagster.support import (CONFIGURATION, agent_state_transactions, contact_volume,
+from wfm_pipelines_tests.defs.support import (CONFIGURATION, agent_state_transactions, contact_volume,
                                                  raw_entries_of, resources_for)
 from wfm_pipelines_tests.reference_day import reference_window
 from wfm_pipelines_tests.talkdesk.client_support import make_client

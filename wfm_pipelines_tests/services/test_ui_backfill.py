@@ -22,7 +22,7 @@ from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
 from wfm_pipelines.talkdesk.report_table import KEY_COLUMN, OWNER_COLUMN
 from dagster_harness.deployment import QUICK_BACKFILL_INTERVAL_SECONDS, DagsterDeployment
-from wfm_pipelines_tests.dagster.support import (
+from wfm_pipelines_tests.defs.support import (
     agent_state_transactions,
     contact_volume,
     expected_volume,

@@ -43,7 +43,7 @@ from dagster_harness.celery_workers import (
     start_workers,
 )
 from dagster_harness.deployment import REPO_ROOT
-from wfm_pipelines_tests.dagster.support import raw_store_for, settings_for_tests
+from wfm_pipelines_tests.defs.support import raw_store_for, settings_for_tests
 from wfm_pipelines_tests.reference_day import reference_window
 
 pytestmark = pytest.mark.slow

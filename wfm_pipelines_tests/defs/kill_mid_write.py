@@ -7,7 +7,7 @@ import time
 import dagster as dg
 
 from wfm_pipelines.db import window_writer
-from wfm_pipelines_tests.dagster.support import contact_volume, resources_for
+from wfm_pipelines_tests.defs.support import contact_volume, resources_for
 
 emulator_url, database_url, ready_file, first_key, last_key = sys.argv[1:6]
 real_replace_window = window_writer.replace_window

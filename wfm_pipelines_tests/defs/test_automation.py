@@ -16,13 +16,13 @@ from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.defs.partitions import partition_key_for
 from wfm_pipelines.definitions import build_definitions
-from wfm_pipelines_tests.dagster.support import (
+from wfm_pipelines_tests.defs.support import (
     agent_state_transactions,
     contact_volume,
     resources_for,
     settings_for_tests,
 )
-from wfm_pipelines_tests.dagster.test_assets_in_process import materialize_range
+from wfm_pipelines_tests.defs.test_assets import materialize_range
 from wfm_pipelines_tests.reference_day import clock_on_the_reference_day
 
 UTC = timezone.utc

@@ -12,7 +12,7 @@ from wfm_pipelines.db import queries
 from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
-from wfm_pipelines_tests.dagster.support import (
+from wfm_pipelines_tests.defs.support import (
     agent_state_snapshots,
     raw_entries_of,
     agent_state_transactions,

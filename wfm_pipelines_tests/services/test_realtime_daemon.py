@@ -16,7 +16,7 @@ from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
 from wfm_pipelines.db import queries
 from wfm_pipelines.db.engine import get_engine
 from dagster_harness.deployment import DagsterDeployment
-from wfm_pipelines_tests.dagster.support import raw_store_for
+from wfm_pipelines_tests.defs.support import raw_store_for
 
 pytestmark = pytest.mark.slow  # about 2 minutes: a real daemon watched over a minute
 

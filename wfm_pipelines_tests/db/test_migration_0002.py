@@ -1,7 +1,7 @@
 """Revision 0002 on a database that holds the 0001 schema and data: nothing is lost, malformed duplicates are
 kept once and then refused, agent states start fresh (not stale), the real-time view gains `snapshot_at`;
 and 0002 can be undone and done again. The tests stop at 0002: 0003 moves the raw entries out of the database
-(`test_db_migration_0003.py`)."""
+(`test_migration_0003.py`)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from wfm_pipelines.defs.talkdesk_resources import TalkdeskRealtimeResource, Talk
 from wfm_pipelines.definitions import build_definitions
 from dagster_harness.celery_workers import execute_job
 from dagster_harness.deployment import REPO_ROOT
-from wfm_pipelines_tests.dagster.support import (
+from wfm_pipelines_tests.defs.support import (
     expected_volume,
     fetch_report,
     raw_store_for,

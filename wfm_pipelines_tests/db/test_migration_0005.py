@@ -17,9 +17,9 @@ from wfm_pipelines.db import report_behaviour
 from wfm_pipelines.db.engine import current_revision, head_revision
 from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID, metadata
 from wfm_pipelines.raw_store import RawStore
-from wfm_pipelines_tests.db.test_db_migration_0002 import T0
-from wfm_pipelines_tests.db.test_db_migration_0003 import migrate
-from wfm_pipelines_tests.db.test_db_migration_0004 import at_0003, rows_of  # noqa: F401 - at_0003 is a fixture
+from wfm_pipelines_tests.db.test_migration_0002 import T0
+from wfm_pipelines_tests.db.test_migration_0003 import migrate
+from wfm_pipelines_tests.db.test_migration_0004 import at_0003, rows_of  # noqa: F401 - at_0003 is a fixture
 
 BEHAVIOUR = sa.table("talkdesk_report_behaviour", sa.column("account_id"), sa.column("report_type"),
                      sa.column("window_field"), sa.column("evidence"), sa.column("observed_at"))

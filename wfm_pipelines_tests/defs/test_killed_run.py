@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 from wfm_pipelines.defs.partitions import partition_key_for
-from wfm_pipelines_tests.dagster.support import contact_volume, resources_for
+from wfm_pipelines_tests.defs.support import contact_volume, resources_for
 from wfm_pipelines_tests.reference_day import reference_window
-from wfm_pipelines_tests.dagster.test_assets_in_process import materialize_range, volume_rows
+from wfm_pipelines_tests.defs.test_assets import materialize_range, volume_rows
 
 
 def test_a_run_killed_between_delete_and_insert_loses_nothing_and_a_rerun_heals(emulator, database_url, tmp_path):
@@ -29,7 +29,7 @@ def test_a_run_killed_between_delete_and_insert_loses_nothing_and_a_rerun_heals(
     output = (tmp_path / "run.log").open("w")
     repo = Path(__file__).resolve().parents[2]
     process = subprocess.Popen(
-        [sys.executable, "-m", "wfm_pipelines_tests.dagster.kill_mid_write", emulator.url, database_url, str(ready),
+        [sys.executable, "-m", "wfm_pipelines_tests.defs.kill_mid_write", emulator.url, database_url, str(ready),
          partition_key_for(start), partition_key_for(end - timedelta(minutes=15))],
         cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, start_new_session=True,
         stdout=output, stderr=subprocess.STDOUT)

@@ -5,7 +5,7 @@ the sha256 of its Content-Type and body with a digest frozen from the entry-by-e
 one `json.dumps` or csv row per entry) that the column-wise renderer replaced. A changed byte anywhere (an
 entry, its order, a field's spelling, an escape, a separator between chunks) fails its case.
 
-`python -m talkdesk_emulator_tests.test_emulator_render_identity` prints the digests the code serves now.
+`python -m talkdesk_emulator_tests.test_render_identity` prints the digests the code serves now.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from wfm_pipelines.defs.agent_states.assets import transaction_checks
 from wfm_pipelines.defs.contact_volume.assets import volume_checks
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
 from wfm_pipelines.raw_store import RawStore
-from wfm_pipelines_tests.dagster.support import (
+from wfm_pipelines_tests.defs.support import (
     agent_state_transactions,
     agents,
     contact_volume,

@@ -21,7 +21,7 @@ from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags
 from wfm_pipelines.raw_store import RawStore
 from talkdesk_emulator.server import EmulatorConfig, EmulatorServer
-from wfm_pipelines_tests.dagster.support import (
+from wfm_pipelines_tests.defs.support import (
     agent_state_transactions,
     agents,
     contact_volume,

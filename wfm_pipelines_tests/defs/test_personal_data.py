@@ -14,7 +14,7 @@ from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.defs.io_manager import PREVIEW_ROWS
 from wfm_pipelines.settings import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
-from wfm_pipelines_tests.dagster.support import agents, queue_memberships, queues, resources_for
+from wfm_pipelines_tests.defs.support import agents, queue_memberships, queues, resources_for
 
 CONFIGURATION = [agents, queues, queue_memberships]
 

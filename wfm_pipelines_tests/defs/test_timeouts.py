@@ -27,7 +27,7 @@ from wfm_pipelines.talkdesk import (
     Timeouts,
 )
 from wfm_pipelines.definitions import build_definitions
-from wfm_pipelines_tests.dagster.support import settings_for_tests
+from wfm_pipelines_tests.defs.support import settings_for_tests
 from wfm_pipelines_tests.reference_day import reference_window
 from wfm_pipelines_tests.talkdesk.client_support import ALL_SCOPES, FAST_EXPLORE, make_client
 

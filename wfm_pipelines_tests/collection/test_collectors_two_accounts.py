@@ -12,7 +12,7 @@ from wfm_pipelines.collection import agent_states, contact_volume
 from wfm_pipelines.collection.options import CollectionOptions
 from wfm_pipelines.db import queries, report_behaviour
 from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
-from wfm_pipelines_tests.collection.test_collectors_with_a_scripted_talkdesk import (
+from wfm_pipelines_tests.collection.test_collectors import (
     DAY,
     NOW,
     ScriptedExplore,

@@ -2,7 +2,7 @@
 kinds; asset checks (blocking or not); jobs and what they select; schedules, sensors and their default status; the
 resources. Two deployments: one without an accounts file (the single unprefixed account) and one with three
 accounts, one of them paused. A change that alters what an operator sees in the Dagster UI fails here and shows the
-difference; when the change is meant, regenerate with `python -m wfm_pipelines_tests.dagster.test_ui_surface --write`.
+difference; when the change is meant, regenerate with `python -m wfm_pipelines_tests.defs.test_ui_surface --write`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from wfm_pipelines_tests.dagster.support import settings_for_tests
+from wfm_pipelines_tests.defs.support import settings_for_tests
 
 SNAPSHOT = Path(__file__).with_name("ui_surface.json")
 

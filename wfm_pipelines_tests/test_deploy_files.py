@@ -17,7 +17,7 @@ import re
 import shlex
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,6 +25,8 @@ import pytest
 import yaml
 
 from wfm_pipelines.settings import load_settings
+
+from wfm_pipelines_tests.settings.recording_environment import RecordingEnvironment
 
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
@@ -34,27 +36,6 @@ BIN = Path(sys.executable).parent
 # Programs of other projects the files name for the operator; they are not installed here.
 EXTERNAL_PROGRAMS = {"docker", "helm", "kubectl", "cp", "curl", "pg_isready", "rabbitmq-diagnostics"}
 VARIABLE = re.compile(r"\b(?:WFM|TALKDESK|DAGSTER_PG)_[A-Z0-9_]+\b")
-
-
-class RecordingEnvironment(Mapping):
-    """An empty environment that remembers every variable asked for."""
-
-    def __init__(self) -> None:
-        self.asked: set[str] = set()
-
-    def __getitem__(self, name: str) -> str:
-        self.asked.add(name)
-        raise KeyError(name)
-
-    def get(self, name, default=None):
-        self.asked.add(name)
-        return default
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
 
 
 def variables_the_code_reads() -> set[str]:

@@ -26,7 +26,7 @@ def read(env: Mapping[str, str], name: str) -> int | float | str | bool:
     """The value of a registered number, choice or on/off variable."""
     variable = BY_NAME[name]
     if isinstance(variable, Number):
-        return _whole_number(env, variable) if variable.whole else _fraction(env, variable)
+        return _number(env, variable)
     if isinstance(variable, Choice):
         return _choice(env, variable)
     if isinstance(variable, Switch):
@@ -34,30 +34,20 @@ def read(env: Mapping[str, str], name: str) -> int | float | str | bool:
     raise TypeError(f"{name} is not a number, a choice or an on/off variable")
 
 
-def _whole_number(env: Mapping[str, str], variable: Number) -> int:
-    name, low, high = variable.name, variable.low, variable.high
+def _number(env: Mapping[str, str], variable: Number) -> int | float:
+    """A whole number in [low, high], or a finite fraction in (low, high]."""
+    name, low, high, whole = variable.name, variable.low, variable.high, variable.whole
     raw = env_value(env, name, variable.default)
-    expected = f"expected a whole number {range_text(low, high)} ({variable.meaning})"
+    kind = "whole number" if whole else "number"
+    expected = f"expected a {kind} {range_text(low, high, low_open=not whole)} ({variable.meaning})"
     try:
-        value = int(raw)
+        value = int(raw) if whole else float(raw)
     except ValueError:
-        raise SettingsError(f"{name}={shown(raw)} is not a whole number; {expected}") from None
-    if value < low or (high is not None and value > high):
-        raise SettingsError(f"{name}={value} is out of range; {expected}")
-    return value
-
-
-def _fraction(env: Mapping[str, str], variable: Number) -> float:
-    """A finite number in (low, high]."""
-    name, low, high = variable.name, variable.low, variable.high
-    raw = env_value(env, name, variable.default)
-    expected = f"expected a number {range_text(low, high, low_open=True)} ({variable.meaning})"
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={shown(raw)} is not a number; {expected}") from None
-    if not math.isfinite(value) or not low < value <= (math.inf if high is None else high):
-        raise SettingsError(f"{name}={shown(raw)} is out of range; {expected}")
+        raise SettingsError(f"{name}={shown(raw)} is not a {kind}; {expected}") from None
+    ceiling = math.inf if high is None else high
+    in_range = low <= value <= ceiling if whole else math.isfinite(value) and low < value <= ceiling
+    if not in_range:
+        raise SettingsError(f"{name}={value if whole else shown(raw)} is out of range; {expected}")
     return value
 
 

@@ -7,36 +7,16 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from wfm_pipelines.settings import load_settings
 from wfm_pipelines.settings.render_docs import CONFIGURATION_PAGE, ENV_EXAMPLE, main, rendered, stale_files
 from wfm_pipelines.settings.variables import DEPLOYMENT, VARIABLES
 
+from wfm_pipelines_tests.settings.recording_environment import RecordingEnvironment
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RENDER = "python -m wfm_pipelines.settings.render_docs"
-
-
-class RecordingEnvironment(Mapping):
-    """An empty environment that remembers every variable asked for."""
-
-    def __init__(self) -> None:
-        self.asked: set[str] = set()
-
-    def __getitem__(self, name: str) -> str:
-        self.asked.add(name)
-        raise KeyError(name)
-
-    def get(self, name, default=None):
-        self.asked.add(name)
-        return default
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
 
 
 def test_the_configuration_page_and_the_env_example_are_what_the_registry_renders():

@@ -264,39 +264,32 @@ def _contact_outcome(shape: _Shape, type_token: str | None, direction: str | Non
     return shape.outcomes.get(type_token) if type_token is not None else None
 
 
-def _parse_shape(shape: _Shape, table: pa.Table, tz: str, known_queues: frozenset[str],
-                 window: tuple[Any, Any] | None) -> tuple[pd.DataFrame, np.ndarray]:
-    size = table.num_rows
-    started, bad_start = parse_timestamp_texts(_texts(table, shape.start_field), tz)
-    ended, bad_end = parse_timestamp_texts(_texts(table, shape.end_field), tz)
-    type_texts = _texts(table, shape.type_field)
-    type_tokens = _map_distinct(type_texts, _type_token)
-    if shape.direction_field:
-        pairs = pc.binary_join_element_wise(pc.fill_null(type_texts, "\x00"),
-                                            pc.fill_null(_texts(table, shape.direction_field), "\x00"), "\x01")
+def _outcomes(shape: _Shape, table: pa.Table, type_texts: pa.Array) -> np.ndarray:
+    """Each entry's outcome from its type (and direction, where the shape has one); None when unknown."""
+    if not shape.direction_field:
+        return _map_distinct(type_texts, lambda text: shape.outcomes.get(_type_token(text)) if text else None)
+    pairs = pc.binary_join_element_wise(pc.fill_null(type_texts, "\x00"),
+                                        pc.fill_null(_texts(table, shape.direction_field), "\x00"), "\x01")
 
-        def outcome_of(pair: str | None) -> str | None:
-            if pair is None:  # `_map_distinct` asks for null, which the filled pairs never are
-                return None
-            type_text, direction_text = (None if part == "\x00" else part for part in pair.split("\x01"))
-            return _contact_outcome(shape, _type_token(type_text), _type_token(direction_text))
-        outcomes = _map_distinct(pairs, outcome_of)
-    else:
-        outcomes = _map_distinct(type_texts, lambda text: shape.outcomes.get(_type_token(text)) if text else None)
-    queue_texts = _texts(table, shape.queue_field)
+    def outcome_of(pair: str | None) -> str | None:
+        if pair is None:  # `_map_distinct` asks for null, which the filled pairs never are
+            return None
+        type_text, direction_text = (None if part == "\x00" else part for part in pair.split("\x01"))
+        return _contact_outcome(shape, _type_token(type_text), _type_token(direction_text))
+    return _map_distinct(pairs, outcome_of)
+
+
+def _queue_ids(shape: _Shape, table: pa.Table, queue_texts: pa.Array, known_queues: frozenset[str]) -> np.ndarray:
     queue_ids = _map_distinct(queue_texts, lambda text: parse_ring_groups(text, known_queues))
     if shape.queue_fallback:
         tags = _map_distinct(_texts(table, shape.queue_fallback), _tag_ring_groups)
         queue_ids = np.where(queue_texts.is_null().to_numpy(zero_copy_only=False), tags, queue_ids)
-    keys = _entry_keys(table, *shape.key_fields)
-    user_texts = _texts(table, "user_id")
-    frame = pd.DataFrame({
-        "entry_key": keys,
-        "started_at": started, "ended_at": ended,
-        "outcome": outcomes,
-        "queue_ids": queue_ids,
-        "user_id": _map_distinct(user_texts, _stripped),
-    })
+    return queue_ids
+
+
+def _add_durations(shape: _Shape, table: pa.Table, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fill the frame's duration columns; returns which entries had an unparseable, a negative and an absurd one."""
+    size = table.num_rows
     unparseable_duration = np.zeros(size, dtype=bool)
     negative_duration = np.zeros(size, dtype=bool)
     absurd_duration = np.zeros(size, dtype=bool)
@@ -321,8 +314,28 @@ def _parse_shape(shape: _Shape, table: pa.Table, tz: str, known_queues: frozense
         unparseable_duration |= uses & unparseable
         negative_duration |= uses & negative
         absurd_duration |= uses & absurd
+    return unparseable_duration, negative_duration, absurd_duration
+
+
+def _parse_shape(shape: _Shape, table: pa.Table, tz: str, known_queues: frozenset[str],
+                 window: tuple[Any, Any] | None) -> tuple[pd.DataFrame, np.ndarray]:
+    size = table.num_rows
+    started, bad_start = parse_timestamp_texts(_texts(table, shape.start_field), tz)
+    ended, bad_end = parse_timestamp_texts(_texts(table, shape.end_field), tz)
+    type_texts = _texts(table, shape.type_field)
+    type_tokens = _map_distinct(type_texts, _type_token)
+    queue_texts = _texts(table, shape.queue_field)
+    user_texts = _texts(table, "user_id")
+    frame = pd.DataFrame({
+        "entry_key": _entry_keys(table, *shape.key_fields),
+        "started_at": started, "ended_at": ended,
+        "outcome": _outcomes(shape, table, type_texts),
+        "queue_ids": _queue_ids(shape, table, queue_texts, known_queues),
+        "user_id": _map_distinct(user_texts, _stripped),
+    })
+    unparseable_duration, negative_duration, absurd_duration = _add_durations(shape, table, frame)
     blank_type = np.fromiter((token is None for token in type_tokens), dtype=bool, count=size)
-    no_outcome = pd.isna(outcome_array)
+    no_outcome = pd.isna(frame["outcome"].to_numpy())
     reasons = _first_reason([
         (_not_an_object(table), "entry is not an object (or an unreadable CSV row)"),
         (started.isna().to_numpy() & ~bad_start.to_numpy(), f"missing {shape.start_field}"),

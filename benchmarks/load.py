@@ -67,8 +67,10 @@ def run_load(database_url: str, rows: int, start: datetime) -> LoadResult:
                                               window_end=start + timedelta(days=1), time_column="state_end",
                                               account_id=DEFAULT_ACCOUNT_ID)
         writer_seconds = time.perf_counter() - began
+        # The writer adds the account itself; to_sql is given the column (untimed), as the table requires it.
+        with_account = frame.assign(account_id=DEFAULT_ACCOUNT_ID)
         began = time.perf_counter()
-        frame.to_sql(TO_SQL_TABLE, engine, if_exists="append", index=False)
+        with_account.to_sql(TO_SQL_TABLE, engine, if_exists="append", index=False)
         to_sql_seconds = time.perf_counter() - began
         with engine.connect() as connection:
             counts = [connection.execute(sa.text(f"select count(*) from {name}")).scalar_one()

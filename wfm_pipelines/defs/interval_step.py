@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import dagster as dg
 from sqlalchemy.engine import Engine
 
-from wfm_pipelines.accounts import Account
+from wfm_pipelines.settings import Account
 from wfm_pipelines.collection.options import CollectionOptions
 from wfm_pipelines.collection.report_formats import ReportFormats
 from wfm_pipelines.defs.collection_settings import CollectionSettings

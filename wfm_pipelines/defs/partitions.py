@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from wfm_pipelines.accounts import Account
+from wfm_pipelines.settings import Account
 from wfm_pipelines.intervals import INTERVAL_CRON
 from wfm_pipelines.settings import PARTITION_FORMAT, Settings
 

@@ -9,7 +9,7 @@ from functools import partial
 
 import dagster as dg
 
-from wfm_pipelines.accounts import Account
+from wfm_pipelines.settings import Account
 from wfm_pipelines.collection import healing
 from wfm_pipelines.collection.agent_state_snapshots import collect_agent_state_snapshot
 from wfm_pipelines.collection.realtime import (

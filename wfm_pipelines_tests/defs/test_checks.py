@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from wfm_pipelines.db import queries
 from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.db.schema import table_named
-from wfm_pipelines.accounts import DEFAULT_ACCOUNT_ID
+from wfm_pipelines.account_ids import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.defs.agent_states.assets import transaction_checks
 from wfm_pipelines.defs.contact_volume.assets import volume_checks
 from wfm_pipelines.defs.partitions import partition_key_for, range_tags

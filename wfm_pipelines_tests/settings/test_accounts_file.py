@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from wfm_pipelines.accounts import DEFAULT_ACCOUNT_ID
+from wfm_pipelines.account_ids import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.settings import EMULATOR_CLIENT_ID, SettingsError, load_settings
 
 SECRET = "Zq4-distinctive-account-secret-77"

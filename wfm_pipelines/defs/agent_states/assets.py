@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
-from wfm_pipelines.accounts import Account
+from wfm_pipelines.settings import Account
 from wfm_pipelines.collection.agent_state_snapshots import SnapshotCollection, collect_agent_state_snapshot
 from wfm_pipelines.collection.agent_states import collect_agent_state_transactions
 from wfm_pipelines.db import queries

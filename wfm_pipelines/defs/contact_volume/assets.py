@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
-from wfm_pipelines.accounts import Account
+from wfm_pipelines.settings import Account
 from wfm_pipelines.collection.contact_volume import collect_contact_volume
 from wfm_pipelines.db import queries
 from wfm_pipelines.defs.interval_step import interval_check_specs, interval_step, interval_step_resource_keys

@@ -127,6 +127,11 @@ class JobStore:
         with self._lock:
             self._jobs.clear()
 
+    def __len__(self) -> int:
+        """How many report jobs were created since the last reset (what a test counts)."""
+        with self._lock:
+            return len(self._jobs)
+
     def create(self, report_type: str, body: Any, faults: dict[str, Any], now: float | None = None,
                claim_file_fault: Callable[[str], str | None] | None = None) -> Job:
         """Validate a create request as Talkdesk does and register the job (raises ReportError).

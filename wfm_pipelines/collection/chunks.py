@@ -118,8 +118,9 @@ class CollectionRun:
 
 def start_collection(run_report: ReportRunner, engine: Engine, raw_store: RawStore, *, report_type: str,
                      options: CollectionOptions, available_until: datetime | None, account_id: str) -> CollectionRun:
-    """The set-up of a collection, the account checked before any report is asked for."""
+    """The set-up of a collection, the account checked, and the raw store's room, before any report is asked for."""
     account_id = check_account_id(account_id)
+    raw_store.ensure_room()
     available_until = available_until or utc_now()
     collected_at = utc_now()
     result = CollectionResult(frame=pd.DataFrame())

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 import dagster as dg
 from sqlalchemy.engine import Engine
 
-from wfm_pipelines.settings import Account
 from wfm_pipelines.collection.options import CollectionOptions
 from wfm_pipelines.collection.report_formats import ReportFormats
 from wfm_pipelines.defs.collection_settings import CollectionSettings
 from wfm_pipelines.defs.store import WfmStore
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskResource, historical_resource_key
 from wfm_pipelines.raw_store import RawStore
+from wfm_pipelines.settings import Account
 
 INTERVAL_STEP_RESOURCES = ("wfm_database", "wfm_collection")
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from wfm_pipelines.settings import Account
 from wfm_pipelines.defs.configuration.assets import CONFIGURATION_ASSETS
 from wfm_pipelines.defs.partitions import CONFIGURATION_RUN_MAX_SECONDS, INTERVAL_RUN_MAX_SECONDS, max_runtime_tags
+from wfm_pipelines.settings import Account
 
 INTERVAL_ASSETS = ("contact_volume", "agent_state_transactions")
 

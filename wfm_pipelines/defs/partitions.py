@@ -7,9 +7,8 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from wfm_pipelines.settings import Account
 from wfm_pipelines.intervals import INTERVAL_CRON
-from wfm_pipelines.settings import PARTITION_FORMAT, Settings
+from wfm_pipelines.settings import PARTITION_FORMAT, Account, Settings
 
 # Every asset that creates Explore report jobs takes a slot of its account's pool (`explore_pool`; limit in
 # dagster.yaml), so the account's 15-simultaneous-report quota is never exhausted by our runs.

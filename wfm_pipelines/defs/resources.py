@@ -17,6 +17,7 @@ def build_store(settings: Settings) -> WfmStore:
     database_url = dg.EnvVar(settings.database_url_var) if settings.database_url_var else settings.database_url
     return WfmStore(url=database_url, connect_timeout_s=settings.db_connect_timeout_s,
                     statement_timeout_s=settings.db_statement_timeout_s, raw_store_root=settings.raw_store,
+                    min_free_disk_mb=settings.min_free_disk_mb,
                     shrink_guard_share=settings.shrink_guard_share, shrink_guard_min_drop=settings.shrink_guard_min_drop)
 
 

@@ -9,7 +9,6 @@ from functools import partial
 
 import dagster as dg
 
-from wfm_pipelines.settings import Account
 from wfm_pipelines.collection import healing
 from wfm_pipelines.collection.agent_state_snapshots import collect_agent_state_snapshot
 from wfm_pipelines.collection.realtime import (
@@ -26,7 +25,8 @@ from wfm_pipelines.defs.partitions import IntervalPolicies
 from wfm_pipelines.defs.schedules import range_run_request
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskRealtimeResource, realtime_resource_key
 from wfm_pipelines.intervals import INTERVAL, floor_to_interval
-from wfm_pipelines.settings import PARTITION_FORMAT, Settings
+from wfm_pipelines.raw_store import RawStore, RawStoreFullError
+from wfm_pipelines.settings import PARTITION_FORMAT, Account, Settings
 
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
              dg.DagsterRunStatus.STARTED]
@@ -135,14 +135,22 @@ def configuration_missing(instance: dg.DagsterInstance, account: Account, job_na
 def build_healing_sensor(settings: Settings, policies: IntervalPolicies, jobs: CollectionJobs,
                          default_status: dg.DefaultSensorStatus) -> dg.SensorDefinition:
     accounts = settings.enabled_accounts
+    raw_store = RawStore(settings.raw_store, min_free_mb=settings.min_free_disk_mb)
 
     @dg.sensor(name="interval_healing_sensor", jobs=jobs.all,
                minimum_interval_seconds=settings.healing_interval_seconds, default_status=default_status,
                description=f"Re-requests intervals of the last {settings.healing_lookback_days:g} days that failed or "
                f"never landed, newest first, with exponential backoff; gives up after {settings.healing_max_attempts} "
                "attempts and records that as an observation on the asset. Imports an account's configuration at "
-               "once if it was never imported. Works account by account.")
+               "once if it was never imported. Works account by account. Waits, spending no attempt, while the "
+               "raw store has less free space than WFM_MIN_FREE_DISK_MB.")
     def interval_healing_sensor(context: dg.SensorEvaluationContext):
+        try:
+            # A collection would fail for want of room: requesting it would only spend an attempt.
+            raw_store.ensure_room()
+        except RawStoreFullError as full:
+            return dg.SkipReason(f"Waiting for room: the raw store at {full.where} has {full.free_mib:,} MiB free, "
+                                 f"less than WFM_MIN_FREE_DISK_MB ({full.min_free_mib:,} MiB).")
         now = datetime.now(timezone.utc)
         state = healing.HealingState.from_cursor(context.cursor)
         keys = healing_candidates(policies.partitions_def, now, timedelta(days=settings.healing_lookback_days),

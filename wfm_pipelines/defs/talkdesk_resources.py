@@ -14,8 +14,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from wfm_pipelines.settings import Account, TalkdeskClientConfig
-from wfm_pipelines.settings import EMULATOR_CLIENT_SECRET, Settings
+from wfm_pipelines.settings import EMULATOR_CLIENT_SECRET, Account, Settings, TalkdeskClientConfig
 from wfm_pipelines.talkdesk import ExploreSettings, RetrySettings, TalkdeskClient, TalkdeskConnection, Timeouts
 from wfm_pipelines.talkdesk.auth import HISTORICAL_SCOPES, REALTIME_SCOPES
 

@@ -32,6 +32,7 @@ from wfm_pipelines.db.window_writer import lock_writers
 from wfm_pipelines.raw_store import catalogue
 from wfm_pipelines.raw_store.entries import entries_in_window, owner_scalar, unify
 from wfm_pipelines.raw_store.files import RawFile, RawFileError, RawFiles, check_report_type, in_account_folder
+from wfm_pipelines.raw_store.free_space import RawStoreFullError, free_mib
 from wfm_pipelines.talkdesk.report_table import OWNER_COLUMN
 
 log = logging.getLogger("wfm_pipelines.raw_store")
@@ -70,9 +71,23 @@ class RawStore:
     """Report entries of each report type, by owning time, as Parquet files under `root` (a local directory
     as a path or file:// URL; any pyarrow filesystem URL would do) catalogued in `talkdesk_raw_file`."""
 
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | os.PathLike, *, min_free_mb: int = 0):
         self.files = RawFiles(root)
         self.root = self.files.root
+        # Free space a write leaves on the volume (WFM_MIN_FREE_DISK_MB); 0: none kept. Object stores have no volume.
+        self.min_free_mb = min_free_mb
+
+    def free_mb(self) -> int | None:
+        """Free MiB on the store's local volume; None for an object store."""
+        return free_mib(self.files.base) if self.files.local else None
+
+    def ensure_room(self) -> None:
+        """Raise `RawStoreFullError` when the volume holds less free space than `min_free_mb`."""
+        if self.min_free_mb <= 0:
+            return
+        free = self.free_mb()
+        if free is not None and free < self.min_free_mb:
+            raise RawStoreFullError(self.root, free, self.min_free_mb)
 
     # --- writing -----------------------------------------------------------------------------------
 
@@ -88,6 +103,7 @@ class RawStore:
         the window is then "collected, empty". A catalogued file lying wholly in the window is replaced; one
         reaching past it keeps its entries outside the window in a rewritten file per side.
 
+        A volume with less free space than `min_free_mb` refuses (`RawStoreFullError`) before anything is written.
         `guard` refuses (`guards.ShrinkRefusedError`) when the window would keep much fewer entries than it
         holds; then nothing changes and the new file is removed. Writers of one account and report type take
         turns.
@@ -96,6 +112,7 @@ class RawStore:
         account_id = check_account_id(account_id)
         start, end = _window(window_start, window_end)
         collected_at = to_utc(collected_at, what="collected_at")
+        self.ensure_room()
         prepared, outside = entries_in_window(entries, start, end)
         new = self.files.write(prepared, report_type=report_type, window_start=start, window_end=end,
                                collected_at=collected_at, account_id=account_id)

@@ -30,6 +30,7 @@ PLAIN_FIELDS = {
     "backfill_partitions_per_run": "WFM_BACKFILL_PARTITIONS_PER_RUN",
     "report_chunk_hours": "WFM_REPORT_CHUNK_HOURS",
     "report_target_entries": "WFM_REPORT_TARGET_ENTRIES",
+    "min_free_disk_mb": "WFM_MIN_FREE_DISK_MB",
     "db_connect_timeout_s": "WFM_DB_CONNECT_TIMEOUT_SECONDS",
     "db_statement_timeout_s": "WFM_DB_STATEMENT_TIMEOUT_SECONDS",
     "agent_state_stale_after": "WFM_AGENT_STATE_STALE_AFTER",

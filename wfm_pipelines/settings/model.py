@@ -40,6 +40,7 @@ class Settings:
     # min_drop fewer is refused; share None: the guard is off.
     shrink_guard_share: float | None
     shrink_guard_min_drop: int
+    min_free_disk_mb: int
     db_connect_timeout_s: int
     db_statement_timeout_s: int
     # How many agent-state collections an agent may be missing from before its current state is stale.

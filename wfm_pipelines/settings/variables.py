@@ -227,6 +227,13 @@ VARIABLES: tuple[Variable, ...] = (
              default_text="`$DAGSTER_HOME/raw`",
              description="where the Talkdesk report entries are kept as compressed Parquet files, catalogued in "
                          "`talkdesk_raw_file`"),
+    Number(name="WFM_MIN_FREE_DISK_MB", section=STORAGE, default="1024", low=0, high=None,
+           meaning="MiB a collection leaves free on the raw store's volume",
+           description="the free space, in MiB, a collection leaves on the raw store's volume: with less, it fails "
+                       "before it replaces anything, saying how much is free and where, and healing collects the "
+                       "interval again once there is room (the healing sensor waits meanwhile); `0` switches the "
+                       "check off. The default keeps a gigabyte for the database and the Dagster instance that "
+                       "often share the volume"),
     Number(name="WFM_DB_CONNECT_TIMEOUT_SECONDS", section=STORAGE, default="10", low=1, high=600,
            meaning="seconds to wait for a database connection",
            description="how long to wait for a WFM database connection"),

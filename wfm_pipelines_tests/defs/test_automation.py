@@ -16,6 +16,7 @@ from wfm_pipelines.db.engine import get_engine
 from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
 from wfm_pipelines.defs.partitions import partition_key_for
 from wfm_pipelines.definitions import build_definitions
+from wfm_pipelines.raw_store import RawStore
 from wfm_pipelines_tests.defs.support import (
     agent_state_transactions,
     contact_volume,
@@ -210,3 +211,18 @@ def test_self_healing_gives_up_after_its_attempts_and_says_so_on_the_asset(defs_
         assert {e.asset_key.to_user_string() for e in gave_up} == {"contact_volume", "agent_state_transactions"}
         assert all(e.partition for e in gave_up)
         assert ticks[2].asset_events == []  # reported once, not at every tick
+
+
+def test_healing_waits_without_spending_an_attempt_while_the_raw_store_lacks_room(defs_for, tmp_path):
+    raw = tmp_path / "raw"
+    free = RawStore(raw).free_mb()
+    # The volume "past" WFM_MIN_FREE_DISK_MB: the deployment keeps free 10 GiB more than the volume has.
+    full = defs_for(WFM_HEALING_LOOKBACK_DAYS="0.125", WFM_RAW_STORE=str(raw), WFM_MIN_FREE_DISK_MB=str(free + 10240))
+    roomy = defs_for(WFM_HEALING_LOOKBACK_DAYS="0.125", WFM_RAW_STORE=str(raw))
+    with clock_on_the_reference_day(14 + 7 / 60), dg.instance_for_test() as instance:
+        waiting = _evaluate(full.resolve_sensor_def("interval_healing_sensor"), full, instance)
+        assert waiting.skip_message.startswith(f"Waiting for room: the raw store at {raw} has "), waiting.skip_message
+        assert not waiting.run_requests and waiting.cursor is None  # no attempt spent
+        healing = _evaluate(roomy.resolve_sensor_def("interval_healing_sensor"), roomy, instance)
+    attempts = {request.tags.get("wfm/healing_attempt") for request in healing.run_requests}
+    assert healing.run_requests and attempts - {None} == {"1"}  # the first attempt, once there is room

@@ -185,3 +185,25 @@ def test_a_window_never_collected_has_no_guard(emulator, sqlite_url, instance):
     start, end = busy_hour()
     emulator.set_faults(report_file_fault="empty_report")
     assert run([contact_volume], resources, start, end, instance).success
+
+
+def test_a_raw_store_volume_short_of_free_space_fails_the_collection_before_it_replaces_anything(
+        emulator, sqlite_url, instance, collected):
+    _, start, end, volume, raw_calls = collected
+    free = RawStore(raw_store_for(sqlite_url)).free_mb()
+    # The volume "past" WFM_MIN_FREE_DISK_MB: the deployment keeps free 10 GiB more than the volume has.
+    full = resources_for(emulator.url, sqlite_url, WFM_MIN_FREE_DISK_MB=str(free + 10 * 1024))
+    jobs_before = len(emulator.app.jobs)
+    result = run([contact_volume, agent_state_transactions], full, start, end, instance)
+    assert not result.success
+    text = failure_text(result)
+    assert f"the raw store at {raw_store_for(sqlite_url)} has " in text and "WFM_MIN_FREE_DISK_MB" in text
+    assert len(emulator.app.jobs) == jobs_before  # refused before any report was asked for
+    pd.testing.assert_frame_equal(stored(sqlite_url, "wfm_contact_volume_interval", "interval_start", start, end),
+                                  volume)
+    assert raw_calls_of(sqlite_url, start, end).equals(raw_calls)
+    assert partition_statuses(instance, contact_volume, start, end) == {"FAILED"}
+    # Once there is room, the same intervals collect again.
+    roomy = resources_for(emulator.url, sqlite_url, WFM_MIN_FREE_DISK_MB="1")
+    assert run([contact_volume], roomy, start, end, instance).success
+    assert partition_statuses(instance, contact_volume, start, end) == {"MATERIALIZED"}

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from wfm_pipelines.db.schema import DEFAULT_ACCOUNT_ID
-from wfm_pipelines.raw_store import RawFileError, RawStore
+from wfm_pipelines.raw_store import RawFileError, RawStore, RawStoreFullError
 from wfm_pipelines.raw_store.files import TEMPORARY_SUFFIX
 from wfm_pipelines_tests.raw_store import child
 from wfm_pipelines_tests.raw_store.entries import (HOUR, T0, a_day_after_the_newest_file, calls, files_on_disk,
@@ -202,3 +202,28 @@ def test_a_damaged_file_reaching_into_a_new_window_refuses_the_write_and_keeps_e
                          account_id=DEFAULT_ACCOUNT_ID)
     assert keys_of(store.read_window(engine, "calls", T0, T0 + 3 * HOUR,
                                      account_id=DEFAULT_ACCOUNT_ID)) == ["c-0", "c-1", "c-2"]
+
+
+def test_a_volume_with_less_free_space_than_kept_free_refuses_the_write_before_anything_changes(engine, store,
+                                                                                              old_state):
+    catalogued, entries = old_state
+    # The volume "past" the threshold: the store keeps free 10 GiB more than the volume has.
+    full = RawStore(store.root, min_free_mb=store.free_mb() + 10 * 1024)
+    with pytest.raises(RawStoreFullError) as refused:
+        full.replace_window(engine, "calls", *child.OLD_WINDOW, calls(5, T0), collected_at=child.COLLECTED,
+                            account_id=DEFAULT_ACCOUNT_ID)
+    message = str(refused.value)
+    assert f"the raw store at {store.root} has " in message and "MiB free, less than the" in message
+    assert "WFM_MIN_FREE_DISK_MB" in message and refused.value.free_mib < refused.value.min_free_mib
+    assert store.catalogued(engine, "calls", account_id=DEFAULT_ACCOUNT_ID) == catalogued
+    assert store.read_window(engine, "calls", *WHOLE, account_id=DEFAULT_ACCOUNT_ID).equals(entries)
+    assert files_on_disk(store) == {f.path for f in catalogued}
+    # With room (or the check off) the same write goes through.
+    roomy = RawStore(store.root, min_free_mb=1)
+    roomy.replace_window(engine, "calls", *child.OLD_WINDOW, calls(5, T0), collected_at=child.COLLECTED,
+                         account_id=DEFAULT_ACCOUNT_ID)
+    assert store.read_window(engine, "calls", *WHOLE, account_id=DEFAULT_ACCOUNT_ID).num_rows == 5
+
+
+def test_free_space_is_judged_on_the_nearest_existing_folder_of_a_store_not_created_yet(tmp_path):
+    assert RawStore(tmp_path / "not" / "yet", min_free_mb=1).free_mb() > 0

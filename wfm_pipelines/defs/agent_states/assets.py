@@ -4,7 +4,6 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
-from wfm_pipelines.settings import Account
 from wfm_pipelines.collection.agent_state_snapshots import SnapshotCollection, collect_agent_state_snapshot
 from wfm_pipelines.collection.agent_states import collect_agent_state_transactions
 from wfm_pipelines.db import queries
@@ -13,6 +12,7 @@ from wfm_pipelines.defs.metadata import collection_metadata, timed_checks, unrea
 from wfm_pipelines.defs.partitions import IntervalPolicies, account_metadata
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskRealtimeResource, realtime_resource_key
 from wfm_pipelines.raw_store import RawFileError
+from wfm_pipelines.settings import Account
 from wfm_pipelines.transforms import quality
 
 GROUP = "agent_states"

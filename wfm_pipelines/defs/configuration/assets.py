@@ -3,9 +3,9 @@
 import dagster as dg
 import pandas as pd
 
-from wfm_pipelines.settings import Account
 from wfm_pipelines.defs.partitions import IntervalPolicies, account_metadata
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskResource, historical_resource_key
+from wfm_pipelines.settings import Account
 from wfm_pipelines.talkdesk import parsing
 from wfm_pipelines.transforms import configuration
 

@@ -6,7 +6,6 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
-from wfm_pipelines.settings import Account
 from wfm_pipelines.collection.contact_volume import collect_contact_volume
 from wfm_pipelines.db import queries
 from wfm_pipelines.defs.interval_step import interval_check_specs, interval_step, interval_step_resource_keys
@@ -15,6 +14,7 @@ from wfm_pipelines.defs.partitions import IntervalPolicies, account_metadata
 from wfm_pipelines.defs.store import WfmStore
 from wfm_pipelines.defs.talkdesk_resources import TalkdeskResource
 from wfm_pipelines.raw_store import RawFileError
+from wfm_pipelines.settings import Account
 from wfm_pipelines.talkdesk import parsing
 from wfm_pipelines.talkdesk.explore import split_window
 from wfm_pipelines.transforms import configuration, contact_volume as volume_rules, quality

@@ -248,3 +248,11 @@ def test_a_section_left_out_of_the_postgres_instance_is_caught():
         assert instance_sections_apart(default, trimmed) == [f"section {name!r} of dagster.yaml is missing"]
     changed = {**postgres, "sensors": {**postgres["sensors"], "num_workers": 1}}
     assert instance_sections_apart(default, changed) == ["section 'sensors' differs from dagster.yaml's"]
+
+
+def test_the_helm_values_retry_runs_as_dagster_yaml_does():
+    """Only crashed runs are retried whole, the same number of times, on Kubernetes as elsewhere."""
+    default = yaml.safe_load((REPO / "dagster.yaml").read_text())["run_retries"]
+    helm = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())["dagsterDaemon"]["runRetries"]
+    assert (helm["enabled"], helm["maxRetries"], helm.get("retryOnAssetOrOpFailure")) == (
+        default["enabled"], default["max_retries"], default["retry_on_asset_or_op_failure"])
